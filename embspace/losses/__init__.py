@@ -1,0 +1,45 @@
+"""Training heads (``head(embeddings, labels) -> (loss, logits)``) and margin / learning-rate schedules."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from torch import nn
+
+from embspace.losses.aam import AAMSoftmax, AMSoftmax, Softmax
+from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
+
+LOSSES: dict[str, Callable[..., nn.Module]] = {"aam": AAMSoftmax, "am": AMSoftmax, "softmax": Softmax}
+
+__all__ = [
+    "AAMSoftmax", "AMSoftmax", "LOSSES", "MarginScheduler", "Softmax", "WarmupExpDecay", "build_loss", "register_loss"
+]
+
+
+def register_loss(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Hook for extra heads: ``factory(embed_dim=..., num_classes=..., **kwargs)`` must return a module whose
+    forward is ``(embeddings, labels) -> (loss, logits)``."""
+    if name in LOSSES:
+        raise ValueError(f"loss type '{name}' is already registered")
+    LOSSES[name] = factory
+
+
+def build_loss(cfg: dict[str, Any]) -> nn.Module:
+    """Build a head from ``{"type": "aam"|"am"|"softmax"|<registered>, "embed_dim": ..., "num_classes": ..., **kw}``.
+
+    An unknown type or keyword raises ValueError naming it.
+    """
+    cfg = dict(cfg)
+    kind = cfg.pop("type", None)
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss type '{kind}' (expected one of {sorted(LOSSES)})")
+    factory = LOSSES[kind]
+    params = inspect.signature(factory).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(cfg) - set(params))
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) for loss '{kind}': {', '.join(unknown)} (allowed: {', '.join(sorted(params))})"
+            )
+    return factory(**cfg)

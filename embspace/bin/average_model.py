@@ -1,0 +1,32 @@
+"""Average the encoder weights of the last N epoch models: ``model_<e>.pt`` -> ``avg_model.pt``.
+
+    python -m embspace.bin.average_model --model-dir exp/ecapa/models --num 3 --out exp/ecapa/models/avg_model.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from embspace.training.checkpoint import average_models, epoch_models
+from embspace.utils.errors import DataError, cli_main
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="average_model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--num", type=int, default=3)
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    models = epoch_models(args.model_dir)
+    if not models:
+        raise DataError("no model_<epoch>.pt files", args.model_dir)
+    chosen = [path for _, path in models[-args.num:]]
+    average_models(chosen, args.out)
+    print(f"average_model: averaged {', '.join(p.name for p in chosen)} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

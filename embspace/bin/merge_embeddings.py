@@ -1,0 +1,41 @@
+"""Merge per-job ``xvector.JOB.scp`` into ``xvector.scp``; with ``--utt2spk`` also write speaker
+means ``spk_xvector.ark/scp`` and ``num_utts.ark``, and the global mean ``mean.vec``.
+
+    python -m embspace.bin.merge_embeddings --dir exp/ecapa/embeddings/test --nj 4 --utt2spk data/test/utt2spk
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import kaldiio
+
+from embspace.embio import merge_scps, read_embeddings, speaker_means
+from embspace.utils.atomic import atomic_path
+from embspace.utils.errors import cli_main
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="merge_embeddings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--nj", type=int, required=True)
+    p.add_argument("--utt2spk", default=None)
+    args = p.parse_args(argv)
+    d = Path(args.dir)
+    n = merge_scps([d / f"xvector.{j}.scp" for j in range(1, args.nj + 1)], d / "xvector.scp")
+    _, emb = read_embeddings(d / "xvector.scp")
+    with atomic_path(d / "mean.vec") as tmp:
+        kaldiio.save_mat(str(tmp), emb.mean(axis=0))
+    msg = f"merge_embeddings: {n} utterances, dim {emb.shape[1]}"
+    if args.utt2spk:
+        counts = speaker_means(d / "xvector.scp", args.utt2spk, d / "spk_xvector.ark", d / "spk_xvector.scp", d / "num_utts.ark")
+        msg += f", {len(counts)} speakers"
+    print(msg + f" -> {d}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Cosine scoring of a trials list, optionally with mean subtraction and AS-norm.
+
+Writes ``<enroll> <test> <score> target|nontarget`` lines. Every input is read and checked
+before the output is written (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from embspace.data.tables import read_trials
+from embspace.embio import read_embeddings, read_vector
+from embspace.scoring.cosine import score_trials, write_scores
+from embspace.scoring.norm import score_trials_asnorm
+from embspace.utils.errors import DataError, cli_main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    p = argparse.ArgumentParser(prog="score", description=__doc__.splitlines()[0])
+    p.add_argument("--trials", required=True, help="Kaldi trials: <enroll> <test> target|nontarget")
+    p.add_argument("--test-scp", required=True, help="test (and by default enrollment) embeddings")
+    p.add_argument("--enroll-scp", help="enrollment embeddings, per utterance or per speaker (spk_xvector.scp)")
+    m = p.add_mutually_exclusive_group()
+    m.add_argument("--mean-scp", help="subtract the mean of these embeddings (e.g. the training set)")
+    m.add_argument("--mean-vec", help="subtract this vector (Kaldi mean.vec, or plain numbers)")
+    p.add_argument("--cohort-scp", help="AS-norm cohort embeddings (e.g. training speakers' means)")
+    p.add_argument("--top-n", type=int, default=300, help="AS-norm top-N cohort scores; <= 0: s-norm (all)")
+    p.add_argument("--output", required=True, help="score file to write")
+    return p
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    """Score the trials and write the score file."""
+    args = build_parser().parse_args(argv)
+    if args.top_n == 1:
+        build_parser().error("--top-n must be >= 2, or <= 0 for the whole cohort")
+    trials = read_trials(args.trials)
+    if not trials:
+        raise DataError("no trials", args.trials)
+    keys, emb = read_embeddings(args.test_scp)
+    enroll_keys = enroll_emb = None
+    if args.enroll_scp:
+        enroll_keys, enroll_emb = read_embeddings(args.enroll_scp)
+    mean = None
+    if args.mean_scp:
+        mean = read_embeddings(args.mean_scp)[1].astype(np.float64).mean(axis=0)
+    elif args.mean_vec:
+        mean = read_vector(args.mean_vec)
+    dims = {args.test_scp: emb.shape[1]}
+    if enroll_emb is not None:
+        dims[args.enroll_scp] = enroll_emb.shape[1]
+    if mean is not None:
+        dims[args.mean_scp or args.mean_vec] = mean.shape[0]
+    cohort = None
+    if args.cohort_scp:
+        cohort = read_embeddings(args.cohort_scp)[1]
+        if len(cohort) < 2:
+            raise DataError("the AS-norm cohort needs at least 2 embeddings", args.cohort_scp)
+        dims[args.cohort_scp] = cohort.shape[1]
+    if len(set(dims.values())) > 1:
+        raise DataError("embedding dimensions differ: " + ", ".join(f"{p}: {d}" for p, d in dims.items()),
+                        args.test_scp)
+    if cohort is None:
+        scores = score_trials(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path=args.trials)
+    else:
+        scores = score_trials_asnorm(trials, keys, emb, cohort, args.top_n, enroll_keys, enroll_emb, mean,
+                                     trials_path=args.trials)
+    write_scores(args.output, trials, scores)
+    print(f"score: wrote {len(trials)} scores to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Train a speaker encoder with a margin softmax head (single process or under torchrun).
+
+    torchrun --standalone --nproc_per_node 1 -m embspace.bin.train --config conf/ecapa.yaml \
+        --cuts data/fbank/mini_cuts_train.jsonl.gz --exp-dir exp/ecapa
+Rerunning resumes from ``<exp-dir>/models/checkpoint_latest.pt`` and continues exactly.
+At the end ``model_<epoch>.pt`` files hold the encoder weights (average them with average_model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+from lhotse import CutSet
+
+from embspace.losses import build_loss
+from embspace.losses.extra import build_extra_losses
+from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
+from embspace.models import build_model, count_parameters
+from embspace.training.augment import AugmentOptions, Augmenter
+from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
+from embspace.training.distributed import cleanup, init_distributed
+from embspace.training.sampler import SpeakerBalancedSampler
+from embspace.training.speaker import SpeakerNet
+from embspace.training.trainer import Trainer, TrainerOptions
+from embspace.utils.atomic import atomic_write_text
+from embspace.utils.errors import DataError, cli_main
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a YAML training config; a missing file or non-mapping is a DataError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("config not found", path)
+    cfg = yaml.safe_load(path.read_text())
+    if not isinstance(cfg, dict):
+        raise DataError("config must be a YAML mapping", path)
+    return cfg
+
+
+def build_optimizer(params, cfg: dict) -> torch.optim.Optimizer:
+    cfg = dict(cfg)
+    kind = cfg.pop("type", "sgd")
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=0.0, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", True),
+                               weight_decay=cfg.get("weight_decay", 1e-4))
+    if kind == "adam":
+        return torch.optim.AdamW(params, lr=0.0, weight_decay=cfg.get("weight_decay", 1e-4))
+    raise ValueError(f"unknown optimizer '{kind}' (sgd or adam)")
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True)
+    p.add_argument("--cuts", required=True, help="training cuts with features (or audio, with augmentation)")
+    p.add_argument("--exp-dir", required=True)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+
+    cfg = load_config(args.config)
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
+    dist_info = init_distributed(args.device)
+    seed = int(cfg.get("seed", 42))
+    torch.manual_seed(seed)
+
+    cuts = CutSet.from_file(args.cuts).to_eager()
+    if len(cuts) == 0:
+        raise DataError("no cuts", args.cuts)
+    spk2id = speaker_map(cuts)
+    data_cfg = cfg.get("data", {})
+    aug_cfg = cfg.get("augment")
+    feature_fn = Augmenter(AugmentOptions(**aug_cfg)) if aug_cfg else None
+    dataset = SpeakerCropDataset(cuts, spk2id, int(data_cfg.get("num_frames", 200)), feature_fn)
+    sampler = SpeakerBalancedSampler(dataset.labels, int(data_cfg.get("spk_per_batch", 32)), int(data_cfg.get("utts_per_spk", 2)),
+                                     seed=seed, num_batches=data_cfg.get("batches_per_epoch"),
+                                     rank=dist_info.rank, world_size=dist_info.world_size)
+    num_workers = int(data_cfg.get("num_workers", 0))
+
+    def loader_fn(epoch: int, start_batch: int):
+        sampler.set_epoch(epoch, start_batch)
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
+                                           persistent_workers=False)
+
+    model_cfg = dict(cfg["model"])
+    encoder = build_model(model_cfg)
+    loss_cfg = dict(cfg.get("loss", {"type": "aam"}))
+    head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": len(spk2id)})
+    network = SpeakerNet(encoder, head, build_extra_losses(cfg.get("extra_losses")))
+    optimizer = build_optimizer(network.parameters(), cfg.get("optimizer", {}))
+    epochs = int(cfg.get("epochs", 10))
+    lr_cfg = cfg.get("lr_schedule", {})
+    lr = WarmupExpDecay(float(lr_cfg.get("initial_lr", 0.1)), float(lr_cfg.get("final_lr", 1e-3)),
+                        float(lr_cfg.get("warmup_epochs", 1)), epochs, len(sampler))
+    ms_cfg = cfg.get("margin_schedule")
+    margins = MarginScheduler(final_margin=float(loss_cfg.get("margin", 0.2)), **ms_cfg) if ms_cfg and hasattr(head, "set_margin") else None
+
+    def on_step(epoch: int, batch: int, num_batches: int) -> dict:
+        return {"margin": margins.step(head, epoch, batch, num_batches)} if margins else {}
+
+    exp_dir = Path(args.exp_dir)
+    if dist_info.is_main:
+        exp_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(exp_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+        atomic_write_text(exp_dir / "spk2id.json", json.dumps(spk2id, indent=0))
+        logging.info(f"{len(cuts)} cuts, {len(spk2id)} speakers, encoder {model_cfg['type']} with "
+                     f"{count_parameters(encoder) / 1e6:.2f}M parameters, {len(sampler)} batches/epoch x {epochs} epochs, "
+                     f"world size {dist_info.world_size}, device {dist_info.device}")
+    trainer = Trainer(network, optimizer, loader_fn, len(sampler), lr.lr_at, exp_dir, dist_info,
+                      TrainerOptions(epochs=epochs, save_every_steps=int(cfg.get("save_every_steps", 0)),
+                                     log_every=int(cfg.get("log_every", 20)), grad_clip=float(cfg.get("grad_clip", 0.0)),
+                                     amp=str(cfg.get("amp", "off")), keep_last=int(cfg.get("keep_last", 0))),
+                      on_step=on_step, export_fn=lambda net: {"model": net.encoder.state_dict(), "model_config": model_cfg},
+                      config=cfg)
+    try:
+        trainer.fit()
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Embedding tables: read/write kaldiio ark/scp, merge per-job scps, per-speaker means.
+
+Every vector read or written is checked: finite, not all zero, same dimension as the others.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import kaldiio
+import numpy as np
+
+from embspace.data.tables import iter_lines, read_table, write_lines
+from embspace.utils.atomic import atomic_open, tmp_name
+from embspace.utils.errors import DataError
+
+
+def check_vector(vec: np.ndarray, path: str | os.PathLike, key: str, dim: int | None = None) -> np.ndarray:
+    """Return ``vec`` as a 1-D float32 array; NaN/inf, all-zero or wrong dimension raise DataError."""
+    v = np.asarray(vec)
+    if v.ndim == 2 and v.shape[0] == 1:
+        v = v[0]
+    if v.ndim != 1 or v.size == 0:
+        raise DataError(f"expected a vector, got an array of shape {v.shape}", path, key=key)
+    v = v.astype(np.float32, copy=False)
+    if dim is not None and v.shape[0] != dim:
+        raise DataError(f"dimension {v.shape[0]} differs from the first vector's {dim}", path, key=key)
+    if not np.isfinite(v).all():
+        raise DataError("embedding contains NaN or inf", path, key=key)
+    if not v.any():
+        raise DataError("embedding is all zeros", path, key=key)
+    return v
+
+
+def read_embeddings(scp_path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    """Read an embedding scp in file order into ``(keys, float32 matrix N x D)``."""
+    scp_path = Path(scp_path)
+    if not scp_path.is_file():
+        raise DataError("file not found", scp_path)
+    keys: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    dim: int | None = None
+    it = kaldiio.load_scp_sequential(str(scp_path))
+    while True:
+        try:
+            key, vec = next(it)
+        except StopIteration:
+            break
+        except Exception as e:  # kaldiio raises OSError, ValueError, struct.error...
+            where = f" after key '{keys[-1]}'" if keys else ""
+            raise DataError(f"cannot read embedding{where}: {e}", scp_path) from e
+        if key in seen:
+            raise DataError("duplicate key", scp_path, key=key)
+        seen.add(key)
+        v = check_vector(vec, scp_path, key, dim)
+        dim = v.shape[0]
+        keys.append(key)
+        rows.append(v)
+    if not rows:
+        raise DataError("no embeddings", scp_path)
+    return keys, np.stack(rows)
+
+
+def read_vector(path: str | os.PathLike) -> np.ndarray:
+    """Read one vector (Kaldi binary/text ``mean.vec`` or plain whitespace-separated numbers)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path)
+    try:
+        vec = kaldiio.load_mat(str(path))
+    except Exception:  # not a Kaldi object: plain numbers, optionally in [ ]
+        try:
+            text = path.read_text(encoding="utf-8").replace("[", " ").replace("]", " ")
+            vec = np.array([float(x) for x in text.split()], dtype=np.float32)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise DataError(f"cannot read a vector: {e}", path) from e
+    return check_vector(vec, path, path.name)
+
+
+def write_embeddings(ark_path: str | os.PathLike, scp_path: str | os.PathLike,
+                     items: Iterable[tuple[str, np.ndarray]]) -> int:
+    """Write ``(key, vector)`` pairs as float32 ark + scp; returns the number written.
+
+    Both go to temporary names first; the scp is rewritten to point at the final ark, then the ark
+    and last the scp are renamed into place. A bad vector (NaN/inf, zero, dimension) or duplicate key
+    raises DataError and leaves existing files untouched.
+    """
+    ark_path, scp_path = Path(ark_path), Path(scp_path)
+    for p in (ark_path, scp_path):
+        if "," in str(p):
+            raise DataError("commas are not allowed in kaldiio output paths", p)
+        p.parent.mkdir(parents=True, exist_ok=True)
+    tmp_ark, tmp_scp = tmp_name(ark_path), tmp_name(scp_path)
+    seen: set[str] = set()
+    dim: int | None = None
+    try:
+        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
+            for key, vec in items:
+                if not key or any(c.isspace() for c in key):
+                    raise DataError("empty key or key with whitespace", ark_path, key=key)
+                if key in seen:
+                    raise DataError("duplicate key", ark_path, key=key)
+                seen.add(key)
+                v = check_vector(vec, ark_path, key, dim)
+                dim = v.shape[0]
+                writer(key, v)
+        if not seen:
+            raise DataError("no embeddings to write", ark_path)
+        lines = []
+        for n, line in enumerate(tmp_scp.read_text(encoding="utf-8").splitlines(), 1):
+            key, _, loc = line.partition(" ")
+            arkname, _, offset = loc.rpartition(":")
+            if arkname != str(tmp_ark):
+                raise RuntimeError(f"{tmp_scp}:{n}: unexpected ark path {arkname!r}")
+            lines.append(f"{key} {ark_path}:{offset}")
+        write_lines(tmp_scp, lines)
+        os.replace(tmp_ark, ark_path)
+        os.replace(tmp_scp, scp_path)
+    finally:
+        for p in (tmp_ark, tmp_scp):
+            if p.exists():
+                p.unlink()
+    return len(seen)
+
+
+def merge_scps(parts: Sequence[str | os.PathLike], out_scp: str | os.PathLike) -> int:
+    """Concatenate scp files in order (per-job ``xvector.JOB.scp``); a duplicate key is an error."""
+    first: dict[str, tuple[str, int]] = {}
+    lines: list[str] = []
+    for part in parts:
+        for n, fields in iter_lines(part):
+            if len(fields) != 2:
+                raise DataError("expected '<key> <ark>:<offset>'", part, n, fields[0])
+            key = fields[0]
+            if key in first:
+                p0, n0 = first[key]
+                raise DataError(f"duplicate key (first seen at {p0}:{n0})", part, n, key)
+            first[key] = (str(part), n)
+            lines.append(f"{key} {fields[1]}")
+    if not lines:
+        raise DataError("no entries in " + " ".join(map(str, parts)), out_scp)
+    write_lines(out_scp, lines)
+    return len(lines)
+
+
+def speaker_means(utt_scp: str | os.PathLike, utt2spk_path: str | os.PathLike,
+                  out_ark: str | os.PathLike, out_scp: str | os.PathLike,
+                  num_utts_path: str | os.PathLike, l2_normalize: bool = False) -> dict[str, int]:
+    """Average utterance embeddings per speaker into ``spk_xvector.ark/scp`` and ``num_utts.ark``.
+
+    With ``l2_normalize`` each utterance vector is length-normalised before averaging.
+    Returns ``{speaker: number of utterances}``.
+    """
+    keys, emb = read_embeddings(utt_scp)
+    utt2spk = read_table(utt2spk_path)
+    spk_of = []
+    for k in keys:
+        spk = utt2spk.get(k)
+        if spk is None:
+            raise DataError(f"utterance in {utt_scp} is missing from utt2spk", utt2spk_path, key=k)
+        if not isinstance(spk, str):
+            raise DataError("expected one speaker per utterance", utt2spk_path, key=k)
+        spk_of.append(spk)
+    x = emb.astype(np.float64)
+    if l2_normalize:
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+    speakers, inv = np.unique(np.array(spk_of), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    counts = np.bincount(inv, minlength=len(speakers))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sums = np.add.reduceat(x[order], starts, axis=0)
+    means = (sums / counts[:, None]).astype(np.float32)
+    for spk, m in zip(speakers, means):
+        check_vector(m, out_ark, str(spk))
+    write_embeddings(out_ark, out_scp, zip(map(str, speakers), means))
+    with atomic_open(num_utts_path, "w", encoding="utf-8") as f:
+        for spk, c in zip(speakers, counts):
+            f.write(f"{spk} {int(c)}\n")
+    return {str(s): int(c) for s, c in zip(speakers, counts)}

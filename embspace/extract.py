@@ -1,0 +1,82 @@
+"""Utterance embeddings from a trained encoder or from the pretrained GE2E model (resemblyzer)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from lhotse.cut import Cut
+
+from embspace.models import build_model
+from embspace.training import checkpoint as ckpt
+from embspace.training.dataset import mean_normalise
+from embspace.utils.errors import DataError
+
+
+def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.nn.Module:
+    """An encoder in eval mode from a ``model_<e>.pt`` / ``avg_model.pt`` file."""
+    state = ckpt.load(model_path)
+    if "model" not in state or "model_config" not in state:
+        raise DataError("not an encoder model file (needs 'model' and 'model_config')", model_path)
+    encoder = build_model(state["model_config"])
+    encoder.load_state_dict(state["model"])
+    return encoder.to(device).eval()
+
+
+def split_for_job(items: Sequence, job: int, nj: int) -> Sequence:
+    """The ``job``-th (1-based) of ``nj`` contiguous, near-equal parts of ``items``."""
+    if not 1 <= job <= nj:
+        raise ValueError(f"job {job} is outside 1..{nj}")
+    bounds = np.linspace(0, len(items), nj + 1).round().astype(int)
+    return items[bounds[job - 1]:bounds[job]]
+
+
+@torch.inference_mode()
+def embed_with_encoder(encoder: torch.nn.Module, cuts: Iterable[Cut], device: torch.device,
+                       batch_size: int = 1) -> Iterator[tuple[str, np.ndarray]]:
+    """Whole-utterance embeddings, mean-normalised fbank as in training.
+
+    ``batch_size > 1`` groups utterances of equal length only (sorted by length), so batched and
+    unbatched extraction give the same vectors.
+    """
+    groups: dict[int, list[tuple[str, np.ndarray]]] = {}
+    for cut in cuts:
+        feats = cut.load_features()
+        if feats is None or feats.shape[0] == 0:
+            raise DataError("no features for utterance", key=cut.id)
+        item = (cut.id, mean_normalise(np.asarray(feats, dtype=np.float32)))
+        if batch_size <= 1:
+            yield item[0], _forward(encoder, [item[1]], device)[0]
+            continue
+        bucket = groups.setdefault(item[1].shape[0], [])
+        bucket.append(item)
+        if len(bucket) == batch_size:
+            yield from zip([k for k, _ in bucket], _forward(encoder, [f for _, f in bucket], device))
+            bucket.clear()
+    for bucket in groups.values():
+        if bucket:
+            yield from zip([k for k, _ in bucket], _forward(encoder, [f for _, f in bucket], device))
+
+
+def _forward(encoder: torch.nn.Module, feats: list[np.ndarray], device: torch.device) -> np.ndarray:
+    x = torch.from_numpy(np.stack(feats)).to(device)
+    return encoder(x).float().cpu().numpy()
+
+
+def embed_with_ge2e(cuts: Iterable[Cut], device: torch.device) -> Iterator[tuple[str, np.ndarray]]:
+    """Embeddings of resemblyzer's pretrained GE2E encoder (256-dim, unit norm), from 16 kHz audio."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # webrtcvad imports the deprecated pkg_resources
+        from resemblyzer import VoiceEncoder, preprocess_wav
+    encoder = VoiceEncoder(device=device, verbose=False)
+    for cut in cuts:
+        audio = cut.load_audio()[0]
+        if audio.size == 0:
+            raise DataError("empty audio", key=cut.id)
+        wav = preprocess_wav(audio.astype(np.float32), source_sr=None if cut.sampling_rate == 16000 else cut.sampling_rate)
+        if wav.size < 1600:  # VAD removed nearly everything: fall back to the raw signal
+            wav = audio.astype(np.float32)
+        yield cut.id, encoder.embed_utterance(wav)

@@ -1,0 +1,71 @@
+"""Temporal pooling layers: frame-level ``(batch, channels, frames)`` -> utterance-level ``(batch, out_dim)``.
+
+Statistics are computed in float32 even under autocast (variance of half-precision activations is fragile).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_EPS = 1e-5
+
+
+class TSTP(nn.Module):
+    """Temporal statistics pooling: concatenated mean and standard deviation over time (x-vector style)."""
+
+    def __init__(self, in_dim: int):
+        super().__init__()
+        self.in_dim = in_dim
+        self.out_dim = 2 * in_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        mean = x.mean(dim=-1)
+        std = x.var(dim=-1, unbiased=False).clamp(min=_EPS).sqrt()
+        return torch.cat([mean, std], dim=-1)
+
+
+class ASP(nn.Module):
+    """Attentive statistics pooling with channel- and context-dependent attention (ECAPA-TDNN).
+
+    With ``global_context`` the attention network also sees the utterance mean and std of every channel.
+    """
+
+    def __init__(self, in_dim: int, attention_channels: int = 128, global_context: bool = True):
+        super().__init__()
+        self.in_dim = in_dim
+        self.out_dim = 2 * in_dim
+        self.global_context = global_context
+        att_in = 3 * in_dim if global_context else in_dim
+        self.attention = nn.Sequential(
+            nn.Conv1d(att_in, attention_channels, kernel_size=1),
+            nn.ReLU(),
+            nn.BatchNorm1d(attention_channels),
+            nn.Tanh(),
+            nn.Conv1d(attention_channels, in_dim, kernel_size=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if self.global_context:
+            frames = x.shape[-1]
+            mean = x.mean(dim=-1, keepdim=True)
+            std = x.var(dim=-1, keepdim=True, unbiased=False).clamp(min=_EPS).sqrt()
+            att_in = torch.cat([x, mean.expand(-1, -1, frames), std.expand(-1, -1, frames)], dim=1)
+        else:
+            att_in = x
+        w = torch.softmax(self.attention(att_in).float(), dim=-1)
+        mean = (w * x).sum(dim=-1)
+        var = (w * x * x).sum(dim=-1) - mean * mean
+        std = var.clamp(min=_EPS).sqrt()
+        return torch.cat([mean, std], dim=-1)
+
+
+def build_pooling(name: str, in_dim: int) -> nn.Module:
+    """Return a pooling layer by name: ``"tstp"`` or ``"asp"``; it has ``out_dim``."""
+    if name == "tstp":
+        return TSTP(in_dim)
+    if name == "asp":
+        return ASP(in_dim)
+    raise ValueError(f"unknown pooling '{name}' (expected 'tstp' or 'asp')")

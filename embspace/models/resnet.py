@@ -1,0 +1,83 @@
+"""ResNet speaker encoder (BasicBlock; ResNet34 = layers [3, 4, 6, 3]) over the 1 x freq x time feature image."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from embspace.models.pooling import build_pooling
+
+RESNET_LAYERS: dict[str, list[int]] = {"resnet10": [1, 1, 1, 1], "resnet18": [2, 2, 2, 2], "resnet34": [3, 4, 6, 3]}
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + BN with an identity (or 1x1 conv + BN projection) shortcut."""
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_ch)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_ch)
+        self.relu = nn.ReLU()
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_ch != out_ch:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm2d(out_ch)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """ResNet encoder: ``(batch, frames, feat_dim)`` -> ``(batch, embed_dim)``.
+
+    ``layers`` is four block counts or a name from ``RESNET_LAYERS`` ("resnet10", "resnet18", "resnet34").
+    Stages have ``m_channels * (1, 2, 4, 8)`` channels; stages 2-4 halve frequency and time. The last
+    stage's channels x frequency are flattened, pooled over time (TSTP by default) and projected by a
+    linear layer ("seg1"); ``two_emb_layer`` adds ReLU + BN + a second linear layer.
+    """
+
+    def __init__(
+        self,
+        feat_dim: int = 80,
+        embed_dim: int = 256,
+        m_channels: int = 32,
+        layers: str | list[int] | tuple[int, ...] = (3, 4, 6, 3),
+        pooling: str = "tstp",
+        two_emb_layer: bool = False,
+    ):
+        super().__init__()
+        if isinstance(layers, str):
+            if layers not in RESNET_LAYERS:
+                raise ValueError(f"unknown layers '{layers}' (expected one of {sorted(RESNET_LAYERS)})")
+            layers = RESNET_LAYERS[layers]
+        if len(layers) != 4 or min(layers) < 1:
+            raise ValueError(f"layers must be 4 positive block counts, got {list(layers)}")
+        self.feat_dim, self.embed_dim = feat_dim, embed_dim
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, m_channels, 3, padding=1, bias=False), nn.BatchNorm2d(m_channels), nn.ReLU()
+        )
+        stages: list[nn.Module] = []
+        in_ch, freq = m_channels, feat_dim
+        for i, n_blocks in enumerate(layers):
+            out_ch, stride = m_channels * 2**i, (1 if i == 0 else 2)
+            blocks = [BasicBlock(in_ch, out_ch, stride)] + [BasicBlock(out_ch, out_ch) for _ in range(n_blocks - 1)]
+            stages.append(nn.Sequential(*blocks))
+            in_ch, freq = out_ch, (freq - 1) // stride + 1
+        self.stages = nn.Sequential(*stages)
+        self.pool = build_pooling(pooling, in_ch * freq)
+        self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
+        self.seg2: nn.Module | None = None
+        if two_emb_layer:
+            self.seg2 = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
+            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {tuple(feats.shape)}")
+        x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))  # (B, C, F', T')
+        emb = self.seg1(self.pool(x.flatten(1, 2)))
+        return self.seg2(emb) if self.seg2 is not None else emb

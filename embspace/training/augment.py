@@ -1,0 +1,62 @@
+"""On-the-fly waveform augmentation through lhotse: additive noise (e.g. MUSAN) and reverberation.
+
+Reverberation uses real RIR recordings when a manifest is given, else lhotse's synthetic RIR
+generator. Every random choice comes from the per-item generator the dataset passes in, so an
+augmented batch is reproducible (and a resumed run sees the same augmentations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from lhotse import CutSet, Fbank, RecordingSet
+from lhotse.cut import Cut
+
+from embspace.features.fbank import features_of, make_extractor
+
+
+@dataclass
+class AugmentOptions:
+    prob: float = 0.6  # chance that an item is augmented at all
+    noise_manifest: str | None = None  # lhotse RecordingSet/CutSet of noises
+    snr: tuple[float, float] = (5.0, 20.0)
+    reverb_prob: float = 0.5  # among augmented items, chance of reverb (else noise)
+    rir_manifest: str | None = None  # real RIRs; None: synthetic
+    num_mel_bins: int = 80
+
+
+def _load_cuts(path: str) -> list[Cut]:
+    try:
+        return list(CutSet.from_file(path))
+    except Exception:
+        return list(CutSet.from_manifests(recordings=RecordingSet.from_file(path)))
+
+
+class Augmenter:
+    """``augmenter(cut, rng) -> fbank`` of a (maybe) noised or reverberated copy of ``cut``."""
+
+    def __init__(self, opts: AugmentOptions) -> None:
+        self.opts = opts
+        self.noises: Sequence[Cut] = _load_cuts(opts.noise_manifest) if opts.noise_manifest else []
+        self.rirs = list(RecordingSet.from_file(opts.rir_manifest)) if opts.rir_manifest else []
+        self.extractor: Fbank = make_extractor(opts.num_mel_bins)
+
+    def augment(self, cut: Cut, rng: np.random.Generator) -> Cut:
+        """A randomly augmented copy of ``cut`` (or ``cut`` itself)."""
+        if rng.random() >= self.opts.prob:
+            return cut
+        if not self.noises or rng.random() < self.opts.reverb_prob:
+            rir = self.rirs[int(rng.integers(len(self.rirs)))] if self.rirs else None
+            seed = int(rng.integers(2**31 - 1))
+            return cut.reverb_rir(rir, room_rng_seed=seed, source_rng_seed=seed + 1)
+        noise = self.noises[int(rng.integers(len(self.noises)))]
+        if noise.duration > cut.duration:
+            start = float(rng.uniform(0, noise.duration - cut.duration))
+            noise = noise.truncate(offset=start, duration=cut.duration, preserve_id=True)
+        snr = float(rng.uniform(*self.opts.snr))
+        return cut.mix(noise, snr=snr, preserve_id="left")
+
+    def __call__(self, cut: Cut, rng: np.random.Generator) -> np.ndarray:
+        return features_of(self.augment(cut, rng), self.extractor)

@@ -1,0 +1,88 @@
+"""results.json rows, eer_rel_change, results.md and the report CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embspace.bin import report as report_cli
+from embspace.report import add_row
+from embspace.utils.errors import DataError
+
+
+def _row(system, eer, method="baseline", trials="vox1_O", **kw):
+    return {"system": system, "method": method, "trials": trials, "eer": eer, "mindcf_0.01": 0.5,
+            "mindcf_0.05": 0.3, "score_file": f"exp/{system}/scores", **kw}
+
+
+def test_add_row_replace_and_rel_change(tmp_path):
+    res = tmp_path / "results.json"
+    add_row(res, _row("resnet", 2.0))
+    add_row(res, _row("resnet+asnorm", 1.5, method="asnorm", baseline="resnet", top_n=300))
+    add_row(res, _row("resnet+asnorm", 1.6, method="asnorm", baseline="resnet", trials="vox1_H"))
+    rows = json.loads(res.read_text())["rows"]
+    assert [r["system"] for r in rows] == ["resnet", "resnet+asnorm", "resnet+asnorm"]
+    assert rows[1]["eer_rel_change"] == pytest.approx(-25.0)
+    assert "eer_rel_change" not in rows[2]  # no baseline row on vox1_H
+    # replacing the baseline row (same system, trials) recomputes the comparison
+    add_row(res, _row("resnet", 3.0))
+    rows = json.loads(res.read_text())["rows"]
+    assert len(rows) == 3 and rows[0]["eer"] == 3.0
+    assert rows[1]["eer_rel_change"] == pytest.approx(-50.0)
+    md = (tmp_path / "results.md").read_text()
+    assert md.count("| resnet+asnorm |") == 2 and "-50.0%" in md and "top_n" in md
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
+
+
+@pytest.mark.parametrize("row", [
+    _row("a", 1.0, method="asnorm"),                      # no baseline named
+    {k: v for k, v in _row("a", 1.0).items() if k != "score_file"},
+    _row("a", "low"),
+])
+def test_add_row_rejects_bad_rows(tmp_path, row):
+    res = tmp_path / "results.json"
+    res.write_text('{"rows": []}\n')
+    with pytest.raises(DataError):
+        add_row(res, row)
+    assert res.read_text() == '{"rows": []}\n'
+
+
+def _scores(path, shift, seed):
+    rng = np.random.default_rng(seed)
+    lines = [f"e t {v:.5f} target" for v in rng.normal(shift, 1, 300)]
+    lines += [f"e t {v:.5f} nontarget" for v in rng.normal(0, 1, 1000)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_report_cli_row_and_det(tmp_path):
+    m = tmp_path / "metrics.json"
+    m.write_text(json.dumps({"eer": 4.0, "mindcf_0.01": 0.4, "mindcf_0.05": 0.2, "eer_threshold": 0.3,
+                             "num_target": 3, "num_nontarget": 9}))
+    res = tmp_path / "exp" / "results.json"
+    _scores(tmp_path / "s1", 2, 0)
+    _scores(tmp_path / "s2", 3, 1)
+    base = ["--results", str(res), "--trials", "vox1_O", "--metrics", str(m)]
+    assert report_cli.main(base + ["--system", "b", "--method", "baseline", "--score-file", "s1"]) == 0
+    assert report_cli.main(base + ["--system", "n", "--method", "asnorm", "--baseline", "b",
+                                   "--score-file", "s2", "--extra", "top_n=300", "--extra", "note=x y",
+                                   "--det-png", str(tmp_path / "det.png"),
+                                   "--scores", f"b={tmp_path / 's1'}", f"n={tmp_path / 's2'}"]) == 0
+    rows = json.loads(res.read_text())["rows"]
+    assert rows[1]["top_n"] == 300 and rows[1]["note"] == "x y" and rows[1]["eer_rel_change"] == 0.0
+    assert (tmp_path / "exp" / "results.md").exists()
+    assert (tmp_path / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_cli_bad_scores_writes_nothing(tmp_path):
+    m = tmp_path / "metrics.json"
+    m.write_text(json.dumps({"eer": 4.0, "mindcf_0.01": 0.4, "mindcf_0.05": 0.2}))
+    (tmp_path / "bad").write_text("e t x target\n")
+    res = tmp_path / "results.json"
+    with pytest.raises(SystemExit) as e:
+        report_cli.main(["--results", str(res), "--system", "b", "--method", "baseline", "--trials", "t",
+                         "--metrics", str(m), "--score-file", "s", "--det-png", str(tmp_path / "det.png"),
+                         "--scores", f"b={tmp_path / 'bad'}"])
+    assert e.value.code == 1
+    assert not res.exists() and not (tmp_path / "det.png").exists()
