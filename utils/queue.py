@@ -6,8 +6,8 @@ import sys
 
 # Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
 # the repository root comes last, for a checkout that is not pip-installed.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here] + [os.path.dirname(_here)]
+_here = os.path.dirname(os.path.realpath(__file__))
+sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
 
 from embspace.launcher.sge import main  # noqa: E402
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", nargs="*", default=[])
     parser.add_argument("--outputs", nargs="*", default=[])
     parser.add_argument("--name", default=None, help="label for log lines")
+    parser.add_argument("--reset", nargs="*", default=[],
+                        help="derived folders to delete before rerunning a stage that had finished with other inputs/options")
     args = parser.parse_args(argv[:split])
     command = argv[split + 1:]
     if not command:
@@ -38,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     if is_done(args.marker, fp, args.outputs):
         print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
         return 0
+    if args.reset and os.path.isfile(args.marker):
+        for path in args.reset:
+            if os.path.isdir(path):
+                print(f"[{name}] inputs or options changed since the last run; removing {path}", file=sys.stderr)
+                shutil.rmtree(path)
     start = time.time()
     rc = subprocess.call(command)
     if rc != 0:

@@ -314,12 +314,14 @@ def session_fir(sess: Session) -> np.ndarray:
 
 def coloured_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
     """Unit-power white, pink (1/f power) or brown (1/f^2 power) noise."""
-    white = rng.standard_normal(n)
-    if kind != "white":
-        spec = np.fft.rfft(white)
-        f = np.maximum(np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE), 20.0)
+    if kind == "white":
+        white = rng.standard_normal(n)
+    else:  # shape white noise in the frequency domain, on a power-of-two length (fast FFT)
+        m = 1 << max(n - 1, 1).bit_length()
+        spec = np.fft.rfft(rng.standard_normal(m))
+        f = np.maximum(np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE), 20.0)
         spec *= f ** (-0.5 if kind == "pink" else -1.0)
-        white = np.fft.irfft(spec, n)
+        white = np.fft.irfft(spec, m)[:n]
     white -= white.mean()
     return white / max(np.sqrt(np.mean(white ** 2)), 1e-12)
 

@@ -2,7 +2,7 @@
 
 The task script (``<logdir>/q/<base>.sh``) runs one task: it finds its index in an environment
 variable set by the scheduler, substitutes it for the job name in the command and log path, writes
-the log header, runs the command with ``bash -o pipefail -c``, and appends the footer with the exit
+the log header (the local one plus a ``# Running on <host>, job <id>`` line), runs the command with ``bash -o pipefail -c``, and appends the footer with the exit
 code. Success is then decided from the footers alone, so a killed task (no footer) counts as failed.
 """
 

@@ -116,7 +116,7 @@ def _positive_int(name: str, value: str, minimum: int) -> int:
 def parse_args(argv: list[str], prog: str) -> Spec:
     """Parse ``[opts] [JOB=a:b] <logfile> <command ...>``; raise DataError on misuse."""
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE.format(prog=prog), file=sys.stderr)
+        print(USAGE.format(prog=prog), file=sys.stdout if argv else sys.stderr)
         raise SystemExit(0 if argv else 1)
     values: dict[str, str] = {}
     extra: dict[str, str] = {}
@@ -192,7 +192,8 @@ def header(command: str) -> str:
 
 def footer(rc: int, elapsed: int, threads: int) -> str:
     """Last lines of a task log; :func:`log_status` reads them back."""
-    return f"# Accounting: time={elapsed} threads={threads}\n# Ended (code {rc}) at {now()}, elapsed time {elapsed} seconds\n"
+    return (f"# Accounting: time={elapsed} threads={threads}\n"
+            f"# Ended (code {rc}) at {now()}, elapsed time {elapsed} seconds\n")
 
 
 def log_status(path: str | os.PathLike) -> int | None:

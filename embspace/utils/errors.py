@@ -20,6 +20,15 @@ class DataError(Exception):
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 
+def _program_name(func: Callable) -> str:
+    """``train`` for ``python -m embspace.bin.train`` (where ``__module__`` is ``__main__``)."""
+    module = func.__module__
+    if module == "__main__":
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec else sys.argv[0]
+    return module.rsplit(".", 1)[-1].removesuffix(".py").rsplit("/", 1)[-1]
+
+
 def cli_main(func: Callable[..., int | None]) -> Callable[..., int]:
     """Wrap a ``main(argv)`` so that a DataError prints ``error: ...`` and exits with status 1."""
 
@@ -28,7 +37,7 @@ def cli_main(func: Callable[..., int | None]) -> Callable[..., int]:
         try:
             rc = func(*args, **kwargs)
         except DataError as e:
-            prog = func.__module__.rsplit(".", 1)[-1]
+            prog = _program_name(func)
             print(f"{prog}: error: {e}", file=sys.stderr)
             sys.exit(1)
         return rc or 0

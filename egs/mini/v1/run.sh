@@ -4,7 +4,7 @@
 #
 #   ./run.sh                                 # everything (stages 0-6)
 #   ./run.sh --stage 3 --stop-stage 4        # only training and extraction
-#   ./run.sh --config conf/resnet_mini.yaml  # another encoder (a new exp dir)
+#   ./run.sh --train-config conf/resnet_mini.yaml  # another encoder (a new exp dir)
 #
 # Every stage is skipped when it already ran with the same inputs and options (markers in
 # exp/.done/); a killed stage reruns (training resumes from its last checkpoint).
@@ -20,7 +20,7 @@ use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
-config=conf/ecapa_mini.yaml
+train_config=conf/ecapa_mini.yaml  # (--config is parse_options.sh's own: a file of options)
 num_avg=3               # average the last N epoch models
 # corpus
 num_speakers=120
@@ -31,10 +31,10 @@ second_language_fraction=0.0
 # scoring
 top_n=100               # AS-norm cohort size (train speaker means)
 corpus=mini
-help_message="Usage: $0 [--stage N] [--stop-stage M] [--nj N] [--config conf/X.yaml] [--use-gpu true|false] ..."
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] ..."
 . utils/parse_options.sh
 
-system=$(basename "$config" .yaml)
+system=$(basename "$train_config" .yaml)
 exp=exp/$system
 done_dir=exp/.done
 data=data
@@ -43,7 +43,7 @@ log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesise the corpus with espeak-ng -> $data/corpus"
-  run_stage --name corpus --marker "$done_dir/0.corpus" --outputs "$data/corpus/metadata.jsonl" -- \
+  run_stage --name corpus --marker "$done_dir/0.corpus" --outputs "$data/corpus/metadata.jsonl" --reset "$data/corpus" -- \
     python -m embspace.bin.make_mini_corpus --out-dir "$data/corpus" --num-speakers "$num_speakers" \
       --num-test-speakers "$num_test_speakers" --utts-per-speaker "$utts_per_speaker" \
       --seed "$corpus_seed" --second-language-fraction "$second_language_fraction" --nj "$nj"
@@ -70,9 +70,9 @@ fi
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "Stage 3: train $system -> $exp"
   run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" -- \
+    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
-      "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
+      "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
