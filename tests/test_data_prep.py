@@ -87,3 +87,17 @@ def test_trials_all_pairs_and_same_gender(tiny_data, tmp_path):
     assert sum(t for _, _, t in trials) == 3 * (6 * 5 // 2)
     sg = read_trials(tmp_path / "sg")
     assert sum(t for _, _, t in sg) == 45 and len(sg) <= len(trials)
+
+
+def test_import_data_dir_cli_and_its_errors(tiny_data, tmp_path):
+    run_cli("import_data_dir", "--data-dir", tiny_data["data"] / "train", "--corpus", "again", "--split", "train",
+            "--manifest-dir", tmp_path / "m")
+    from lhotse import SupervisionSet
+    sups = SupervisionSet.from_file(tmp_path / "m" / "again_supervisions_train.jsonl.gz")
+    assert len(sups) == 30 and {s.gender for s in sups} <= {"m", "f"}
+    d = _copy_dir(tiny_data["data"] / "train", tmp_path / "bad")
+    (d / "utt2spk").write_text((d / "utt2spk").read_text() + "nowhere-utt spk000\n")
+    proc = run_cli("import_data_dir", "--data-dir", d, "--corpus", "bad", "--split", "train", "--manifest-dir", tmp_path / "m2", check=False)
+    assert proc.returncode == 1 and "utt2spk" in proc.stderr and "nowhere-utt" in proc.stderr
+    assert proc.stderr.startswith("import_data_dir: error:")
+    assert not (tmp_path / "m2").exists()

@@ -2,10 +2,10 @@
 
 Format, one entry a line (``#`` starts a comment)::
 
-    command sbatch --export=PATH --ntasks-per-node=1   # the submit command and its fixed flags
-    option mem=* --mem-per-cpu $0                      # --mem X adds these flags, $0 -> X
-    option mem=0                                       # --mem 0 adds nothing (exact values win over *)
-    default gpu=0                                      # value used when the option is not given
+    command sbatch --export=PATH,PYTHONPATH --ntasks-per-node=1  # the submit command and its fixed flags
+    option mem=* --mem-per-cpu $0                                 # --mem X adds these flags, $0 -> X
+    option mem=0                                                  # --mem 0 adds nothing (exact values win)
+    default gpu=0                                                 # value used when the option is not given
 
 An option given on the command line (``--mem``, ``--time``, ``--num-threads``, ``--gpu`` or any
 ``--name value``) that has no matching ``option`` line is an error.

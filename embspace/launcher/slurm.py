@@ -7,6 +7,12 @@ current folder, else :data:`BUILTIN`. The task logs get header and footer from t
 after ``sbatch`` returns, the footers decide success. A job that sbatch refuses (e.g. ``--gpu 1`` on
 a cluster without GPU gres) prints sbatch's message and exits 1. Slurm's MaxArraySize (default 1001)
 bounds the task indices.
+
+Environment: the built-in config exports PATH (the submitter's python or virtualenv) and PYTHONPATH
+(a source checkout of embspace) to the tasks and nothing else, as Kaldi's slurm.pl does with PATH;
+the task script then sources ``./path.sh`` of the submit folder when there is one. ``--export=ALL``
+is avoided on purpose: it would carry CUDA_VISIBLE_DEVICES and the SLURM_* variables of an enclosing
+allocation into the tasks.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from embspace.launcher.siteconf import SiteConfig, load_config
 
 PROG = "slurm.py"
 BUILTIN = """\
-command sbatch --export=PATH --ntasks-per-node=1
+command sbatch --export=PATH,PYTHONPATH --ntasks-per-node=1
 option time=* --time $0
 option mem=* --mem-per-cpu $0
 option mem=0

@@ -1,7 +1,7 @@
 """On-the-fly waveform augmentation through lhotse: additive noise (e.g. MUSAN) and reverberation.
 
-Reverberation uses real RIR recordings when a manifest is given, else lhotse's synthetic RIR
-generator. Every random choice comes from the per-item generator the dataset passes in, so an
+Reverberation uses real RIR recordings when a manifest is given, else a bank of synthetic RIRs
+(``embspace.training.rir``; lhotse's own synthetic generator needs torchaudio). Every random choice comes from the per-item generator the dataset passes in, so an
 augmented batch is reproducible (and a resumed run sees the same augmentations).
 """
 
@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from lhotse import CutSet, Fbank, RecordingSet
+from lhotse import CutSet, Fbank, RecordingSet, load_manifest
 from lhotse.cut import Cut
 
 from embspace.features.fbank import features_of, make_extractor
+from embspace.training.rir import rir_bank
+from embspace.utils.errors import DataError
 
 
 @dataclass
@@ -24,14 +26,19 @@ class AugmentOptions:
     snr: tuple[float, float] = (5.0, 20.0)
     reverb_prob: float = 0.5  # among augmented items, chance of reverb (else noise)
     rir_manifest: str | None = None  # real RIRs; None: synthetic
+    num_synthetic_rirs: int = 50
+    rir_seed: int = 0
     num_mel_bins: int = 80
 
 
 def _load_cuts(path: str) -> list[Cut]:
-    try:
-        return list(CutSet.from_file(path))
-    except Exception:
-        return list(CutSet.from_manifests(recordings=RecordingSet.from_file(path)))
+    """Noise cuts from a CutSet or RecordingSet manifest (e.g. lhotse's MUSAN recipe output)."""
+    manifest = load_manifest(path)
+    if isinstance(manifest, RecordingSet):
+        manifest = CutSet.from_manifests(recordings=manifest)
+    if not isinstance(manifest, CutSet):
+        raise DataError(f"expected a RecordingSet or CutSet manifest, got {type(manifest).__name__}", path)
+    return list(manifest)
 
 
 class Augmenter:
@@ -40,7 +47,8 @@ class Augmenter:
     def __init__(self, opts: AugmentOptions) -> None:
         self.opts = opts
         self.noises: Sequence[Cut] = _load_cuts(opts.noise_manifest) if opts.noise_manifest else []
-        self.rirs = list(RecordingSet.from_file(opts.rir_manifest)) if opts.rir_manifest else []
+        self.rirs = (list(RecordingSet.from_file(opts.rir_manifest)) if opts.rir_manifest
+                     else rir_bank(opts.num_synthetic_rirs, opts.rir_seed))
         self.extractor: Fbank = make_extractor(opts.num_mel_bins)
 
     def augment(self, cut: Cut, rng: np.random.Generator) -> Cut:
@@ -48,9 +56,7 @@ class Augmenter:
         if rng.random() >= self.opts.prob:
             return cut
         if not self.noises or rng.random() < self.opts.reverb_prob:
-            rir = self.rirs[int(rng.integers(len(self.rirs)))] if self.rirs else None
-            seed = int(rng.integers(2**31 - 1))
-            return cut.reverb_rir(rir, room_rng_seed=seed, source_rng_seed=seed + 1)
+            return cut.reverb_rir(self.rirs[int(rng.integers(len(self.rirs)))])
         noise = self.noises[int(rng.integers(len(self.noises)))]
         if noise.duration > cut.duration:
             start = float(rng.uniform(0, noise.duration - cut.duration))

@@ -4,9 +4,14 @@ The loop knows nothing about speakers: it trains a ``network`` whose ``forward(*
 ``(loss, stats)``. Speaker encoders use it today; embedding-space models (SEED, NESSA) reuse it.
 
 State saved in ``<exp>/models/checkpoint_latest.pt`` (every ``save_every_steps`` and at each epoch
-end): network, optimizer, sampler position, global step and RNG states. Learning rate and any
-per-step schedule (e.g. the AAM margin) are pure functions of the step, so they are recomputed.
+end): network, optimizer (and fp16 grad scaler), sampler position, global step, the running sums of
+the epoch's statistics and the RNG states of every rank. Learning rate and any per-step schedule
+(e.g. the AAM margin) are pure functions of the step, so they are recomputed.
 At each epoch end ``model_<epoch>.pt`` holds the exportable weights (``export_fn``).
+
+Under DDP every rank runs the same number of steps (the sampler gives each rank its share of one
+global batch list); DDP averages the gradients, and the loss and statistics that are logged are
+averaged over ranks at every step, so what is logged is the global batch's mean.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from embspace.training import checkpoint as ckpt
-from embspace.training.distributed import DistInfo, all_reduce_mean, barrier
+from embspace.training.distributed import DistInfo, all_gather_object, all_reduce_mean, barrier
 
 log = logging.getLogger("embspace.train")
 
@@ -75,6 +80,7 @@ class Trainer:
         self.export_fn = export_fn or (lambda net: {"model": net.state_dict()})
         self.config = config or {}
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
+        self.epoch_sums: dict[str, float] = {}  # per-step means summed over this epoch's batches so far
         self.scaler = torch.amp.GradScaler("cuda") if options.amp == "fp16" else None
 
     @property
@@ -82,21 +88,27 @@ class Trainer:
         return self.model_dir / "checkpoint_latest.pt"
 
     # -- checkpointing -------------------------------------------------------------------
-    def state(self) -> dict:
-        return {
+    def state(self, rng_states: list[dict]) -> dict:
+        state = {
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "global_step": self.global_step,
-            "rng": ckpt.rng_state(),
+            "epoch_sums": dict(self.epoch_sums),
+            "rng": rng_states,  # one entry per rank
             "world_size": self.dist.world_size,
             "config": self.config,
         }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
     def save_latest(self) -> None:
+        """Collective: every rank must call it (each contributes its RNG state)."""
+        rng_states = all_gather_object(ckpt.rng_state())
         if self.dist.is_main:
-            ckpt.save(self.state(), self.latest_path)
+            ckpt.save(self.state(rng_states), self.latest_path)
         barrier()
 
     def resume(self) -> bool:
@@ -110,7 +122,11 @@ class Trainer:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.batch_in_epoch, self.global_step = state["epoch"], state["batch_in_epoch"], state["global_step"]
-        ckpt.set_rng_state(state["rng"])
+        self.epoch_sums = dict(state.get("epoch_sums", {}))
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        rng = state["rng"]
+        ckpt.set_rng_state(rng[self.dist.rank] if isinstance(rng, list) else rng)
         self._log(f"resumed from {self.latest_path} at epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.global_step}")
         return True
 
@@ -135,7 +151,14 @@ class Trainer:
             group["lr"] = lr
         return lr
 
-    def _step(self, batch: tuple) -> dict:
+    def _mean_over_ranks(self, loss: torch.Tensor, stats: dict) -> dict[str, float]:
+        """Loss and statistics of this step averaged over ranks (one small all-reduce)."""
+        names = ["loss", *sorted(stats)]
+        values = [loss.detach()] + [torch.as_tensor(stats[k]).detach() for k in names[1:]]
+        vec = torch.stack([v.to(self.dist.device, torch.float32).reshape(()) for v in values])
+        return dict(zip(names, all_reduce_mean(vec).tolist()))
+
+    def _step(self, batch: tuple) -> dict[str, float]:
         batch = tuple(t.to(self.dist.device, non_blocking=True) if torch.is_tensor(t) else t for t in batch)
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.opts.amp)
         with torch.autocast(self.dist.device.type, dtype=amp_dtype, enabled=amp_dtype is not None and self.dist.device.type == "cuda"):
@@ -146,6 +169,9 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         else:
             loss.backward()
+        means = self._mean_over_ranks(loss, stats)
+        if not math.isfinite(means["loss"]):  # every rank sees the same mean, so all stop together
+            raise FloatingPointError(f"loss is {means['loss']} at step {self.global_step} (mean over ranks)")
         if self.opts.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.opts.grad_clip)
         if self.scaler is not None:
@@ -153,9 +179,7 @@ class Trainer:
             self.scaler.update()
         else:
             self.optimizer.step()
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
-        return {"loss": loss.item(), **{k: float(v) for k, v in stats.items()}}
+        return means
 
     def fit(self) -> None:
         """Train until ``options.epochs`` are done (no-op when a finished run is resumed)."""
@@ -164,7 +188,7 @@ class Trainer:
         self.wrapped.train()
         while self.epoch < self.opts.epochs:
             epoch, start = self.epoch, self.batch_in_epoch
-            t0, sums, count = time.time(), {}, 0
+            t0 = time.time()
             bar = tqdm(total=self.num_batches, initial=start, desc=f"epoch {epoch + 1}/{self.opts.epochs}",
                        disable=not self.dist.is_main, file=sys.stderr, mininterval=1.0 if sys.stderr.isatty() else 30.0)
             for batch in self.loader_fn(epoch, start):
@@ -173,9 +197,8 @@ class Trainer:
                 stats = self._step(batch)
                 self.global_step += 1
                 self.batch_in_epoch += 1
-                count += 1
                 for k, v in stats.items():
-                    sums[k] = sums.get(k, 0.0) + v
+                    self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v
                 bar.update(1)
                 if self.opts.log_every and self.global_step % self.opts.log_every == 0:
                     shown = {k: round(v, 4) for k, v in {**stats, **extra}.items()}
@@ -183,8 +206,8 @@ class Trainer:
                 if self.opts.save_every_steps and self.global_step % self.opts.save_every_steps == 0 and self.batch_in_epoch < self.num_batches:
                     self.save_latest()
             bar.close()
-            means = {k: all_reduce_mean(torch.tensor(v / max(count, 1))).item() for k, v in sorted(sums.items())}
+            means = {k: v / max(self.batch_in_epoch, 1) for k, v in sorted(self.epoch_sums.items())}
             self._log(f"epoch {epoch + 1} done in {time.time() - t0:.1f}s: " + json.dumps({k: round(v, 4) for k, v in means.items()}))
-            self.epoch, self.batch_in_epoch = epoch + 1, 0
+            self.epoch, self.batch_in_epoch, self.epoch_sums = epoch + 1, 0, {}
             self.save_epoch_model(self.epoch)
             self.save_latest()

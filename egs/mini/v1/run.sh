@@ -31,13 +31,15 @@ second_language_fraction=0.0
 # scoring
 top_n=100               # AS-norm cohort size (train speaker means)
 corpus=mini
+data=data               # where corpus, manifests, Kaldi dirs and features go
+exp_root=exp            # where models, embeddings, scores and the report go
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] ..."
 . utils/parse_options.sh
 
 system=$(basename "$train_config" .yaml)
-exp=exp/$system
-done_dir=exp/.done
-data=data
+exp=$exp_root/$system
+ge2e=$exp_root/ge2e
+done_dir=$exp_root/.done
 run_stage() { python -m embspace.bin.run_stage "$@"; }
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 
@@ -84,9 +86,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
         "$exp/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp/embeddings/$split"
     run_stage --name "extract-ge2e-$split" --marker "$done_dir/4.extract.ge2e.$split" \
-      --inputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" --outputs "exp/ge2e/embeddings/$split/xvector.scp" -- \
+      --inputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        ge2e "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "exp/ge2e/embeddings/$split"
+        ge2e "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$ge2e/embeddings/$split"
   done
 fi
 
@@ -100,36 +102,36 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     for norm in none asnorm; do
       for trials in trials trials_same_gender; do
         name=${corpus}_test${trials#trials}
-        out=exp/$sys/scores_$norm
+        out=$exp_root/$sys/scores_$norm
         run_stage --name "score-$sys-$norm-$trials" --marker "$done_dir/5.score.$sys.$norm.$trials" \
-          --inputs "$data/test/$trials" "exp/$sys/embeddings/test/xvector.scp" "exp/$sys/embeddings/train/spk_xvector.scp" \
+          --inputs "$data/test/$trials" "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/train/spk_xvector.scp" \
           --outputs "$out/$name.metrics.json" -- \
-          steps/score.sh --norm "$norm" --top-n "$top_n" "$data/test/$trials" "exp/$sys/embeddings/test" \
-            "exp/$sys/embeddings/train" "$out/$name"
+          steps/score.sh --norm "$norm" --top-n "$top_n" "$data/test/$trials" "$exp_root/$sys/embeddings/test" \
+            "$exp_root/$sys/embeddings/train" "$out/$name"
       done
     done
   done
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "Stage 6: report -> exp/results.json, exp/results.md, exp/det_*.png"
+  log "Stage 6: report -> $exp_root/results.json, results.md, det_*.png"
   for trials in trials trials_same_gender; do
     name=${corpus}_test${trials#trials}
     det_args=()
     for sys in "$system" ge2e; do
       for norm in none asnorm; do
         label=$sys; [ "$norm" = none ] || label=${sys}_$norm
-        out=exp/$sys/scores_$norm/$name
+        out=$exp_root/$sys/scores_$norm/$name
         run_stage --name "report-$label-$name" --marker "$done_dir/6.report.$label.$name" \
-          --inputs "$out.metrics.json" --outputs exp/results.json -- \
-          python -m embspace.bin.report --results exp/results.json --system "$label" --method baseline \
+          --inputs "$out.metrics.json" --outputs "$exp_root/results.json" -- \
+          python -m embspace.bin.report --results "$exp_root/results.json" --system "$label" --method baseline \
             --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
         det_args+=("$label=$out.score")
       done
     done
     run_stage --name "det-$name" --marker "$done_dir/6.det.$name" --inputs "${det_args[@]#*=}" \
-      --outputs "exp/det_$name.png" -- \
-      python -m embspace.bin.report --det-png "exp/det_$name.png" --scores "${det_args[@]}" --title "$name"
+      --outputs "$exp_root/det_$name.png" -- \
+      python -m embspace.bin.report --det-png "$exp_root/det_$name.png" --scores "${det_args[@]}" --title "$name"
   done
-  cat exp/results.md
+  cat "$exp_root/results.md"
 fi

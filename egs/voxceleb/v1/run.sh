@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# embspace — VoxCeleb speaker verification: train on VoxCeleb2 (and/or VoxCeleb1 dev), test on
+# VoxCeleb1 (Vox1-O, and Vox1-E / Vox1-H when their lists are given), MUSAN + RIR augmentation.
+# Nothing is downloaded: point the options at corpora already on disk (see README.md).
+#
+#   ./run.sh --voxceleb1-root /corpora/VoxCeleb1 --voxceleb2-root /corpora/VoxCeleb2 \
+#            --musan-root /corpora/musan --rir-root /corpora/RIRS_NOISES --trials-dir /corpora/vox1_lists
+#   ./run.sh ... --stage 4 --stop-stage 4 --train-config conf/resnet34.yaml   # another encoder
+#
+# Relative paths are taken from this folder (egs/voxceleb/v1). Every stage is skipped when it
+# already ran with the same inputs and options (markers in $exp/.done/); a killed stage reruns
+# (training resumes from its last checkpoint).
+set -euo pipefail
+cd "$(dirname "$0")"
+. ./path.sh
+. ./cmd.sh
+
+stage=1
+stop_stage=7
+# corpora ('' = skip that corpus; nothing is downloaded)
+voxceleb1_root=         # wav/idNNNNN/<youtube id>/NNNNN.wav + vox1_meta.csv
+voxceleb2_root=         # [dev/|test/]aac/idNNNNN/<youtube id>/NNNNN.m4a (+ vox2_meta.csv)
+vox2_ext=m4a            # m4a (lhotse; needs an ffmpeg-capable audio backend) or wav (a converted copy)
+vox1_dev_in_train=auto  # auto: false with VoxCeleb2 (VoxCeleb1 dev then joins the test set: Vox1-E/H), else true
+musan_root=             # music/ speech/ noise/
+rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noises/ pointsource_noises/
+trials_dir=             # veri_test2.txt (required from stage 2), list_test_all2.txt, list_test_hard2.txt (optional)
+augment=true            # on-the-fly MUSAN/RIR augmentation when those corpora are given
+# outputs
+data=data
+exp=exp
+# compute
+nj=8                    # parallel jobs for manifests, features and extraction
+use_gpu=false           # extraction on GPU (one per job)
+nproc=1                 # training processes (torchrun --nproc_per_node)
+device=auto             # training device: auto|cpu|cuda
+num_threads=0           # torch threads per training process (0: torch's default)
+train_config=conf/ecapa_c512.yaml  # (--config is parse_options.sh's own: a file of options)
+num_avg=10              # average the last N epoch models
+num_mel_bins=80
+top_n=300               # AS-norm cohort size (train speaker means)
+help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
+  [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ..."
+. utils/parse_options.sh
+
+system=$(basename "$train_config" .yaml)
+dir=$exp/$system
+done_dir=$exp/.done
+corpus=voxceleb
+run_stage() { python -m embspace.bin.run_stage "$@"; }
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
+die() { echo "$0: error: $*" >&2; exit 1; }
+
+case "$vox1_dev_in_train" in
+  auto) if [ -n "$voxceleb2_root" ]; then vox1_dev_in_train=false; else vox1_dev_in_train=true; fi ;;
+  true|false) ;;
+  *) die "--vox1-dev-in-train must be auto, true or false, got '$vox1_dev_in_train'" ;;
+esac
+declare -A kaldi_name=([train]=voxceleb_train [test]=voxceleb1_test)
+
+# Trial lists: name=file. Vox1-O always; Vox1-E/H when given and VoxCeleb1 dev is in the test set.
+in_range() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+trial_lists=()
+if in_range 2 || in_range 6 || in_range 7; then
+  [ -n "$trials_dir" ] || die "--trials-dir is needed from stage 2 on (a folder with veri_test2.txt)"
+  [ -f "$trials_dir/veri_test2.txt" ] || die "$trials_dir/veri_test2.txt not found (the Vox1-O list)"
+  trial_lists+=("vox1_O=$trials_dir/veri_test2.txt")
+  for item in vox1_E=list_test_all2.txt vox1_H=list_test_hard2.txt; do
+    [ -f "$trials_dir/${item#*=}" ] || continue
+    if [ "$vox1_dev_in_train" = true ]; then
+      log "skipping ${item%%=*}: its speakers are VoxCeleb1 dev speakers, which are in the training set here (--vox1-dev-in-train true)"
+      continue
+    fi
+    trial_lists+=("${item%%=*}=$trials_dir/${item#*=}")
+  done
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  [ -n "$voxceleb1_root$voxceleb2_root" ] || die "give --voxceleb1-root and/or --voxceleb2-root"
+  log "Stage 1: lhotse manifests -> $data/manifests, Kaldi data dirs -> $data/{voxceleb_train,voxceleb1_test}"
+  outputs=("$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/voxceleb_train/utt2spk")
+  inputs=()
+  if [ -n "$voxceleb1_root" ]; then
+    outputs+=("$data/manifests/${corpus}_supervisions_test.jsonl.gz" "$data/voxceleb1_test/utt2spk")
+    inputs+=("$voxceleb1_root/vox1_meta.csv")
+  fi
+  run_stage --name manifests-voxceleb --marker "$done_dir/1.manifests.voxceleb" --inputs "${inputs[@]}" \
+    --outputs "${outputs[@]}" -- \
+    python local/prepare_voxceleb.py --voxceleb1-root "$voxceleb1_root" --voxceleb2-root "$voxceleb2_root" \
+      --vox2-ext "$vox2_ext" --vox1-dev-in-train "$vox1_dev_in_train" --manifest-dir "$data/manifests" \
+      --kaldi-dir "$data" --nj "$nj"
+  if [ -n "$musan_root" ]; then
+    run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" \
+      --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
+      python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests"
+  fi
+  if [ -n "$rir_root" ]; then
+    run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" \
+      --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
+      python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests"
+  fi
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  for item in "${trial_lists[@]}"; do
+    name=${item%%=*}; list=${item#*=}
+    log "Stage 2: trials $list -> $data/trials/$name"
+    extra=()
+    [ "$name" = vox1_O ] && extra=(--lhotse-cuts-dir "$data/manifests")  # lhotse's pos/neg trial CutSets
+    run_stage --name "trials-$name" --marker "$done_dir/2.trials.$name" \
+      --inputs "$list" "$data/manifests/${corpus}_supervisions_test.jsonl.gz" --outputs "$data/trials/$name" -- \
+      python local/prepare_trials.py --trial-list "$list" --manifest-dir "$data/manifests" --corpus "$corpus" \
+        --split test --out "$data/trials/$name" "${extra[@]}"
+  done
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  # Stored fbank for both sets: the test set and the train set (train embeddings give the mean
+  # for mean subtraction and the AS-norm cohort; without augmentation training reads them too).
+  for split in test train; do
+    log "Stage 3: fbank features ($split) -> $data/fbank"
+    run_stage --name "fbank-$split" --marker "$done_dir/3.fbank.$split" \
+      --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
+      --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
+      steps/compute_fbank.sh --nj "$nj" --num-mel-bins "$num_mel_bins" "$data/manifests" "$corpus" "$split" "$data/fbank"
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  noise=; rir=
+  if [ "$augment" = true ]; then
+    [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
+    [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
+  fi
+  mkdir -p "$dir"
+  # Stored features cannot be augmented: with MUSAN/RIR the training cuts keep audio and fbank is
+  # computed on the fly from the augmented waveform; otherwise training reads the stored fbank.
+  kind=$(python local/make_train_config.py --config "$train_config" --out "$dir/train_config.yaml" \
+    --noise-manifest "$noise" --rir-manifest "$rir")
+  if [ "$kind" = augment ]; then
+    cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz
+  else
+    cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz
+  fi
+  log "Stage 4: train $system ($kind features${noise:+, noise $noise}${rir:+, RIRs $rir}) -> $dir"
+  aug_inputs=()
+  for m in "$noise" "$rir"; do [ -z "$m" ] || aug_inputs+=("$m"); done
+  run_stage --name "train-$system" --marker "$done_dir/4.train.$system" \
+    --inputs "$dir/train_config.yaml" "$cuts" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" -- \
+    steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
+      "$dir/train_config.yaml" "$cuts" "$dir"
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  for split in test train; do
+    name=${kaldi_name[$split]}
+    log "Stage 5: embeddings of $name with $system"
+    run_stage --name "extract-$system-$name" --marker "$done_dir/5.extract.$system.$name" \
+      --inputs "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" \
+      --outputs "$dir/embeddings/$name/xvector.scp" -- \
+      steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
+        "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name" "$dir/embeddings/$name"
+  done
+fi
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  log "Stage 6: cosine scores (train-mean subtraction) and AS-norm (train speaker means as cohort)"
+  for item in "${trial_lists[@]}"; do
+    name=${item%%=*}
+    for norm in none asnorm; do
+      out=$dir/scores_$norm/$name
+      run_stage --name "score-$system-$norm-$name" --marker "$done_dir/6.score.$system.$norm.$name" \
+        --inputs "$data/trials/$name" "$dir/embeddings/voxceleb1_test/xvector.scp" \
+          "$dir/embeddings/voxceleb_train/spk_xvector.scp" --outputs "$out.metrics.json" -- \
+        steps/score.sh --norm "$norm" --top-n "$top_n" "$data/trials/$name" "$dir/embeddings/voxceleb1_test" \
+          "$dir/embeddings/voxceleb_train" "$out"
+    done
+  done
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  log "Stage 7: report -> $exp/results.json, $exp/results.md, $exp/det_*.png"
+  for item in "${trial_lists[@]}"; do
+    name=${item%%=*}
+    det_args=()
+    for norm in none asnorm; do
+      label=$system; [ "$norm" = none ] || label=${system}_$norm
+      out=$dir/scores_$norm/$name
+      run_stage --name "report-$label-$name" --marker "$done_dir/7.report.$label.$name" \
+        --inputs "$out.metrics.json" --outputs "$exp/results.json" -- \
+        python -m embspace.bin.report --results "$exp/results.json" --system "$label" --method baseline \
+          --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
+      det_args+=("$label=$out.score")
+    done
+    run_stage --name "det-$system-$name" --marker "$done_dir/7.det.$system.$name" --inputs "${det_args[@]#*=}" \
+      --outputs "$exp/det_${system}_$name.png" -- \
+      python -m embspace.bin.report --det-png "$exp/det_${system}_$name.png" --scores "${det_args[@]}" --title "$name"
+  done
+  cat "$exp/results.md"
+fi
