@@ -12,11 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from embspace.training import checkpoint as ckpt
+from embspace.training.sampler import SpeakerBalancedSampler
 from tests.conftest import REPO
 from tests.test_training import TINY_CONFIG
 
@@ -27,6 +29,21 @@ KILL_AT_STEP = 8  # mid epoch 2
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or sys.platform != "linux",
                                 reason="needs torch.distributed (gloo) on Linux")
+
+
+def test_ranks_share_one_global_list_and_drop_the_remainder():
+    """7 global batches over 2 ranks: 3 each (equal step counts, or DDP would hang), batch 7 dropped."""
+    labels = np.repeat(np.arange(6), 4)
+    full = SpeakerBalancedSampler(labels, 3, 2, seed=1, num_batches=6)
+    shards = [SpeakerBalancedSampler(labels, 3, 2, seed=1, num_batches=7, rank=r, world_size=2) for r in (0, 1)]
+    assert [len(s) for s in shards] == [3, 3]
+    for s in shards:
+        s.set_epoch(4)
+    local = [list(s) for s in shards]
+    assert [b for pair in zip(*local) for b in pair] == full.epoch_batches(4)  # step k: batches 2k, 2k+1
+    shards[1].set_epoch(4, start_batch=2)
+    assert list(shards[1]) == local[1][2:]
+    assert len(SpeakerBalancedSampler(labels, 3, 2, num_batches=1, rank=1, world_size=2)) == 1
 
 
 def _torchrun(config: dict, cuts: Path, exp: Path) -> subprocess.Popen:

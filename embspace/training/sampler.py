@@ -20,8 +20,11 @@ class SpeakerBalancedSampler:
         spk_per_batch: P, distinct speakers per batch.
         utts_per_spk: M, utterances drawn per speaker (repeats allowed for small speakers).
         seed: base seed; epoch ``e`` uses ``numpy.random.default_rng([seed, e])``.
-        num_batches: batches per epoch (default: one pass worth, ``len(labels) // (P*M)``).
-        rank, world_size: DDP shard.
+        num_batches: global batches per epoch (default: one pass worth, ``len(labels) // (P*M)``),
+            rounded down to a multiple of ``world_size`` (at least ``world_size``) so that every rank
+            runs the same number of steps (DDP would hang otherwise), like ``drop_last``.
+        rank, world_size: DDP shard: rank r gets global batches r, r + world_size, ...; step k of the
+            run trains on global batches ``k*world_size ... k*world_size + world_size - 1``.
     """
 
     def __init__(self, labels: Sequence[int], spk_per_batch: int, utts_per_spk: int, seed: int = 0,

@@ -103,10 +103,12 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       for trials in trials trials_same_gender; do
         name=${corpus}_test${trials#trials}
         out=$exp_root/$sys/scores_$norm
+        norm_opts=(--norm "$norm")
+        [ "$norm" = none ] || norm_opts+=(--top-n "$top_n")  # so that --top-n only reruns AS-norm scoring
         run_stage --name "score-$sys-$norm-$trials" --marker "$done_dir/5.score.$sys.$norm.$trials" \
           --inputs "$data/test/$trials" "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/train/spk_xvector.scp" \
           --outputs "$out/$name.metrics.json" -- \
-          steps/score.sh --norm "$norm" --top-n "$top_n" "$data/test/$trials" "$exp_root/$sys/embeddings/test" \
+          steps/score.sh "${norm_opts[@]}" "$data/test/$trials" "$exp_root/$sys/embeddings/test" \
             "$exp_root/$sys/embeddings/train" "$out/$name"
       done
     done
