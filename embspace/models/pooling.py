@@ -69,3 +69,22 @@ def build_pooling(name: str, in_dim: int) -> nn.Module:
     if name == "asp":
         return ASP(in_dim)
     raise ValueError(f"unknown pooling '{name}' (expected 'tstp' or 'asp')")
+
+
+class PooledEmbedding(nn.Module):
+    """Pooling over time then the segment layer(s): ``(B, C, T) -> (B, embed_dim)``.
+
+    ``two_emb_layer`` adds ReLU + BatchNorm + a second linear layer (x-vector's "segment7").
+    """
+
+    def __init__(self, pooling: str, in_dim: int, embed_dim: int, two_emb_layer: bool = False) -> None:
+        super().__init__()
+        self.pool = build_pooling(pooling, in_dim)
+        self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
+        self.seg2: nn.Module | None = None
+        if two_emb_layer:
+            self.seg2 = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        emb = self.seg1(self.pool(x))
+        return self.seg2(emb) if self.seg2 is not None else emb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from embspace.models.pooling import build_pooling
+from embspace.models.pooling import PooledEmbedding
 
 RESNET_LAYERS: dict[str, list[int]] = {"resnet10": [1, 1, 1, 1], "resnet18": [2, 2, 2, 2], "resnet34": [3, 4, 6, 3]}
 
@@ -69,15 +69,10 @@ class ResNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
             in_ch, freq = out_ch, (freq - 1) // stride + 1
         self.stages = nn.Sequential(*stages)
-        self.pool = build_pooling(pooling, in_ch * freq)
-        self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
-        self.seg2: nn.Module | None = None
-        if two_emb_layer:
-            self.seg2 = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+        self.embed = PooledEmbedding(pooling, in_ch * freq, embed_dim, two_emb_layer)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
             raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {tuple(feats.shape)}")
         x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))  # (B, C, F', T')
-        emb = self.seg1(self.pool(x.flatten(1, 2)))
-        return self.seg2(emb) if self.seg2 is not None else emb
+        return self.embed(x.flatten(1, 2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from embspace.models.pooling import build_pooling
+from embspace.models.pooling import PooledEmbedding
 
 # (kernel size, dilation) of the five frame-level layers: contexts [-2,2], {-2,0,2}, {-3,0,3}, {0}, {0}.
 FRAME_LAYERS: tuple[tuple[int, int], ...] = ((5, 1), (3, 2), (3, 3), (1, 1), (1, 1))
@@ -38,11 +38,7 @@ class XVector(nn.Module):
             layers += [nn.Conv1d(in_ch, out_ch, kernel_size=k, dilation=d), nn.ReLU(), nn.BatchNorm1d(out_ch)]
             in_ch = out_ch
         self.frame = nn.Sequential(*layers)
-        self.pool = build_pooling(pooling, hidden)
-        self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
-        self.seg2: nn.Module | None = None
-        if two_emb_layer:
-            self.seg2 = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+        self.embed = PooledEmbedding(pooling, hidden, embed_dim, two_emb_layer)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
@@ -50,5 +46,4 @@ class XVector(nn.Module):
         if feats.shape[1] < MIN_FRAMES:
             raise ValueError(f"x-vector needs at least {MIN_FRAMES} frames, got {feats.shape[1]}")
         x = self.frame(feats.transpose(1, 2))
-        emb = self.seg1(self.pool(x))
-        return self.seg2(emb) if self.seg2 is not None else emb
+        return self.embed(x)

@@ -74,6 +74,15 @@ def score_trials(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray,
     ``enroll_keys/enroll_emb`` may be per-utterance or per-speaker (``spk_xvector.scp``).
     ``mean`` is subtracted from both sides before length normalisation.
     """
+    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path)
+    return pair_scores(enroll, test, ei, ti)
+
+
+def normalised_sides(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray,
+                     enroll_keys: Sequence[str] | None, enroll_emb: np.ndarray | None,
+                     mean: np.ndarray | None, trials_path: str | os.PathLike | None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean-subtracted, length-normalised enrollment and test matrices and each trial's row indices."""
     if (enroll_keys is None) != (enroll_emb is None):
         raise ValueError("give both enroll_keys and enroll_emb, or neither")
     test = l2_normalize(emb, mean)
@@ -82,7 +91,7 @@ def score_trials(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray,
     else:
         enroll = l2_normalize(enroll_emb, mean)
     ei, ti = map_trials(trials, enroll_keys, keys, trials_path)
-    return pair_scores(enroll, test, ei, ti)
+    return enroll, test, ei, ti
 
 
 def write_scores(path: str | os.PathLike, trials: Sequence[Trial], scores: np.ndarray) -> None:

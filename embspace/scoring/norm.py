@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from embspace.scoring.cosine import Trial, l2_normalize, map_trials, pair_scores
+from embspace.scoring.cosine import Trial, l2_normalize, normalised_sides, pair_scores
 from embspace.utils.errors import DataError
 
 
@@ -69,13 +69,6 @@ def score_trials_asnorm(trials: Sequence[Trial], keys: Sequence[str], emb: np.nd
     ``cohort`` (e.g. training speakers' mean embeddings) gets the same mean subtraction and
     length normalisation as the trial embeddings.
     """
-    if (enroll_keys is None) != (enroll_emb is None):
-        raise ValueError("give both enroll_keys and enroll_emb, or neither")
-    test = l2_normalize(emb, mean)
-    if enroll_keys is None:
-        enroll_keys, enroll = keys, test
-    else:
-        enroll = l2_normalize(enroll_emb, mean)
-    ei, ti = map_trials(trials, enroll_keys, keys, trials_path)
+    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path)
     raw = pair_scores(enroll, test, ei, ti)
     return as_norm(raw, ei, ti, enroll, test, l2_normalize(cohort, mean), top_n)
