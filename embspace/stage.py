@@ -36,6 +36,13 @@ def _hash_file(h: "hashlib._Hash", path: Path) -> None:
             h.update(block)
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    _hash_file(h, Path(path))
+    return h.hexdigest()
+
+
 def fingerprint(command: Sequence[str], inputs: Sequence[str | os.PathLike]) -> str:
     """SHA-256 over the command line and the content of each input file or folder."""
     h = hashlib.sha256()

@@ -129,3 +129,16 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path):
     proc = run_cli("average_model", "--model-dir", tmp_path, "--num", "1", "--out", tmp_path / "avg.pt", check=False)
     assert proc.returncode == 1 and "model_1.pt" in proc.stderr and "cannot load checkpoint" in proc.stderr
     assert not (tmp_path / "avg.pt").exists()
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tiny_data, tmp_path):
+    cfg = dict(TINY_CONFIG, epochs=1, save_every_steps=0)
+    proc = _train(cfg, tiny_data["train_cuts"], tmp_path / "exp")
+    assert proc.communicate(timeout=300)[0] and proc.returncode == 0
+    before = (tmp_path / "exp" / "models" / "model_1.pt").read_bytes()
+    changed = dict(cfg, lr_schedule={**cfg["lr_schedule"], "initial_lr": 0.02})
+    proc = _train(changed, tiny_data["train_cuts"], tmp_path / "exp")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    assert "checkpoint_latest.pt" in out and "another configuration" in out and "lr_schedule" in out
+    assert (tmp_path / "exp" / "models" / "model_1.pt").read_bytes() == before

@@ -22,6 +22,7 @@ from embspace.losses import build_loss
 from embspace.losses.extra import build_extra_losses
 from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
 from embspace.models import build_model, count_parameters
+from embspace.stage import file_sha256
 from embspace.training.augment import AugmentOptions, Augmenter
 from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
 from embspace.training.distributed import cleanup, init_distributed
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                      log_every=int(cfg.get("log_every", 20)), grad_clip=float(cfg.get("grad_clip", 0.0)),
                                      amp=str(cfg.get("amp", "off")), keep_last=int(cfg.get("keep_last", 0))),
                       on_step=on_step, export_fn=lambda net: {"model": net.encoder.state_dict(), "model_config": model_cfg},
-                      config=cfg)
+                      config={**cfg, "train_data": {"cuts": str(args.cuts), "sha256": file_sha256(args.cuts)}})
     try:
         trainer.fit()
     finally:

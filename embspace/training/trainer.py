@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from embspace.training import checkpoint as ckpt
 from embspace.training.distributed import DistInfo, all_gather_object, all_reduce_mean, barrier
+from embspace.utils.errors import DataError
 
 log = logging.getLogger("embspace.train")
 
@@ -116,6 +117,12 @@ class Trainer:
         if not self.latest_path.is_file():
             return False
         state = ckpt.load(self.latest_path, map_location=self.dist.device)
+        if state.get("config", {}) != self.config:
+            changed = sorted(k for k in set(state.get("config", {})) | set(self.config)
+                             if state.get("config", {}).get(k) != self.config.get(k))
+            raise DataError(f"this checkpoint belongs to a run with another configuration or training data "
+                            f"(differs in: {', '.join(changed)}); resuming it would mix the two. Use another "
+                            f"experiment folder, or remove {self.model_dir} to start over", self.latest_path)
         if state.get("world_size", 1) != self.dist.world_size:
             raise RuntimeError(f"{self.latest_path}: saved with world size {state.get('world_size')}, "
                                f"now {self.dist.world_size}; the batch order would differ")

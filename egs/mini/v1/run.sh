@@ -72,7 +72,8 @@ fi
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "Stage 3: train $system -> $exp"
   run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" -- \
+    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" \
+    --reset "$exp/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
 fi

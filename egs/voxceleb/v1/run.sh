@@ -146,7 +146,8 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   aug_inputs=()
   for m in "$noise" "$rir"; do [ -z "$m" ] || aug_inputs+=("$m"); done
   run_stage --name "train-$system" --marker "$done_dir/4.train.$system" \
-    --inputs "$dir/train_config.yaml" "$cuts" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" -- \
+    --inputs "$dir/train_config.yaml" "$cuts" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" \
+    --reset "$dir/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$dir/train_config.yaml" "$cuts" "$dir"
 fi
