@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a source checkout that is not pip-installed
 
+from embspace.utils.machine import describe_machine  # noqa: E402
 from embspace.models import build_model, count_parameters  # noqa: E402
 
 MODELS = {
@@ -36,12 +36,6 @@ MODELS = {
 FRAMES_PER_S = 100
 
 
-def machine() -> str:
-    """One line describing where the figures come from."""
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"python {platform.python_version()}, torch {torch.__version__}, CUDA device: {gpu}, "
-            f"1-min load average {os.getloadavg()[0]:.1f}")
 
 
 def median_time(fn, min_time: float, min_reps: int, max_reps: int, sync=lambda: None) -> float:
@@ -137,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.lengths, args.threads, args.min_time = [2.0], [1], 0.0
     t_start = time.perf_counter()
-    print(machine())
+    print(describe_machine())
     torch.manual_seed(0)
     models = {name: build_model(cfg).eval() for name, cfg in MODELS.items()}
     for name, model in models.items():

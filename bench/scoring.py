@@ -5,16 +5,18 @@ Run: ``python bench/scoring.py`` (about 20-40 s on 2 cores).
 
 from __future__ import annotations
 
-import os
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
 
-from embspace.scoring.cosine import score_trials
-from embspace.scoring.metrics import compute_eer, compute_min_dcf, det_curve, eer_from_curve, min_dcf_from_curve
-from embspace.scoring.norm import score_trials_asnorm
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a source checkout that is not pip-installed
+
+from embspace.scoring.cosine import score_trials  # noqa: E402
+from embspace.scoring.metrics import compute_eer, compute_min_dcf, det_curve, eer_from_curve, min_dcf_from_curve  # noqa: E402
+from embspace.scoring.norm import score_trials_asnorm  # noqa: E402
+from embspace.utils.machine import describe_machine  # noqa: E402
 
 N_UTT, DIM, N_TRIALS, N_LOOP, N_SCORES, N_COHORT = 10_000, 256, 1_000_000, 20_000, 10_000_000, 1000
 
@@ -37,9 +39,7 @@ def _loop_scores(trials, keys, emb):
 
 def main() -> None:
     """Print the machine and the timings."""
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, python {platform.python_version()}, numpy {np.__version__}, "
-          f"torch {torch.__version__}")
+    print(describe_machine())
     rng = np.random.default_rng(0)
     keys = [f"utt{i:05d}" for i in range(N_UTT)]
     emb = rng.standard_normal((N_UTT, DIM)).astype(np.float32)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # a source checkout that is not pip-installed
 
+from embspace.utils.machine import describe_machine  # noqa: E402
 from embspace.losses import build_loss  # noqa: E402
 from embspace.models import build_model, count_parameters  # noqa: E402
 from embspace.training.distributed import cleanup, init_distributed  # noqa: E402
@@ -39,11 +39,6 @@ NUM_CLASSES = 1000
 FEAT_DIM = 80
 
 
-def machine() -> str:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"python {platform.python_version()}, torch {torch.__version__}, CUDA device: {gpu}, "
-            f"1-min load average {os.getloadavg()[0]:.1f}")
 
 
 def measure(args: argparse.Namespace, amp: str = "off") -> dict:
@@ -122,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t_start = time.perf_counter()
-    print(machine())
+    print(describe_machine())
     print(f"\nCPU: ECAPA C={args.channels} + AAM head ({NUM_CLASSES} classes), AdamW, global batch "
           f"{args.global_batch} x {args.frames} frames, median of {args.steps} steps after {args.warmup} warm-up")
     print(f"  {'processes x threads':<20} {'per rank':>8} {'s/step':>8} {'utt/s':>8} {'speed-up':>9}")

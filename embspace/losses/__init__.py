@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 from torch import nn
 
 from embspace.losses.aam import AAMSoftmax, AMSoftmax, Softmax
 from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
+from embspace.utils.registry import build_from_config
 
 LOSSES: dict[str, Callable[..., nn.Module]] = {"aam": AAMSoftmax, "am": AMSoftmax, "softmax": Softmax}
 
@@ -30,16 +30,4 @@ def build_loss(cfg: dict[str, Any]) -> nn.Module:
 
     An unknown type or keyword raises ValueError naming it.
     """
-    cfg = dict(cfg)
-    kind = cfg.pop("type", None)
-    if kind not in LOSSES:
-        raise ValueError(f"unknown loss type '{kind}' (expected one of {sorted(LOSSES)})")
-    factory = LOSSES[kind]
-    params = inspect.signature(factory).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(cfg) - set(params))
-        if unknown:
-            raise ValueError(
-                f"unknown option(s) for loss '{kind}': {', '.join(unknown)} (allowed: {', '.join(sorted(params))})"
-            )
-    return factory(**cfg)
+    return build_from_config(LOSSES, cfg, "loss")

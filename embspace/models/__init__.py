@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from torch import nn
@@ -11,6 +10,7 @@ from embspace.models.ecapa import ECAPATDNN
 from embspace.models.pooling import ASP, TSTP, build_pooling
 from embspace.models.resnet import ResNet
 from embspace.models.xvector import XVector
+from embspace.utils.registry import build_from_config
 
 MODELS: dict[str, type[nn.Module]] = {"xvector": XVector, "ecapa": ECAPATDNN, "resnet": ResNet}
 
@@ -24,18 +24,7 @@ def build_model(cfg: dict[str, Any]) -> nn.Module:
 
     An unknown type or keyword raises ValueError naming it.
     """
-    cfg = dict(cfg)
-    kind = cfg.pop("type", None)
-    if kind not in MODELS:
-        raise ValueError(f"unknown model type '{kind}' (expected one of {sorted(MODELS)})")
-    cls = MODELS[kind]
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(cfg) - allowed)
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) for model '{kind}': {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
-        )
-    return cls(**cfg)
+    return build_from_config(MODELS, cfg, "model")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
