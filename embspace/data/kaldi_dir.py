@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-
-from lhotse import RecordingSet, SupervisionSet
-from lhotse.kaldi import export_to_kaldi, load_kaldi_data_dir
+from typing import TYPE_CHECKING
 
 from embspace.data.tables import read_table, utt2spk_to_spk2utt, write_table
 from embspace.utils.atomic import make_tmp_dir
 from embspace.utils.errors import DataError
+
+if TYPE_CHECKING:  # lhotse is imported where it is used: validate_data_dir (utils/validate_data_dir.py) stays quick
+    from lhotse import RecordingSet, SupervisionSet
 
 
 def validate_data_dir(data_dir: str | os.PathLike) -> None:
@@ -58,6 +59,8 @@ def _segments_are_whole_recordings(path: Path) -> bool:
 
 def import_data_dir(data_dir: str | os.PathLike, sampling_rate: int) -> tuple[RecordingSet, SupervisionSet]:
     """Validate, then load a Kaldi data dir with lhotse's own importer."""
+    from lhotse.kaldi import load_kaldi_data_dir
+
     validate_data_dir(data_dir)
     recs, sups, _ = load_kaldi_data_dir(data_dir, sampling_rate=sampling_rate)
     if sups is None:
@@ -70,6 +73,8 @@ def export_data_dir(recs: RecordingSet, sups: SupervisionSet, out_dir: str | os.
 
     Written into a temporary folder and renamed over ``out_dir`` when whole.
     """
+    from lhotse.kaldi import export_to_kaldi
+
     out_dir = Path(out_dir)
     tmp = make_tmp_dir(out_dir)
     try:

@@ -21,12 +21,14 @@ class DataError(Exception):
 
 
 def _program_name(func: Callable) -> str:
-    """``train`` for ``python -m embspace.bin.train`` (where ``__module__`` is ``__main__``)."""
+    """``train`` for ``python -m embspace.bin.train`` (where ``__module__`` is ``__main__``), ``x`` for ``utils/x.py``."""
     module = func.__module__
     if module == "__main__":
         spec = getattr(sys.modules["__main__"], "__spec__", None)
         module = spec.name if spec else sys.argv[0]
-    return module.rsplit(".", 1)[-1].removesuffix(".py").rsplit("/", 1)[-1]
+    if module.endswith(".py"):  # a script run by path: utils/fix_data_dir.py -> fix_data_dir
+        return module.rsplit("/", 1)[-1].removesuffix(".py")
+    return module.rsplit(".", 1)[-1]
 
 
 def cli_main(func: Callable[..., int | None]) -> Callable[..., int]:

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Split a Kaldi data dir into N parts DIR/split<N>/1..N, by speaker (no speaker in two parts, near-equal
+utterance counts) or, with --per-utt, by utterance into DIR/split<N>utt/1..N. An existing split newer than
+the data dir is reused. Prints the part dirs.
+
+    utils/split_data.py data/train 8
+"""
+
+import argparse
+import os
+import sys
+
+# Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
+# the repository root comes last, for a checkout that is not pip-installed.
+_here = os.path.dirname(os.path.realpath(__file__))
+sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
+
+from embspace.data.kaldi_utils import split_data  # noqa: E402
+from embspace.utils.errors import cli_main  # noqa: E402
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="split_data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--per-utt", action="store_true", help="split by utterance; a speaker may span parts")
+    p.add_argument("dir")
+    p.add_argument("n", type=int)
+    args = p.parse_args(argv)
+    for part in split_data(args.dir, args.n, per_utt=args.per_utt):
+        print(part)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

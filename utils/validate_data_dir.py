@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Check a Kaldi data dir (unique keys, every utterance has audio and a speaker, spk2utt agrees with utt2spk,
+spk2gender is m/f); exits 1 naming the file and key at fault.
+
+    utils/validate_data_dir.py data/train
+"""
+
+import argparse
+import os
+import sys
+
+# Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
+# the repository root comes last, for a checkout that is not pip-installed.
+_here = os.path.dirname(os.path.realpath(__file__))
+sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
+
+from embspace.data.kaldi_dir import validate_data_dir  # noqa: E402
+from embspace.utils.errors import cli_main  # noqa: E402
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="validate_data_dir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dir")
+    args = p.parse_args(argv)
+    validate_data_dir(args.dir)
+    print(f"Successfully validated data-directory {args.dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
