@@ -6,13 +6,9 @@ utterance id in two inputs is an error.
 """
 
 import argparse
-import os
 import sys
 
-# Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
-# the repository root comes last, for a checkout that is not pip-installed.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
+import _bootstrap  # noqa: F401,E402  (import path: see utils/_bootstrap.py)
 
 from embspace.data.kaldi_utils import combine_data_dirs  # noqa: E402
 from embspace.utils.errors import cli_main  # noqa: E402

@@ -1,13 +1,9 @@
 #!/usr/bin/env python3
 """Kaldi-style $cmd launcher; see embspace/launcher/slurm.py and `utils/slurm.py --help`."""
 
-import os
 import sys
 
-# Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
-# the repository root comes last, for a checkout that is not pip-installed.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
+import _bootstrap  # noqa: F401,E402  (import path: see utils/_bootstrap.py)
 
 from embspace.launcher.slurm import main  # noqa: E402
 

@@ -5,13 +5,9 @@
 """
 
 import argparse
-import os
 import sys
 
-# Drop utils/ from the import path (its queue.py would shadow the standard library's queue module);
-# the repository root comes last, for a checkout that is not pip-installed.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path = [p for p in sys.path if os.path.realpath(p or ".") != _here] + [os.path.dirname(_here)]
+import _bootstrap  # noqa: F401,E402  (import path: see utils/_bootstrap.py)
 
 from embspace.data.kaldi_utils import read_input, utt2spk_lines_to_spk2utt, write_output  # noqa: E402
 from embspace.utils.errors import cli_main  # noqa: E402
