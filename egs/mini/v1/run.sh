@@ -2,7 +2,7 @@
 # embspace — the mini recipe: a synthetic multi-speaker corpus made offline with espeak-ng,
 # a speaker encoder trained on it, embeddings, verification scores and a report.
 #
-#   ./run.sh                                 # everything (stages 0-6)
+#   ./run.sh                                 # everything (stages 0-49)
 #   ./run.sh --stage 3 --stop-stage 4        # only training and extraction
 #   ./run.sh --train-config conf/resnet_mini.yaml  # another encoder (a new exp dir)
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 . ./cmd.sh
 
 stage=0
-stop_stage=6
+stop_stage=49           # 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
 nj=2                    # parallel jobs for corpus synthesis, features and extraction
 use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
@@ -136,5 +136,20 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       --outputs "$exp_root/det_$name.png" -- \
       python -m embspace.bin.report --det-png "$exp_root/det_$name.png" --scores "${det_args[@]}" --title "$name"
   done
+fi
+
+# ------------------------------------------------------------------ INSIDE (stages 10-19)
+# (block 10-19: INSIDE)
+
+# ------------------------------------------------------------------ SEED (stages 20-29)
+# (block 20-29: SEED)
+
+# ------------------------------------------------------------------ NESSA (stages 30-39)
+# (block 30-39: NESSA)
+
+# ------------------------------------------------------------------ emotion-invariant training (stages 40-49)
+# (block 40-49: emotion)
+
+if [ -f "$exp_root/results.md" ] && [ "$stop_stage" -ge 6 ]; then
   cat "$exp_root/results.md"
 fi

@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 . ./cmd.sh
 
 stage=1
-stop_stage=7
+stop_stage=49  # 1-7 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
 # corpora ('' = skip that corpus; nothing is downloaded)
 voxceleb1_root=         # wav/idNNNNN/<youtube id>/NNNNN.wav + vox1_meta.csv
 voxceleb2_root=         # [dev/|test/]aac/idNNNNN/<youtube id>/NNNNN.m4a (+ vox2_meta.csv)
@@ -197,5 +197,20 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
       --outputs "$exp/det_${system}_$name.png" -- \
       python -m embspace.bin.report --det-png "$exp/det_${system}_$name.png" --scores "${det_args[@]}" --title "$name"
   done
+fi
+
+# ------------------------------------------------------------------ INSIDE (stages 10-19)
+# (block 10-19: INSIDE)
+
+# ------------------------------------------------------------------ SEED (stages 20-29)
+# (block 20-29: SEED)
+
+# ------------------------------------------------------------------ NESSA (stages 30-39)
+# (block 30-39: NESSA)
+
+# ------------------------------------------------------------------ emotion-invariant fine-tuning (stages 40-49)
+# (block 40-49: emotion)
+
+if [ -f "$exp/results.md" ] && [ "$stop_stage" -ge 7 ]; then
   cat "$exp/results.md"
 fi
