@@ -5,8 +5,9 @@ list of texts into 16 kHz mono waveforms. The conditioning space is the backend'
 for the built-in espeak backend, Kokoro's style space for the Kokoro backend, whatever an external
 command understands for the ``command`` backend. Interpolation (SLERP) happens in that space.
 
-Backends register themselves by name with :func:`register_backend`; recipes pick one with
-``--tts-backend NAME`` and build it with :func:`build_backend`.
+Backends live in ``embspace/inside/backends/<name>.py`` and register themselves by name with
+:func:`register_backend`; recipes pick one with ``--tts-backend NAME`` and build it with
+:func:`build_backend`, which imports the module on first use.
 """
 
 from __future__ import annotations
@@ -48,7 +49,16 @@ def register_backend(name: str) -> Callable[[Callable[..., TTSBackend]], Callabl
 
 
 def build_backend(name: str, **options: Any) -> TTSBackend:
-    """Instantiate a registered backend; an unknown name is a DataError listing the known ones."""
+    """Instantiate a backend by name; ``embspace.inside.backends.<name>`` is imported on first use
+    (so optional dependencies load only when asked for). An unknown name is a DataError."""
+    if name not in _BACKENDS and name.isidentifier():
+        import importlib
+
+        try:
+            importlib.import_module(f"embspace.inside.backends.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"embspace.inside.backends.{name}":
+                raise DataError(f"TTS backend '{name}' needs a package that is not installed: {e.name}") from e
     if name not in _BACKENDS:
         raise DataError(f"unknown TTS backend (known: {', '.join(sorted(_BACKENDS)) or 'none'})", key=name)
     return _BACKENDS[name](**options)
