@@ -82,6 +82,14 @@ def test_interpolation_endpoints_midpoint_and_norms(method, halves):
         interpolate_styles(a, b, 0.5, "pca")
 
 
+def test_flat_interpolation_is_one_slerp_over_the_whole_pack():
+    a, b = _pack(7), _pack(8)
+    mid = interpolate_styles(a, b, 0.3, "flat")
+    assert mid.shape == a.shape
+    expected = slerp(a.ravel(), b.ravel(), 0.3) * (0.7 * np.linalg.norm(a) + 0.3 * np.linalg.norm(b))
+    np.testing.assert_allclose(mid.ravel(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_voice_dir_round_trip_and_bad_packs(tmp_path):
     packs = {"af_one": _pack(3), "bm_two": _pack(4)}
     write_voice_dir(packs, tmp_path / "voices")

@@ -15,9 +15,11 @@ identities closer to the SLERP target than to either parent (between_parents_fra
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +28,7 @@ from embspace.corpus.sentences import SENTENCES
 from embspace.inside import build_backend
 from embspace.inside.kokoro_fidelity import centroid, ge2e_embedder, midpoint_figures, nn_pairs, stock_figures
 from embspace.inside.kokoro_voices import interpolate_styles, load_voices, select_voices, summary_vector, voice_gender
-from embspace.utils.atomic import atomic_write_text
+from embspace.utils.atomic import atomic_path, atomic_write_text
 from embspace.utils.errors import cli_main
 
 
@@ -38,13 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--languages", default="", help="voice language letters to use, e.g. 'ab' (American+British "
                    "English); empty: all voices")
     p.add_argument("--methods", nargs="+", default=["rows", "summary"],
-                   help="interpolation variants: rows, summary, rows-whole, summary-whole (-whole: one SLERP "
-                   "over all 256 values instead of the timbre and prosody halves separately)")
+                   help="interpolation variants: rows, summary, rows-whole, summary-whole, flat (-whole: one "
+                   "SLERP over all 256 values instead of the timbre and prosody halves separately; flat: one SLERP "
+                   "over the whole flattened pack)")
     p.add_argument("--alpha", type=float, default=0.5, help="interpolation weight of the second parent")
     p.add_argument("--max-pairs", type=int, default=0, help="use at most this many parent pairs (0: all)")
     p.add_argument("--num-sentences", type=int, default=4, help="sentences synthesised per identity")
     p.add_argument("--language", default="en", help="language of the sentences given to the G2P")
     p.add_argument("--num-threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--cache-dir", default=None, help="keep each identity's GE2E embeddings here (keyed by style, "
+                   "texts and language), so a rerun or another variant list synthesises only what is new")
     p.add_argument("--out", required=True, help="JSON file to write")
     args = p.parse_args(argv)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -56,9 +61,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(style) -> np.ndarray:
         nonlocal audio_s
+        cached = None
+        if args.cache_dir:
+            key = hashlib.sha256(np.ascontiguousarray(style, dtype="<f4").tobytes()
+                                 + json.dumps([texts, args.language]).encode()).hexdigest()[:32]
+            cached = Path(args.cache_dir) / f"{key}.npy"
+            if cached.is_file():
+                return np.load(cached)
         waves = backend.synthesize(style, texts, args.language)
         audio_s += sum(len(w) for w in waves) / 16000
-        return embed(waves)
+        e = embed(waves)
+        if cached is not None:
+            with atomic_path(cached) as tmp, open(tmp, "wb") as f:
+                np.save(f, e)
+        return e
 
     stock = {n: run(pack) for n, pack in tqdm(packs.items(), desc="stock voices", file=sys.stderr)}
     result = {"voices": len(packs), "sentences_per_identity": len(texts), "alpha": args.alpha,

@@ -86,13 +86,15 @@ def interpolate_styles(a: Any, b: Any, alpha: float | np.ndarray = 0.5, method: 
 
     ``method="rows"`` interpolates the packs row by row (one new vector per token count, the result
     is a pack); ``method="summary"`` interpolates the two per-voice summary vectors (the result is a
-    256-d vector). ``interp`` is ``slerp`` (on the sphere) or ``lerp`` (along the chord). Directions
+    256-d vector); ``method="flat"`` interpolates the flattened packs as single vectors (one angle
+    for the whole pack: what a generic embedding interpolator does with packs as vectors; ``halves``
+    does not apply). ``interp`` is ``slerp`` (on the sphere) or ``lerp`` (along the chord). Directions
     are interpolated by :func:`embspace.inside.slerp`; the length follows the linear blend of the
     parents' lengths (Kokoro's styles are not unit vectors). With ``halves`` the decoder (timbre) and
     prosody halves are interpolated separately, each keeping its own length.
     """
-    if method not in ("rows", "summary"):
-        raise DataError(f"unknown Kokoro interpolation method '{method}' (rows|summary)")
+    if method not in ("rows", "summary", "flat"):
+        raise DataError(f"unknown Kokoro interpolation method '{method}' (rows|summary|flat)")
     if interp not in ("slerp", "lerp"):
         raise DataError(f"unknown interpolation '{interp}' (slerp|lerp)")
     x, y = as_style(a, "a").astype(np.float64), as_style(b, "b").astype(np.float64)
@@ -100,15 +102,17 @@ def interpolate_styles(a: Any, b: Any, alpha: float | np.ndarray = 0.5, method: 
         x, y = summary_vector(x), summary_vector(y)
     elif x.ndim != y.ndim:  # a vector against a pack: use the vector for every row
         x, y = np.broadcast_to(x, (PACK_ROWS, STYLE_DIM)), np.broadcast_to(y, (PACK_ROWS, STYLE_DIM))
+    if method == "flat":
+        shape, x, y, halves = x.shape, x.reshape(-1), y.reshape(-1), False
     fn = slerp if interp == "slerp" else lerp
     al = float(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, dtype=np.float64)
-    parts = [slice(0, DECODER_DIM), slice(DECODER_DIM, STYLE_DIM)] if halves else [slice(0, STYLE_DIM)]
+    parts = [slice(0, DECODER_DIM), slice(DECODER_DIM, STYLE_DIM)] if halves else [slice(None)]
     out = np.empty_like(x)
     for part in parts:
         xa, ya = x[..., part], y[..., part]
         norm = (1.0 - al) * np.linalg.norm(xa, axis=-1) + al * np.linalg.norm(ya, axis=-1)
         out[..., part] = fn(xa, ya, al) * np.asarray(norm)[..., None]
-    return out.astype(np.float32)
+    return (out.reshape(shape) if method == "flat" else out).astype(np.float32)
 
 
 def load_voice(path: str | os.PathLike) -> np.ndarray:
@@ -125,7 +129,7 @@ def load_voice_dir(voice_dir: str | os.PathLike) -> dict[str, np.ndarray]:
     voice_dir = Path(voice_dir)
     files = sorted(voice_dir.glob("*.bin"))
     if not files:
-        raise DataError("no Kokoro voice packs (*.bin) here; run local/prepare_kokoro.sh", voice_dir)
+        raise DataError("no Kokoro voice packs (*.bin) here; run local/prepare_kokoro.py", voice_dir)
     packs, bad = {}, []
     for f in files:
         try:
