@@ -222,7 +222,7 @@ def test_synthesis_resumes_after_a_failed_identity(tmp_path):
     counts = synthesize_identities(good, idents, cond, ["a b", "c d", "e f"], tmp_path, opts)
     assert counts == {"done": 2, "skipped": 2} and len(good.calls) == 2
     assert (tmp_path / "wav" / idents[0].id / f"{idents[0].id}-u000.wav").read_bytes() == before
-    entries = metadata_entries(idents, tmp_path)
+    entries = metadata_entries(idents, cond, tmp_path)
     assert len(entries) == 8 and {e["speaker"] for e in entries} == {i.id for i in idents}
     assert all(e["utt"].startswith(e["speaker"] + "-") for e in entries)
 

@@ -140,10 +140,11 @@ class VoiceMapper:
 
 
 def train_condnet(emb: np.ndarray, codes: Sequence[VoiceCode], anchors: dict[str, str], opts: CondNetOptions,
-                  meta: dict[str, Any] | None = None) -> tuple[VoiceMapper, dict[str, float]]:
-    """Fit the network on ``N`` rendered voices: their embeddings ``(N, D)`` and codes; ``anchors``
-    maps every variant a code may use to its variant-file text. Returns the mapper and a summary
-    (losses and dev accuracies/R^2)."""
+                  meta: dict[str, Any] | None = None, groups: np.ndarray | None = None) -> tuple[VoiceMapper, dict[str, float]]:
+    """Fit the network on ``N`` examples: embeddings ``(N, D)`` and the codes of their voices; ``anchors``
+    maps every variant a code may use to its variant-file text; ``groups`` (default: one per example)
+    names the voice of each example, so that the dev split holds out whole voices. Returns the mapper
+    and a summary (losses and dev accuracies/R^2)."""
     x = unit_rows(emb)
     n = x.shape[0]
     if len(codes) != n:
@@ -152,10 +153,13 @@ def train_condnet(emb: np.ndarray, codes: Sequence[VoiceCode], anchors: dict[str
         raise DataError(f"need at least 10 rendered voices to train the conditioning network, got {n}")
     names = list(anchors)
     w, acc, traits = code_targets(codes, names)
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    uniq = np.unique(groups)
     g = torch.Generator().manual_seed(opts.seed)
-    perm = torch.randperm(n, generator=g).numpy()
-    n_dev = max(1, int(round(opts.dev_fraction * n)))
-    dev, tr = perm[:n_dev], perm[n_dev:]
+    perm = uniq[torch.randperm(len(uniq), generator=g).numpy()]
+    dev_groups = perm[:max(1, int(round(opts.dev_fraction * len(uniq))))]
+    is_dev = np.isin(groups, dev_groups)
+    dev, tr = np.flatnonzero(is_dev), np.flatnonzero(~is_dev)
     mean = traits[tr].mean(axis=0)
     std = traits[tr].std(axis=0)
     std = np.where(std > 1e-6, std, 1.0)

@@ -78,22 +78,26 @@ def top_k_neighbours(x: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarr
     """Exact ``k`` nearest neighbours (cosine, self excluded) of every row of the unit-row matrix ``x``:
     ``(indices (N, k), cosines (N, k))``, each row sorted by decreasing cosine (ties: lower index).
 
-    Computed in row blocks (``block x N`` similarities at a time), so memory stays ``O(block * N)``.
+    Computed in row blocks (``block x N`` similarities at a time, a BLAS matrix product and a
+    partial sort per block through torch), so memory stays ``O(block * N)``.
     """
+    import torch
+
     n = x.shape[0]
     if not 1 <= k < n:
         raise DataError(f"k must be in [1, {n - 1}] for {n} speakers, got {k}", key="k")
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     idx = np.empty((n, k), dtype=np.int64)
     sims = np.empty((n, k), dtype=np.float32)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        s = x[start:stop] @ x.T
-        s[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-s, axis=1)[:, :k]
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -ps), axis=1)  # by cosine, then index
-        idx[start:stop] = np.take_along_axis(part, order, axis=1)
-        sims[start:stop] = np.take_along_axis(ps, order, axis=1)
+        s = t[start:stop] @ t.T
+        s[torch.arange(stop - start), torch.arange(start, stop)] = -float("inf")
+        v, i = torch.topk(s, k, dim=1)
+        v, i = v.numpy(), i.numpy()
+        order = np.lexsort((i, -v), axis=1)  # by cosine, then index
+        idx[start:stop] = np.take_along_axis(i, order, axis=1)
+        sims[start:stop] = np.take_along_axis(v, order, axis=1)
     return idx, sims
 
 

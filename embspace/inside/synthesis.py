@@ -10,10 +10,11 @@ next run resumes. A failing identity stops the run with a DataError naming it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -80,8 +81,22 @@ def record_path(out_dir: str | os.PathLike, identity: str) -> Path:
     return Path(out_dir) / "records" / f"{identity}.json"
 
 
-def read_record(out_dir: str | os.PathLike, identity: str) -> dict | None:
-    """The record of a finished identity, or None when it is missing or its wavs are not all there."""
+def conditioning_hash(conditioning: np.ndarray) -> str:
+    """Short hash of a conditioning vector (kept in the record, checked when the data set is built)."""
+    return hashlib.sha256(np.ascontiguousarray(conditioning, dtype=np.float32).tobytes()).hexdigest()[:20]
+
+
+def synthesis_key(conditioning: np.ndarray, texts: Sequence[str], opts: SynthesisOptions, backend: str, space: str) -> str:
+    """What an identity's audio depends on: its conditioning vector, texts, options and backend. A
+    record made from other inputs (an identity id reused by another pairing) is not reused."""
+    h = hashlib.sha256(conditioning_hash(conditioning).encode())
+    h.update(json.dumps([list(texts), asdict(opts), backend, space]).encode())
+    return h.hexdigest()[:20]
+
+
+def read_record(out_dir: str | os.PathLike, identity: str, key: str | None = None) -> dict | None:
+    """The record of a finished identity, or None when it is missing, was made from other inputs
+    (``key`` given and different) or its wavs are not all there."""
     path = record_path(out_dir, identity)
     if not path.is_file():
         return None
@@ -89,12 +104,14 @@ def read_record(out_dir: str | os.PathLike, identity: str) -> dict | None:
         rec = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return None
+    if key is not None and rec.get("key") != key:
+        return None
     if not all((Path(out_dir) / u["path"]).is_file() for u in rec.get("utts", [])):
         return None
     return rec
 
 
-def save_identity(out_dir: str | os.PathLike, ident: Identity, texts: Sequence[str], wavs: Any,
+def save_identity(out_dir: str | os.PathLike, ident: Identity, conditioning: np.ndarray, texts: Sequence[str], wavs: Any,
                   opts: SynthesisOptions, backend: str, space: str, source: object = None) -> dict:
     """Check one identity's waveforms (16 kHz), record them if asked, write its wavs and, last, its record."""
     import soundfile as sf
@@ -113,7 +130,9 @@ def save_identity(out_dir: str | os.PathLike, ident: Identity, texts: Sequence[s
             sf.write(str(tmp), w, OUTPUT_RATE, subtype="PCM_16", format="WAV")
         utts.append({"utt": uid, "path": rel, "text": text, "language": opts.language,
                      "duration": round(len(w) / OUTPUT_RATE, 4)})
-    rec = {"identity": ident.id, "gender": ident.gender, "backend": backend, "space": space, "utts": utts}
+    rec = {"identity": ident.id, "gender": ident.gender, "backend": backend, "space": space,
+           "key": synthesis_key(conditioning, texts, opts, backend, space), "cond": conditioning_hash(conditioning),
+           "utts": utts}
     atomic_write_text(record_path(out, ident.id), json.dumps(rec) + "\n")
     return rec
 
@@ -128,28 +147,29 @@ def synthesize_identities(backend: TTSBackend, identities: Sequence[Identity], c
     counts = {"done": 0, "skipped": 0}
     items = list(zip(identities, conditioning))
     for ident, cond in (progress(items) if progress else items):
-        if read_record(out, ident.id) is not None:
+        plan = plan_texts(ident, texts, opts.utts_per_identity, opts.unique_text_per_utt)
+        key = synthesis_key(cond, plan, opts, backend.name, backend.space)
+        if read_record(out, ident.id, key) is not None:
             counts["skipped"] += 1
             continue
-        plan = plan_texts(ident, texts, opts.utts_per_identity, opts.unique_text_per_utt)
         try:
             wavs = backend.synthesize(np.asarray(cond), plan, opts.language)
         except DataError as e:
             raise DataError(f"TTS backend '{backend.name}' failed: {e}", source, key=ident.id) from e
-        save_identity(out, ident, plan, wavs, opts, backend.name, backend.space, source)
+        save_identity(out, ident, cond, plan, wavs, opts, backend.name, backend.space, source)
         counts["done"] += 1
     return counts
 
 
-def metadata_entries(identities: Sequence[Identity], synth_dir: str | os.PathLike, split: str = "train",
-                     source: object = None) -> list[dict]:
-    """One ``metadata.jsonl``-style entry per synthesised utterance (paths relative to ``synth_dir``),
-    with the identity's record in ``inside``; an identity without a finished record is an error."""
+def metadata_entries(identities: Sequence[Identity], conditioning: np.ndarray, synth_dir: str | os.PathLike,
+                     split: str = "train") -> list[dict]:
+    """One ``metadata.jsonl``-style entry per synthesised utterance (paths relative to ``synth_dir``);
+    an identity without a finished record made from its conditioning vector is an error naming it."""
     entries = []
-    for ident in identities:
+    for ident, cond in zip(identities, conditioning):
         rec = read_record(synth_dir, ident.id)
-        if rec is None:
-            raise DataError("identity has not been synthesised (no complete record); run the synthesis again",
+        if rec is None or rec.get("cond") != conditioning_hash(cond):
+            raise DataError("identity has not been synthesised from this conditioning vector; run the synthesis again",
                             record_path(synth_dir, ident.id), key=ident.id)
         for u in rec["utts"]:
             entries.append({"utt": u["utt"], "speaker": ident.id, "gender": ident.gender, "language": u["language"],

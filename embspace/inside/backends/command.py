@@ -35,7 +35,7 @@ import numpy as np
 
 from embspace.inside.backend import OUTPUT_RATE, register_backend
 from embspace.inside.identities import Identity
-from embspace.inside.synthesis import SynthesisOptions, plan_texts, read_record, save_identity, utt_id
+from embspace.inside.synthesis import SynthesisOptions, plan_texts, read_record, save_identity, synthesis_key, utt_id
 from embspace.utils.atomic import atomic_path, atomic_write_text
 from embspace.utils.errors import DataError
 
@@ -70,15 +70,25 @@ def read_output(path: str | os.PathLike, resample: bool, source: object = None, 
     return x
 
 
+def pending(identities: Sequence[Identity], conditioning: np.ndarray, texts: Sequence[str], opts: SynthesisOptions,
+            out_dir: str | os.PathLike, space: str) -> list[int]:
+    """Indices of the identities that have no finished record in ``out_dir`` made from the same inputs."""
+    todo = []
+    for n, (ident, cond) in enumerate(zip(identities, conditioning)):
+        plan = plan_texts(ident, texts, opts.utts_per_identity, opts.unique_text_per_utt)
+        if read_record(out_dir, ident.id, synthesis_key(cond, plan, opts, "command", space)) is None:
+            todo.append(n)
+    return todo
+
+
 def write_jobs(identities: Sequence[Identity], conditioning: np.ndarray, texts: Sequence[str],
-               opts: SynthesisOptions, work_dir: str | os.PathLike, nj: int = 1,
-               skip: set[str] | None = None) -> list[Path]:
+               opts: SynthesisOptions, work_dir: str | os.PathLike, nj: int = 1) -> list[Path]:
     """Write ``work_dir/emb/<id>.npy`` and ``work_dir/jobs.<n>.jsonl`` (n = 1..nj; identities split in
-    contiguous near-equal parts, those in ``skip`` left out). Returns the job files."""
+    contiguous near-equal parts). Returns the job files."""
     from embspace.extract import split_for_job
 
     work = Path(work_dir).resolve()
-    todo = [(i, c) for i, c in zip(identities, conditioning) if not skip or i.id not in skip]
+    todo = list(zip(identities, conditioning))
     files = []
     for job in range(1, nj + 1):
         lines = []
@@ -118,12 +128,12 @@ def read_jobs(path: str | os.PathLike) -> list[dict]:
     return jobs
 
 
-def collect(identities: Sequence[Identity], job_files: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-            opts: SynthesisOptions, resample: bool = False, backend: str = "command", space: str = "external") -> dict:
+def collect(identities: Sequence[Identity], conditioning: np.ndarray, job_files: Sequence[str | os.PathLike],
+            out_dir: str | os.PathLike, opts: SynthesisOptions, resample: bool = False, space: str = "external") -> dict:
     """Validate the command's outputs and save every identity whose outputs are all good (record in
     ``out_dir``). Identities with a bad or missing output are reported together at the end as a
     DataError (count and the first few, each with its job file); the good ones stay saved."""
-    by_id = {i.id: i for i in identities}
+    by_id = {i.id: (i, c) for i, c in zip(identities, conditioning)}
     jobs: dict[str, list[tuple[dict, Path]]] = {}
     for jf in job_files:
         for job in read_jobs(jf):
@@ -133,13 +143,13 @@ def collect(identities: Sequence[Identity], job_files: Sequence[str | os.PathLik
     failures: list[DataError] = []
     saved = 0
     for ident_id in sorted(jobs):
-        ident = by_id[ident_id]
-        if read_record(out_dir, ident_id) is not None:
+        ident, cond = by_id[ident_id]
+        texts = [job["text"] for job, _ in jobs[ident_id]]
+        if read_record(out_dir, ident_id, synthesis_key(cond, texts, opts, "command", space)) is not None:
             continue
         try:
             wavs = [read_output(job["output"], resample, jf, job["utt"]) for job, jf in jobs[ident_id]]
-            save_identity(out_dir, ident, [job["text"] for job, _ in jobs[ident_id]], wavs, opts, backend, space,
-                          jobs[ident_id][0][1])
+            save_identity(out_dir, ident, cond, texts, wavs, opts, "command", space, jobs[ident_id][0][1])
             saved += 1
         except DataError as e:
             failures.append(e)
