@@ -146,6 +146,29 @@ def merge_scps(parts: Sequence[str | os.PathLike], out_scp: str | os.PathLike) -
     return len(lines)
 
 
+def mean_by_speaker(keys: Sequence[str], emb: np.ndarray, utt2spk: dict, utt2spk_path: object = None,
+                    scp_path: object = None, l2_normalize: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per-speaker mean of utterance vectors: ``(sorted speakers, float32 means, utterance counts)``.
+    An utterance missing from ``utt2spk`` is an error naming it."""
+    spk_of = []
+    for k in keys:
+        spk = utt2spk.get(k)
+        if spk is None:
+            raise DataError(f"utterance in {scp_path} is missing from utt2spk", utt2spk_path, key=k)
+        if not isinstance(spk, str):
+            raise DataError("expected one speaker per utterance", utt2spk_path, key=k)
+        spk_of.append(spk)
+    x = np.asarray(emb, dtype=np.float64)
+    if l2_normalize:
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    speakers, inv = np.unique(np.array(spk_of), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    counts = np.bincount(inv, minlength=len(speakers))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sums = np.add.reduceat(x[order], starts, axis=0)
+    return [str(s) for s in speakers], (sums / counts[:, None]).astype(np.float32), counts
+
+
 def speaker_means(utt_scp: str | os.PathLike, utt2spk_path: str | os.PathLike,
                   out_ark: str | os.PathLike, out_scp: str | os.PathLike,
                   num_utts_path: str | os.PathLike, l2_normalize: bool = False) -> dict[str, int]:
@@ -155,28 +178,11 @@ def speaker_means(utt_scp: str | os.PathLike, utt2spk_path: str | os.PathLike,
     Returns ``{speaker: number of utterances}``.
     """
     keys, emb = read_embeddings(utt_scp)
-    utt2spk = read_table(utt2spk_path)
-    spk_of = []
-    for k in keys:
-        spk = utt2spk.get(k)
-        if spk is None:
-            raise DataError(f"utterance in {utt_scp} is missing from utt2spk", utt2spk_path, key=k)
-        if not isinstance(spk, str):
-            raise DataError("expected one speaker per utterance", utt2spk_path, key=k)
-        spk_of.append(spk)
-    x = emb.astype(np.float64)
-    if l2_normalize:
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-    speakers, inv = np.unique(np.array(spk_of), return_inverse=True)
-    order = np.argsort(inv, kind="stable")
-    counts = np.bincount(inv, minlength=len(speakers))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    sums = np.add.reduceat(x[order], starts, axis=0)
-    means = (sums / counts[:, None]).astype(np.float32)
+    speakers, means, counts = mean_by_speaker(keys, emb, read_table(utt2spk_path), utt2spk_path, utt_scp, l2_normalize)
     for spk, m in zip(speakers, means):
         check_vector(m, out_ark, str(spk))
-    write_embeddings(out_ark, out_scp, zip(map(str, speakers), means))
+    write_embeddings(out_ark, out_scp, zip(speakers, means))
     with atomic_open(num_utts_path, "w", encoding="utf-8") as f:
         for spk, c in zip(speakers, counts):
             f.write(f"{spk} {int(c)}\n")
-    return {str(s): int(c) for s, c in zip(speakers, counts)}
+    return {s: int(c) for s, c in zip(speakers, counts)}

@@ -3,6 +3,11 @@
 A row is keyed by ``(system, trials)``: adding a row with the same key replaces the old one.
 Rows whose ``method`` is not ``baseline`` name the ``baseline`` system to compare with on the same
 trials; ``eer_rel_change`` (percent) is recomputed for every row whenever the table changes.
+
+Verification rows carry ``eer``/``mindcf_*``. Classification rows carry a ``task`` (e.g.
+``gender``; anything but ``verification``), ``accuracy`` and ``error_rate`` (both percent) and get
+``error_rel_change`` against their baseline; they are rendered in a table of their own, and their
+``trials`` names the evaluation list.
 """
 
 from __future__ import annotations
@@ -19,6 +24,15 @@ from embspace.utils.errors import DataError
 REQUIRED = ("system", "method", "trials", "eer", "mindcf_0.01", "mindcf_0.05", "score_file")
 NUMERIC = ("eer", "mindcf_0.01", "mindcf_0.05")
 COLUMNS = ("system", "method", "baseline", "trials", "eer", "eer_rel_change", "mindcf_0.01", "mindcf_0.05")
+CLS_REQUIRED = ("system", "method", "task", "trials", "accuracy", "error_rate")
+CLS_NUMERIC = ("accuracy", "error_rate")
+CLS_COLUMNS = ("system", "method", "baseline", "task", "trials", "accuracy", "error_rate", "error_rel_change")
+DERIVED = ("eer_rel_change", "error_rel_change")
+
+
+def is_classification(row: Mapping[str, Any]) -> bool:
+    """A classification row (``task`` set and not ``verification``)."""
+    return row.get("task", "verification") != "verification"
 
 
 def load_rows(results_json: str | os.PathLike) -> list[dict[str, Any]]:
@@ -42,35 +56,43 @@ def check_row(row: Any, path: str | os.PathLike, index: int | None = None) -> No
     what = "row" if index is None else f"row {index}"
     if not isinstance(row, dict):
         raise DataError(f"{what} is not an object", path)
-    missing = [f for f in REQUIRED if row.get(f) in (None, "")]
+    required, numeric = (CLS_REQUIRED, CLS_NUMERIC) if is_classification(row) else (REQUIRED, NUMERIC)
+    missing = [f for f in required if row.get(f) in (None, "")]
     if missing:
         raise DataError(f"{what} lacks {', '.join(missing)}", path, key=row.get("system"))
-    for f in NUMERIC:
+    for f in numeric:
         v = row[f]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise DataError(f"{what}: {f} must be a finite number, got {v!r}", path, key=row["system"])
+        if f in CLS_NUMERIC and not 0.0 <= v <= 100.0:
+            raise DataError(f"{what}: {f} is a percentage, got {v!r}", path, key=row["system"])
     if row["method"] != "baseline" and not row.get("baseline"):
         raise DataError(f"{what}: method '{row['method']}' needs a 'baseline' field naming the system "
                         "to compare with", path, key=row["system"])
 
 
 def update_rel_change(rows: list[dict[str, Any]]) -> None:
-    """Set ``eer_rel_change`` = 100 * (eer - baseline eer) / baseline eer where the baseline row exists."""
+    """Set ``eer_rel_change`` = 100 * (eer - baseline eer) / baseline eer (``error_rel_change`` from
+    ``error_rate`` for classification rows) where the baseline row exists."""
     by_key = {(r["system"], r["trials"]): r for r in rows}
     for r in rows:
-        r.pop("eer_rel_change", None)
+        for f in DERIVED:
+            r.pop(f, None)
         base = by_key.get((r.get("baseline"), r["trials"])) if r.get("baseline") else None
-        if base is not None and base is not r and base["eer"] > 0:
-            r["eer_rel_change"] = round(100.0 * (r["eer"] - base["eer"]) / base["eer"], 2)
+        if base is None or base is r or is_classification(base) != is_classification(r):
+            continue
+        metric, field = ("error_rate", "error_rel_change") if is_classification(r) else ("eer", "eer_rel_change")
+        if base[metric] > 0:
+            r[field] = round(100.0 * (r[metric] - base[metric]) / base[metric], 2)
 
 
 def _cell(key: str, v: Any) -> str:
     """One Markdown table cell."""
     if v is None:
         return ""
-    if key == "eer_rel_change":
+    if key in DERIVED:
         return f"{v:+.1f}%"
-    if key == "eer" and isinstance(v, (int, float)):
+    if key in ("eer", "accuracy", "error_rate") and isinstance(v, (int, float)):
         return f"{v:.2f}"
     if key.startswith("mindcf") and isinstance(v, (int, float)):
         return f"{v:.4f}"
@@ -79,19 +101,33 @@ def _cell(key: str, v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(rows: list[dict[str, Any]]) -> str:
-    """All rows as a Markdown table: fixed columns, then extra fields, then ``score_file``."""
+HEADERS = {"eer": "EER (%)", "eer_rel_change": "EER rel. change", "mindcf_0.01": "minDCF 0.01",
+           "mindcf_0.05": "minDCF 0.05", "accuracy": "accuracy (%)", "error_rate": "error (%)",
+           "error_rel_change": "error rel. change"}
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], numeric: tuple[str, ...]) -> list[str]:
+    """One Markdown table: fixed columns, then extra fields, then ``score_file``."""
     extra: list[str] = []
     for r in rows:
-        extra += [k for k in r if k not in COLUMNS and k != "score_file" and k not in extra]
-    cols = list(COLUMNS) + extra + ["score_file"]
-    head = {"eer": "EER (%)", "eer_rel_change": "EER rel. change", "mindcf_0.01": "minDCF 0.01",
-            "mindcf_0.05": "minDCF 0.05"}
-    lines = ["# Results", "",
-             "| " + " | ".join(head.get(c, c) for c in cols) + " |",
-             "|" + "|".join("---:" if c in NUMERIC or c == "eer_rel_change" else "---" for c in cols) + "|"]
+        extra += [k for k in r if k not in columns and k not in DERIVED and k != "score_file" and k not in extra]
+    cols = list(columns) + extra + ["score_file"]
+    lines = ["| " + " | ".join(HEADERS.get(c, c) for c in cols) + " |",
+             "|" + "|".join("---:" if c in numeric or c in DERIVED else "---" for c in cols) + "|"]
     for r in rows:
         lines.append("| " + " | ".join(_cell(c, r.get(c)) for c in cols) + " |")
+    return lines
+
+
+def render_markdown(rows: list[dict[str, Any]]) -> str:
+    """Verification rows in one Markdown table, classification rows (if any) in another."""
+    sv = [r for r in rows if not is_classification(r)]
+    cls = [r for r in rows if is_classification(r)]
+    lines = ["# Results", ""]
+    if sv or not cls:
+        lines += _table(sv, COLUMNS, NUMERIC)
+    if cls:
+        lines += ([""] if sv else []) + ["## Classification", ""] + _table(cls, CLS_COLUMNS, CLS_NUMERIC)
     return "\n".join(lines) + "\n"
 
 

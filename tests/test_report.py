@@ -86,3 +86,36 @@ def test_report_cli_bad_scores_writes_nothing(tmp_path):
                          "--scores", f"b={tmp_path / 'bad'}"])
     assert e.value.code == 1
     assert not res.exists() and not (tmp_path / "det.png").exists()
+
+
+def test_classification_rows_have_their_own_table(tmp_path):
+    res = tmp_path / "results.json"
+    add_row(res, _row("ecapa", 4.0, trials="mini_test"))
+    cls = {"system": "gender_real", "method": "baseline", "task": "gender", "trials": "mini_test",
+           "accuracy": 90.0, "error_rate": 10.0}
+    add_row(res, cls)
+    add_row(res, {**cls, "system": "gender_inside", "method": "inside", "baseline": "gender_real",
+                  "accuracy": 92.0, "error_rate": 8.0, "identities": 6})
+    add_row(res, _row("ecapa_inside", 3.0, method="inside", baseline="ecapa", trials="mini_test"))
+    rows = {r["system"]: r for r in json.loads(res.read_text())["rows"]}
+    assert rows["gender_inside"]["error_rel_change"] == pytest.approx(-20.0)
+    assert rows["ecapa_inside"]["eer_rel_change"] == pytest.approx(-25.0)
+    assert "eer_rel_change" not in rows["gender_inside"] and "error_rel_change" not in rows["ecapa_inside"]
+    md = (tmp_path / "results.md").read_text()
+    sv, _, cl = md.partition("## Classification")
+    assert "| ecapa_inside |" in sv and "gender_inside" not in sv and "error (%)" not in sv
+    assert "| gender_inside | inside | gender_real | gender | mini_test | 92.00 | 8.00 | -20.0% | 6 |" in cl
+    # a classification row needs its metrics, and they are percentages
+    for bad in ({k: v for k, v in cls.items() if k != "error_rate"}, {**cls, "accuracy": 0.9, "error_rate": 110.0}):
+        with pytest.raises(DataError):
+            add_row(res, bad)
+
+
+def test_report_cli_classification_row(tmp_path):
+    m = tmp_path / "gender.metrics.json"
+    m.write_text(json.dumps({"accuracy": 95.5, "error_rate": 4.5}))
+    res = tmp_path / "results.json"
+    assert report_cli.main(["--results", str(res), "--system", "g", "--method", "baseline", "--task", "gender",
+                            "--trials", "mini_test", "--metrics", str(m)]) == 0
+    row = json.loads(res.read_text())["rows"][0]
+    assert row["task"] == "gender" and row["error_rate"] == 4.5 and "score_file" not in row

@@ -189,11 +189,18 @@ class EspeakSynth:
 _SYNTH: EspeakSynth | None = None
 
 
-def get_synth() -> EspeakSynth:
-    """The process-wide :class:`EspeakSynth`, created on first use (not thread-safe)."""
+def get_synth(data_path: str | None = None) -> EspeakSynth:
+    """The process-wide :class:`EspeakSynth`, created on first use (not thread-safe).
+
+    ``data_path`` selects an ``espeak-ng-data`` folder (default: the one of ``espeakng_loader``).
+    libespeak-ng holds one data path per process, so asking for another one re-initialises the
+    engine; an :class:`EspeakSynth` obtained earlier must not be used after that.
+    """
     global _SYNTH
-    if _SYNTH is None:
-        _SYNTH = EspeakSynth()
+    if data_path is not None:
+        data_path = str(data_path)
+    if _SYNTH is None or (data_path is not None and data_path != _SYNTH.data_path):
+        _SYNTH = EspeakSynth(data_path=data_path)
     return _SYNTH
 
 

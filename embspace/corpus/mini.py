@@ -225,16 +225,21 @@ def plan_speakers(cfg: MiniConfig) -> list[Speaker]:
             peak_width_oct=round(rng.uniform(0.2, 0.6), 3),
         )
         for s in range(rng.randint(*cfg.sessions)):
-            wideband = rng.random() < 0.5
-            spk.sessions.append(Session(
-                session=s + 1,
-                low_cut_hz=round(rng.uniform(50.0, 300.0), 1),
-                high_cut_hz=8000.0 if wideband else round(rng.uniform(3400.0, 7000.0), 1),
-                tilt_db_per_octave=round(rng.uniform(-2.0, 2.0), 2),
-                noise=rng.choice(cfg.noise_types),
-            ))
+            spk.sessions.append(draw_session(rng, s + 1, cfg.noise_types))
         speakers.append(spk)
     return speakers
+
+
+def draw_session(rng: random.Random, number: int, noise_types: Sequence[str] = NOISE_TYPES) -> Session:
+    """A random recording condition: band limits (half of them wideband), tilt and a noise colour."""
+    wideband = rng.random() < 0.5
+    return Session(
+        session=number,
+        low_cut_hz=round(rng.uniform(50.0, 300.0), 1),
+        high_cut_hz=8000.0 if wideband else round(rng.uniform(3400.0, 7000.0), 1),
+        tilt_db_per_octave=round(rng.uniform(-2.0, 2.0), 2),
+        noise=rng.choice(noise_types),
+    )
 
 
 def plan_utterances(cfg: MiniConfig, speakers: Sequence[Speaker]) -> list[Utterance]:
@@ -336,21 +341,31 @@ def active_power(x: np.ndarray, frame: int = 320, floor_db: float = -30.0) -> fl
     return float(p[keep].mean())
 
 
-def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
-    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
-    from embspace.corpus.espeak import get_synth
+def render_voice(utt: Utterance, spk: Speaker, synth=None) -> np.ndarray:
+    """The clean voice of one utterance: espeak-ng (``synth``, default the process-wide engine) and the
+    speaker colouring, float64 at 16 kHz, no channel, padding or noise."""
+    if synth is None:
+        from embspace.corpus.espeak import get_synth
 
-    speech = get_synth().synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch, pitch_range=spk.pitch_range,
-                               word_gap=spk.word_gap, seed=utt.synth_seed).astype(np.float64)
+        synth = get_synth()
+    speech = synth.synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch, pitch_range=spk.pitch_range,
+                         word_gap=spk.word_gap, seed=utt.synth_seed).astype(np.float64)
     if len(speech) == 0 or not np.any(speech):
         raise DataError("espeak-ng produced silence", key=utt.utt)
-    sess = next(s for s in spk.sessions if s.session == utt.session)
-    speech = np.convolve(speech, speaker_fir(spk), mode="same")
-    speech = np.convolve(speech, session_fir(sess), mode="same")
+    return np.convolve(speech, speaker_fir(spk), mode="same")
+
+
+def degrade(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 0.0,
+            level_dbfs: float = -26.0) -> np.ndarray:
+    """Record ``speech`` in session ``sess``: channel filter, the utterance's padding, level and noise
+    (colour of the session, SNR and seed of ``utt``). float32, peak below 1."""
+    speech = np.convolve(np.asarray(speech, dtype=np.float64), session_fir(sess), mode="same")
     pad = np.zeros(round(utt.pad_before_s * SAMPLE_RATE)), np.zeros(round(utt.pad_after_s * SAMPLE_RATE))
     speech = np.concatenate([pad[0], speech, pad[1]])
     p = active_power(speech)
-    speech *= 10.0 ** ((level_dbfs + spk.gain_db) / 20.0) / math.sqrt(p)
+    if not p > 0:
+        raise DataError("silent speech cannot be recorded at a given level", key=utt.utt)
+    speech *= 10.0 ** ((level_dbfs + gain_db) / 20.0) / math.sqrt(p)
     noise = coloured_noise(len(speech), utt.noise, np.random.default_rng(utt.noise_seed))
     noise = np.convolve(noise, session_fir(sess), mode="same")  # the channel colours the noise too
     noise *= math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
@@ -359,3 +374,26 @@ def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) ->
     if peak > 0.99:
         y *= 0.99 / peak
     return y.astype(np.float32)
+
+
+def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, synth=None) -> np.ndarray:
+    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
+    sess = next(s for s in spk.sessions if s.session == utt.session)
+    return degrade(render_voice(utt, spk, synth), utt, sess, spk.gain_db, level_dbfs)
+
+
+def record_speaker(speeches: Sequence[np.ndarray], rng: random.Random, cfg: MiniConfig | None = None) -> list[np.ndarray]:
+    """Record the clean utterances of one (new) speaker the way the corpus records its speakers: a
+    random number of sessions (``cfg.sessions``) with their own channel and noise colour, utterances
+    dealt to them in turn, each with its own SNR and padding; all drawn from ``rng``."""
+    cfg = cfg or MiniConfig()
+    sessions = [draw_session(rng, k + 1, cfg.noise_types) for k in range(rng.randint(*cfg.sessions))]
+    out = []
+    for u, speech in enumerate(speeches):
+        sess = sessions[u % len(sessions)]
+        utt = Utterance(utt=f"u{u}", speaker="", gender="", language="", text="", session=sess.session,
+                        noise=sess.noise, snr=round(rng.uniform(*cfg.snr_db), 2), voice="", pitch=0, rate=0,
+                        pad_before_s=round(rng.uniform(*cfg.pad_s), 3), pad_after_s=round(rng.uniform(*cfg.pad_s), 3),
+                        synth_seed=0, noise_seed=rng.getrandbits(63))
+        out.append(degrade(speech, utt, sess))
+    return out

@@ -30,6 +30,28 @@ corpus_seed=1
 second_language_fraction=0.0
 # scoring
 top_n=100               # AS-norm cohort size (train speaker means)
+# INSIDE (stages 10-19): new identities by interpolating speaker embeddings, synthesised, added to training
+inside_encoder=ge2e     # conditioning + pairing space of the espeak backend: ge2e | system (the stage-3 encoder)
+inside_num_voices=800   # random voices rendered and embedded to train the conditioning network
+inside_voice_utts=2     # utterances per random voice
+inside_tts_backend=espeak  # espeak (built in, conditioned on the embedding) | command (--inside-tts-command)
+inside_tts_command=     # command backend: run as '$train_cmd JOB=1:N log CMD jobs.JOB.jsonl', e.g. local/inside_tts_espeak.py
+inside_mode=nn          # pairing: nn | nn_chain | random | random_any
+inside_k=4              # nn: neighbours per speaker considered (nearest first)
+inside_max_children=0   # cap on identities per parent (0: none)
+inside_factor=1         # synthetic identities = factor x real training speakers
+inside_gender_ratio=0.5 # share of identities from the male group
+inside_interp=slerp     # slerp | lerp
+inside_alpha=0.5        # interpolation weight of the second parent
+inside_utts=6           # utterances per synthetic identity
+inside_record=true      # record synthetic speech in simulated sessions (channel + noise) like the corpus
+inside_min_self_sim=0.5 # filter (none = off): utterance vs the rest of its identity
+inside_max_real_sim=0.95  # privacy filter (none = off): identity vs every real speaker
+inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
+inside_ablations=true   # nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config)
+inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
+inside_gender_speakers=3  # real speakers per gender that train the gender classifier (the rest: its dev set)
+inside_seed=0
 corpus=mini
 data=data               # where corpus, manifests, Kaldi dirs and features go
 exp_root=exp            # where models, embeddings, scores and the report go
@@ -139,7 +161,162 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 # ------------------------------------------------------------------ INSIDE (stages 10-19)
-# (block 10-19: INSIDE)
+# New speaker identities by SLERP between nearest same-gender speakers in the TTS's speaker space,
+# synthesised by espeak-ng conditioned on the embedding, added to the training data (README: INSIDE).
+inside=$exp_root/inside                 # shared by every system: conditioning network, synthesis
+if [ "$inside_encoder" = ge2e ]; then inside_space=ge2e; inside_enc=ge2e; else inside_space=$system; inside_enc=$exp/models/avg_model.pt; fi
+inside_emb=$exp_root/$inside_space/embeddings   # speaker means in the conditioning space
+condnet=$inside/condnet_$inside_space
+abl=$(basename "$inside_ablation_config" .yaml)
+inside_trials=("${corpus}_test=$data/test/trials" "${corpus}_test_same_gender=$data/test/trials_same_gender")
+enc_inputs=(); [ "$inside_enc" = ge2e ] || enc_inputs=("$inside_enc")
+# variant = pairing mode, identities factor, interpolation, alpha; its name and synthesis folder
+inside_name() { local n="$1_x$2"; [ "$3" = slerp ] || n+="_$3"; [ "$4" = 0.5 ] || n+="_a$4"; echo "$n"; }
+inside_variants=("$inside_mode $inside_factor $inside_interp $inside_alpha")
+if [ "$inside_ablations" = true ]; then
+  inside_variants+=("nn 1 slerp 0.5" "random 1 slerp 0.5" "nn 0.5 slerp 0.5" "nn 2 slerp 0.5" "nn 1 slerp 0.25" "nn 1 lerp 0.25")
+fi
+
+if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ] && [ "$inside_tts_backend" = espeak ]; then
+  log "Stage 10: INSIDE conditioning network ($inside_space embedding -> espeak-ng voice) -> $condnet"
+  run_stage --name inside-condnet --marker "$done_dir/10.inside.condnet.$inside_space" --inputs "${enc_inputs[@]}" \
+    --outputs "$condnet/model.pt" -- \
+    python -m embspace.bin.inside_train_condnet --out-dir "$condnet" --encoder "$inside_enc" \
+      --num-voices "$inside_num_voices" --utts-per-voice "$inside_voice_utts" --espeak-data-dir "$inside/espeak-ng-data" \
+      --nj "$nj" --seed "$inside_seed"
+fi
+backend_opts="model=$condnet/model.pt data_dir=$inside/espeak-ng-data"
+backend_inputs=("$condnet/model.pt")
+if [ "$inside_tts_backend" != espeak ]; then backend_opts=; backend_inputs=(); fi
+
+if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ] && [ "$inside_tts_backend" = espeak ]; then
+  log "Stage 11: INSIDE backend fidelity on the held-out test speakers -> $exp/inside/fidelity.json"
+  run_stage --name inside-fidelity --marker "$done_dir/11.inside.fidelity.$system" \
+    --inputs "$condnet/model.pt" "$inside_emb/test/spk_xvector.scp" "$inside_emb/test/spk_xvector.ark" \
+      "$inside_emb/test/xvector.scp" "$data/test/spk2gender" "$data/test/utt2spk" --outputs "$exp/inside/fidelity.json" -- \
+    python -m embspace.bin.inside_fidelity --tts-backend espeak --backend-opt "model=$condnet/model.pt" \
+      --backend-opt "data_dir=$inside/espeak-ng-data" --targets "$inside_emb/test/spk_xvector.scp" \
+      --spk2gender "$data/test/spk2gender" --encoder "$inside_enc" --utts-per-identity 4 --record "$inside_record" \
+      --real-utt-scp "$inside_emb/test/xvector.scp" --real-utt2spk "$data/test/utt2spk" --seed "$inside_seed" \
+      --out "$exp/inside/fidelity.json"
+fi
+
+# expand_variant NAME SYNTH SPEAKER_LIST MODE FACTOR INTERP ALPHA: identities -> synthesis -> data (stage 12).
+# Variants that differ only in the number of identities share a synthesis folder SYNTH (and so their audio).
+expand_variant() {
+  local name=$1 synth=$inside/synth_$inside_space/$2 speakers=$3 mode=$4 factor=$5 interp=$6 alpha=$7
+  local dir=$exp/inside/data/$name
+  local spk_opt=() spk_in=()
+  [ -z "$speakers" ] || { spk_opt=(--speakers "$speakers"); spk_in=("$speakers"); }
+  run_stage --name "inside-data-$name" --marker "$done_dir/12.inside.data.$system.$name" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "$inside_emb/train/spk_xvector.ark" "$data/train/spk2gender" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
+    --outputs "$dir/cuts_train.jsonl.gz" -- \
+    steps/inside_expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$synth" \
+      --tts-backend "$inside_tts_backend" --backend-opts "$backend_opts" --tts-command "$inside_tts_command" \
+      --identity-opts "--mode $mode --k $inside_k --max-children $inside_max_children --identities-factor $factor
+        --gender-ratio $inside_gender_ratio --interp $interp --alpha $alpha --seed $inside_seed ${spk_opt[*]}" \
+      --synth-opts "--utts-per-identity $inside_utts --record $inside_record" \
+      --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $inside_enc
+        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+      --corpus "inside_${system}_$name" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_$name" \
+      --fbank-dir "$data/fbank" "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$dir"
+}
+
+if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
+  for v in "${inside_variants[@]}"; do
+    set -- $v
+    name=$(inside_name "$@")
+    log "Stage 12: INSIDE data $name ($1 pairs, ${2}x identities, $3, alpha $4) -> $exp/inside/data/$name"
+    expand_variant "$name" "${1}_${3}_a$4" "" "$@"
+  done
+  log "Stage 12: INSIDE data for gender classification ($inside_gender_speakers real speakers per gender)"
+  run_stage --name inside-gender-speakers --marker "$done_dir/12.inside.gender.speakers" \
+    --inputs "$data/train/spk2gender" --outputs "$exp_root/inside/gender_speakers.txt" -- \
+    python -m embspace.bin.inside_gender select --spk2gender "$data/train/spk2gender" \
+      --per-gender "$inside_gender_speakers" --seed "$inside_seed" --out "$exp_root/inside/gender_speakers.txt"
+  # every pair of the subset (k = speakers - 1): as many identities as real speakers in it
+  expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn 1 slerp 0.5
+fi
+
+if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
+  train_eval() {  # NAME CONFIG CUTS NORMS
+    run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
+      --inputs "$2" "$3" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
+        "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" --outputs "$exp_root/$1/scores_none/${corpus}_test.metrics.json" \
+      --reset "$exp_root/$1/models" -- \
+      steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
+        --num-threads "$num_threads" --norms "$4" --top-n "$top_n" "$2" "$3" "$exp_root/$1" \
+        "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
+        "${inside_trials[@]}"
+  }
+  set -- ${inside_variants[0]}
+  main_name=$(inside_name "$@")
+  log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
+  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "none asnorm"
+  if [ "$inside_ablations" = true ]; then
+    log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
+    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" none
+    for v in "${inside_variants[@]:1}"; do
+      set -- $v
+      name=$(inside_name "$@")
+      train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" none
+    done
+  fi
+fi
+
+if [ "$stage" -le 14 ] && [ "$stop_stage" -ge 14 ]; then
+  log "Stage 14: gender classification with and without INSIDE identities -> $exp/inside/gender"
+  gdir=$exp/inside/data/gender
+  run_stage --name inside-gender --marker "$done_dir/14.inside.gender.$system" \
+    --inputs "$exp_root/inside/gender_speakers.txt" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
+      "$data/train/spk2gender" "$data/test/spk2gender" --outputs "$exp/inside/gender/inside.metrics.json" -- \
+    python -m embspace.bin.inside_gender eval --speakers "$exp_root/inside/gender_speakers.txt" \
+      --spk2gender "$data/train/spk2gender" --real-cuts "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      --synthetic-cuts "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
+      --synthetic-spk2gender "$data/inside_${system}_gender/spk2gender" \
+      --test-cuts "$data/fbank/${corpus}_cuts_test.jsonl.gz" --test-spk2gender "$data/test/spk2gender" \
+      --out-dir "$exp/inside/gender"
+fi
+
+if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
+  set -- ${inside_variants[0]}
+  main_name=$(inside_name "$@")
+  log "Stage 15: INSIDE report rows, identity map -> $exp_root/results.json, $exp/inside/map.png"
+  row_inputs=("$exp/inside/data/$main_name/data_report.json" "$exp/inside/gender/inside.metrics.json" "$exp/inside/gender/real.metrics.json")
+  rows=()  # system|method|baseline|score dir|extra
+  for norm in none asnorm; do
+    sfx=; [ "$norm" = none ] || sfx=_$norm
+    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config")
+  done
+  if [ "$inside_ablations" = true ]; then
+    rows+=("$abl|baseline||$exp_root/$abl/scores_none|norm=none config=$inside_ablation_config")
+    for v in "${inside_variants[@]:1}"; do
+      set -- $v
+      name=$(inside_name "$@")
+      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config")
+      row_inputs+=("$exp/inside/data/$name/data_report.json")
+    done
+  fi
+  for r in "${rows[@]}"; do
+    IFS='|' read -r sys_name _ _ sdir _ <<< "$r"
+    for t in "${inside_trials[@]}"; do row_inputs+=("$sdir/${t%%=*}.metrics.json"); done
+  done
+  run_stage --name inside-report --marker "$done_dir/15.inside.report.$system" --inputs "${row_inputs[@]}" \
+    --outputs "$exp_root/results.json" -- \
+    steps/inside_report.sh --results "$exp_root/results.json" --gender-dir "$exp/inside/gender" \
+      --trials "${inside_trials[*]%%=*}" --data-dir "$exp/inside/data" "${rows[@]}"
+  run_stage --name inside-map --marker "$done_dir/15.inside.map.$system" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "$inside_emb/train/spk_xvector.ark" \
+      "$exp/inside/data/$main_name/identities/identities.jsonl" "$exp/inside/data/$main_name/data_report.json" \
+    --outputs "$exp/inside/map.png" -- \
+    python -m embspace.bin.inside_map --real-spk-scp "$inside_emb/train/spk_xvector.scp" --spk2gender "$data/train/spk2gender" \
+      --identities "$exp/inside/data/$main_name/identities" --encoder "$inside_enc" \
+      --synth-dir "$inside/synth_$inside_space/$(set -- ${inside_variants[0]}; echo "${1}_${3}_a$4")" \
+      --title "INSIDE $main_name ($inside_space space, PCA)" --out "$exp/inside/map.png"
+fi
 
 # ------------------------------------------------------------------ SEED (stages 20-29)
 # (block 20-29: SEED)

@@ -39,6 +39,27 @@ train_config=conf/ecapa_c512.yaml  # (--config is parse_options.sh's own: a file
 num_avg=10              # average the last N epoch models
 num_mel_bins=80
 top_n=300               # AS-norm cohort size (train speaker means)
+# INSIDE (stages 10-12): identities interpolated between nearest same-gender training speakers,
+# synthesised by an external TTS through the command backend (embspace/inside/backends/command.py)
+inside_tts_command=local/inside_tts_espeak.py  # run as '$train_cmd JOB=1:N log CMD jobs.JOB.jsonl'; wrap your TTS
+inside_spk_scp=         # speaker embeddings in the TTS's own space ('' = the trained system's speaker means)
+inside_resample=false   # accept TTS output at other sampling rates and resample it to 16 kHz
+inside_mode=nn          # nn | nn_chain | random | random_any
+inside_k=4              # nn: neighbours per speaker considered
+inside_max_children=0   # cap on identities per parent (0: none)
+inside_factor=1         # synthetic identities = factor x training speakers
+inside_groups=m,f       # gender groups paired in (VoxCeleb meta genders)
+inside_gender_ratio=0.5 # share of identities from the first group
+inside_interp=slerp     # slerp | lerp
+inside_alpha=0.5        # interpolation weight
+inside_utts=10          # utterances per identity
+inside_text_source=builtin  # builtin | a file of sentences (one per line) | a Kaldi text file (--inside-text-format kaldi)
+inside_text_format=lines
+inside_language=en
+inside_min_self_sim=none  # filters (none = off), embeddings of the trained system
+inside_max_real_sim=none
+inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
+inside_seed=0
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ..."
 . utils/parse_options.sh
@@ -61,7 +82,7 @@ declare -A kaldi_name=([train]=voxceleb_train [test]=voxceleb1_test)
 # Trial lists: name=file. Vox1-O always; Vox1-E/H when given and VoxCeleb1 dev is in the test set.
 in_range() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 trial_lists=()
-if in_range 2 || in_range 6 || in_range 7; then
+if in_range 2 || in_range 6 || in_range 7 || in_range 11 || in_range 12; then
   [ -n "$trials_dir" ] || die "--trials-dir is needed from stage 2 on (a folder with veri_test2.txt)"
   [ -f "$trials_dir/veri_test2.txt" ] || die "$trials_dir/veri_test2.txt not found (the Vox1-O list)"
   trial_lists+=("vox1_O=$trials_dir/veri_test2.txt")
@@ -199,8 +220,75 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   done
 fi
 
-# ------------------------------------------------------------------ INSIDE (stages 10-19)
-# (block 10-19: INSIDE)
+# ------------------------------------------------------------------ INSIDE (stages 10-12)
+# Identities interpolated between nearest same-gender training speakers (VoxCeleb meta genders) in
+# the TTS's speaker space (--inside-spk-scp; default: this system's speaker means), synthesised by
+# --inside-tts-command through $train_cmd, filtered, added to the training data; ${system}_inside is
+# trained with the same config and scored on the same trial lists as $system.
+idir=$exp/${system}_inside
+inside_spk=${inside_spk_scp:-$dir/embeddings/voxceleb_train/spk_xvector.scp}
+if in_range 10 || in_range 11; then
+  noise=; rir=
+  if [ "$augment" = true ]; then
+    [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
+    [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
+  fi
+  mkdir -p "$idir"
+  inside_kind=$(python local/make_train_config.py --config "$train_config" --out "$idir/train_config.yaml" \
+    --noise-manifest "$noise" --rir-manifest "$rir")
+  if [ "$inside_kind" = augment ]; then  # audio cuts: fbank on the fly from augmented real and synthetic audio
+    real_cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz; fbank_opt=
+  else
+    real_cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz; fbank_opt=$data/fbank
+  fi
+fi
+
+if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
+  log "Stage 10: INSIDE identities ($inside_mode, ${inside_factor}x, $inside_interp $inside_alpha), synthesis with '$inside_tts_command' -> $idir/data"
+  [ -f "$inside_spk" ] || die "$inside_spk not found (run stage 5, or give --inside-spk-scp)"
+  run_stage --name inside-data --marker "$done_dir/10.inside.data.$system" \
+    --inputs "$inside_spk" "${inside_spk%.scp}.ark" "$data/voxceleb_train/spk2gender" "$real_cuts" "$dir/models/avg_model.pt" \
+    --outputs "$idir/data/cuts_train.jsonl.gz" -- \
+    steps/inside_expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$idir/synth" --tts-backend command \
+      --tts-command "$inside_tts_command" --resample "$inside_resample" \
+      --identity-opts "--mode $inside_mode --k $inside_k --max-children $inside_max_children --identities-factor $inside_factor
+        --groups $inside_groups --gender-ratio $inside_gender_ratio --interp $inside_interp --alpha $inside_alpha --seed $inside_seed" \
+      --synth-opts "--utts-per-identity $inside_utts --text-source $inside_text_source --text-format $inside_text_format
+        --language $inside_language" \
+      --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $dir/models/avg_model.pt
+        --real-spk-scp $dir/embeddings/voxceleb_train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+      --corpus "inside_$system" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_$system" --fbank-dir "$fbank_opt" \
+      "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "$idir/data"
+fi
+
+if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ]; then
+  log "Stage 11: train ${system}_inside on real + INSIDE data ($inside_kind features), embeddings, scores"
+  kaldi_trials=()
+  for item in "${trial_lists[@]}"; do kaldi_trials+=("${item%%=*}=$data/trials/${item%%=*}"); done
+  run_stage --name "inside-train-$system" --marker "$done_dir/11.inside.train.$system" \
+    --inputs "$idir/train_config.yaml" "$idir/data/cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "${kaldi_trials[@]#*=}" --outputs "$idir/scores_none/vox1_O.metrics.json" \
+    --reset "$idir/models" -- \
+    steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
+      --num-threads "$num_threads" --norms "none asnorm" --top-n "$top_n" "$idir/train_config.yaml" \
+      "$idir/data/cuts_train.jsonl.gz" "$idir" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/voxceleb_train" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/voxceleb1_test" \
+      "${kaldi_trials[@]}"
+fi
+
+if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
+  log "Stage 12: INSIDE rows -> $exp/results.json"
+  names=(); inputs=("$idir/data/data_report.json")
+  for item in "${trial_lists[@]}"; do
+    names+=("${item%%=*}")
+    inputs+=("$idir/scores_none/${item%%=*}.metrics.json" "$idir/scores_asnorm/${item%%=*}.metrics.json")
+  done
+  run_stage --name "inside-report-$system" --marker "$done_dir/12.inside.report.$system" --inputs "${inputs[@]}" \
+    --outputs "$exp/results.json" -- \
+    steps/inside_report.sh --results "$exp/results.json" --trials "${names[*]}" --data-dir "$idir" \
+      "${system}_inside|inside|$system|$idir/scores_none|norm=none variant=data tts=$(basename "${inside_tts_command%% *}")" \
+      "${system}_inside_asnorm|inside|${system}_asnorm|$idir/scores_asnorm|norm=asnorm variant=data tts=$(basename "${inside_tts_command%% *}")"
+fi
 
 # ------------------------------------------------------------------ SEED (stages 20-29)
 # (block 20-29: SEED)

@@ -1,0 +1,193 @@
+"""INSIDE step 3: synthetic speech -> filters -> lhotse manifests, Kaldi dir, fbank, real + synthetic cuts.
+
+    python -m embspace.bin.inside_make_data --identities exp/inside/nn_x1/identities --synth-dir exp/inside/synth/nn \
+        --corpus inside_nn_x1 --manifest-dir data/manifests --kaldi-dir data/inside_nn_x1 \
+        --encoder ge2e --real-spk-scp exp/ge2e/embeddings/train/spk_xvector.scp --min-self-sim 0.6 --max-real-sim 0.95 \
+        --fbank-dir data/fbank --real-cuts data/fbank/mini_cuts_train.jsonl.gz --combined-cuts exp/inside/nn_x1/cuts_train.jsonl.gz \
+        --report exp/inside/nn_x1/data_report.json
+
+1. every identity must have been synthesised (``records/<id>.json`` from its conditioning vector);
+2. filters (embspace/inside/filters.py): duration, self-similarity, too few utterances left, and
+   the privacy bound on the cosine to every real speaker (``--real-spk-scp``, in the ``--encoder``
+   space); embeddings of the synthetic utterances are cached per identity in
+   ``<synth-dir>/emb.<encoder>/`` (shared by every data set built from that synthesis folder);
+3. ``<manifest-dir>/<corpus>_{recordings,supervisions}_train.jsonl.gz`` and a Kaldi dir (wav.scp,
+   utt2spk, spk2utt, spk2gender, text, utt2dur) of what was kept;
+4. with ``--fbank-dir``: stored fbank ``<fbank-dir>/<corpus>_cuts_train.jsonl.gz``; with
+   ``--real-cuts`` and ``--combined-cuts``: the real training cuts plus the synthetic ones, all of
+   them or ``--mix-ratio`` of the result (cuts with stored features with ``--fbank-dir``, audio cuts
+   for on-the-fly features and augmentation without). Counts of what each filter removed go to ``--report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from embspace.embio import read_embeddings
+from embspace.inside.expand import combine_cuts
+from embspace.inside.filters import FilterOptions, apply_filters
+from embspace.inside.identities import read_identities
+from embspace.inside.synthesis import metadata_entries, read_record
+from embspace.utils.atomic import atomic_path, atomic_write_text
+from embspace.utils.errors import DataError, cli_main
+
+
+def _opt_float(text: str) -> float | None:
+    return None if text.lower() in ("none", "") else float(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="inside_make_data", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
+    p.add_argument("--synth-dir", required=True, help="synthesis folder (wav/, records/)")
+    p.add_argument("--corpus", required=True, help="manifest name of the synthetic set, e.g. inside_nn_x1")
+    p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
+    p.add_argument("--kaldi-dir", required=True, help="Kaldi data dir of the kept synthetic utterances")
+    f = p.add_argument_group("filters ('none' switches one off)")
+    d = FilterOptions()
+    f.add_argument("--min-dur", type=_opt_float, default=d.min_dur, help=f"seconds (default {d.min_dur})")
+    f.add_argument("--max-dur", type=_opt_float, default=d.max_dur, help=f"seconds (default {d.max_dur})")
+    f.add_argument("--min-self-sim", type=_opt_float, default=None,
+                   help="drop utterances whose cosine to the rest of their identity is lower (default none)")
+    f.add_argument("--max-real-sim", type=_opt_float, default=None,
+                   help="privacy: drop identities whose cosine to a real speaker is higher (default none)")
+    f.add_argument("--min-utts", type=int, default=d.min_utts, help=f"utterances an identity must keep (default {d.min_utts})")
+    f.add_argument("--encoder", default="ge2e", help="encoder of the filter embeddings: 'ge2e' or a model file")
+    f.add_argument("--real-spk-scp", help="real speakers' mean embeddings in the --encoder space (privacy filter)")
+    c = p.add_argument_group("features and training cuts")
+    c.add_argument("--fbank-dir", help="compute and store fbank of the kept utterances here")
+    c.add_argument("--num-mel-bins", type=int, default=80, help="fbank bins (default 80)")
+    c.add_argument("--real-cuts", help="real training cuts (with features) to combine with")
+    c.add_argument("--combined-cuts", help="write real + synthetic training cuts here")
+    c.add_argument("--mix-ratio", type=_opt_float, default=None,
+                   help="share of synthetic utterances in the combined cuts (default none: all of them)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the mixing subsample")
+    p.add_argument("--nj", type=int, default=1, help="processes that embed the synthetic utterances")
+    p.add_argument("--report", required=True, help="JSON report: filter counts, sizes")
+    return p
+
+
+_EMBEDDER = {}
+
+
+def _embed_identity(job: tuple[str, list[str], str]) -> None:
+    """Embed one identity's wavs and cache them at ``job[2]`` (runs in a worker process)."""
+    import soundfile as sf
+    import torch as _torch
+
+    from embspace.extract import WaveformEmbedder
+
+    encoder, wavs, path = job
+    _torch.set_num_threads(1)
+    if encoder not in _EMBEDDER:
+        _EMBEDDER[encoder] = WaveformEmbedder(encoder)
+    e = _EMBEDDER[encoder]([sf.read(w, dtype="float32")[0] for w in wavs])
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, e, allow_pickle=False)
+
+
+def filter_embeddings(entries: list[dict], synth_dir: Path, encoder: str, nj: int = 1) -> np.ndarray:
+    """Embeddings of every entry's audio, cached per identity in ``<synth_dir>/emb.<tag>/<id>.<key>.npy``
+    (``key`` names what the identity's audio was made from), computed by ``nj`` processes."""
+    tag = encoder if encoder == "ge2e" else hashlib.sha256(Path(encoder).read_bytes()).hexdigest()[:12]
+    cache = synth_dir / f"emb.{tag}"
+    by_spk: dict[str, list[int]] = {}
+    for i, e in enumerate(entries):
+        by_spk.setdefault(e["speaker"], []).append(i)
+    paths = {spk: cache / f"{spk}.{read_record(synth_dir, spk)['key']}.npy" for spk in by_spk}
+    todo = [(encoder, [str(synth_dir / entries[i]["path"]) for i in by_spk[spk]], str(paths[spk]))
+            for spk in by_spk if not paths[spk].is_file()]
+    for spk in by_spk:  # stale caches of an identity id that was re-synthesised from other inputs
+        for old in cache.glob(f"{spk}.*.npy"):
+            if old != paths[spk]:
+                old.unlink()
+    if todo:
+        cache.mkdir(parents=True, exist_ok=True)
+        if nj > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("fork").Pool(nj) as pool:
+                list(tqdm(pool.imap_unordered(_embed_identity, todo), total=len(todo), desc="embed", mininterval=10,
+                          file=sys.stderr))
+        else:
+            for job in tqdm(todo, desc="embed", mininterval=10, file=sys.stderr):
+                _embed_identity(job)
+    out: list[np.ndarray | None] = [None] * len(entries)
+    for spk, idx in by_spk.items():
+        e = np.load(paths[spk], allow_pickle=False)
+        for j, i in enumerate(idx):
+            out[i] = e[j]
+    return np.stack(out)
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(1)
+    if bool(args.real_cuts) != bool(args.combined_cuts):
+        build_parser().error("--real-cuts and --combined-cuts go together")
+    idents, cond = read_identities(args.identities)
+    synth = Path(args.synth_dir)
+    entries = metadata_entries(idents, cond, synth)
+    opts = FilterOptions(args.min_dur, args.max_dur, args.min_self_sim, args.max_real_sim, args.min_utts)
+    emb = real_ids = real_means = None
+    if opts.min_self_sim is not None or opts.max_real_sim is not None:
+        emb = filter_embeddings(entries, synth, args.encoder, args.nj)
+    if opts.max_real_sim is not None:
+        if not args.real_spk_scp:
+            build_parser().error("--max-real-sim needs --real-spk-scp")
+        real_ids, real_means = read_embeddings(args.real_spk_scp)
+    keep, report = apply_filters([e["speaker"] for e in entries], [e["duration"] for e in entries], opts, emb,
+                                 real_ids or [], real_means)
+    kept = [e for e, k in zip(entries, keep) if k]
+    if not kept:
+        raise DataError("every synthetic utterance was filtered out; loosen the filters", args.identities,
+                        key="filters")
+    from embspace.data.kaldi_dir import export_data_dir
+    from embspace.data.manifests import build_manifests, save_manifests
+
+    recs, sups = build_manifests(kept, synth)
+    save_manifests(recs, sups, args.manifest_dir, args.corpus, "train")
+    export_data_dir(recs, sups, args.kaldi_dir)
+    print("inside_make_data: filters removed " + ", ".join(f"{k} {v}" for k, v in report["removed"].items())
+          + f"; kept {report['kept_identities']} identities, {report['kept_utterances']} utterances", file=sys.stderr)
+    from embspace.data.manifests import load_cuts
+
+    cuts = load_cuts(args.manifest_dir, args.corpus, "train")  # audio cuts (on-the-fly features/augmentation)
+    syn_path = Path(args.manifest_dir) / f"{args.corpus}_supervisions_train.jsonl.gz"
+    if args.fbank_dir:
+        from embspace.features.fbank import compute_and_store
+
+        fb = Path(args.fbank_dir)
+        syn_path = fb / f"{args.corpus}_cuts_train.jsonl.gz"
+        cuts = compute_and_store(cuts, syn_path, fb / f"{args.corpus}_feats_train", args.num_mel_bins, args.nj)
+    if args.combined_cuts:
+        from lhotse import CutSet
+
+        real = CutSet.from_file(args.real_cuts).to_eager()
+        if any(c.has_features for c in real) != bool(args.fbank_dir):
+            raise DataError("real cuts with stored features combine with --fbank-dir, audio cuts without it",
+                            args.real_cuts)
+        combined, summary = combine_cuts(real, cuts, args.mix_ratio, args.seed, args.real_cuts, syn_path)
+        with atomic_path(args.combined_cuts) as tmp:
+            combined.to_file(tmp)
+        report["combined"] = {**summary, "mix_ratio": args.mix_ratio}
+        print(f"inside_make_data: {summary['real_utterances']} real + {summary['synthetic_utterances']} synthetic "
+              f"utterances ({summary['synthetic_speakers']} identities) -> {args.combined_cuts}", file=sys.stderr)
+    report["hours"] = round(sum(e["duration"] for e in kept) / 3600, 4)
+    atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

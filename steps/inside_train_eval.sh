@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Train an encoder on (real + synthetic) training cuts, extract embeddings of the REAL training and
+# test sets with it, and score trial lists: the evaluation of one INSIDE system (or its real-only
+# baseline). The real training embeddings give the mean for mean subtraction and the AS-norm cohort,
+# exactly as in the baseline recipe, so systems differ only in what the encoder was trained on.
+# Usage: steps/inside_train_eval.sh [--cmd utils/run.py] [--nj 2] [--nproc 1] [--device auto] [--num-avg 3]
+#          [--num-threads 2] [--norms "none asnorm"] [--top-n 100]
+#          <config.yaml> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS...
+# Writes <exp-dir>/models/avg_model.pt, <exp-dir>/embeddings/{train,test}/, <exp-dir>/scores_<norm>/NAME.{score,metrics.json}.
+set -euo pipefail
+cmd=utils/run.py
+nj=1
+nproc=1
+device=auto
+num_avg=3
+num_threads=0
+norms=none
+top_n=300
+. "$(dirname "$0")/../utils/parse_options.sh"
+if [ $# -lt 8 ]; then
+  echo "Usage: $0 [options] <config> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS..." >&2
+  exit 1
+fi
+config=$1; cuts=$2; dir=$3; train_cuts=$4; train_data=$5; test_cuts=$6; test_data=$7
+shift 7
+steps=$(dirname "$0")
+
+"$steps/train.sh" --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
+  "$config" "$cuts" "$dir"
+"$steps/extract_embeddings.sh" --cmd "$cmd" --nj "$nj" "$dir/models/avg_model.pt" "$train_cuts" "$train_data" \
+  "$dir/embeddings/train"
+"$steps/extract_embeddings.sh" --cmd "$cmd" --nj "$nj" "$dir/models/avg_model.pt" "$test_cuts" "$test_data" \
+  "$dir/embeddings/test"
+for item in "$@"; do
+  name=${item%%=*}; trials=${item#*=}
+  for norm in $norms; do
+    "$steps/score.sh" --norm "$norm" --top-n "$top_n" "$trials" "$dir/embeddings/test" "$dir/embeddings/train" \
+      "$dir/scores_$norm/$name"
+  done
+done
