@@ -213,3 +213,50 @@ def test_japanese_g2p_when_pyopenjtalk_is_installed(kokoro):
         ja.synthesize(packs["jf_alpha"], ["hello"], "en")
     with pytest.raises(DataError, match="unknown Kokoro g2p"):
         build_backend("kokoro", kokoro_dir=backend.model_path.parent, g2p="misaki")
+
+
+def test_killed_kokoro_synthesis_resumes(kokoro, tmp_path):
+    """inside_synthesize with the kokoro backend, SIGKILLed after its first identity, resumes: finished
+    identities are kept (not synthesised again), the rest are made, and the audio is 16 kHz."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import soundfile as sf
+
+    from embspace.inside.identities import make_identities, write_identities
+    from embspace.inside.pairing import select_pairs
+    from tests.conftest import REPO
+
+    backend, packs = kokoro
+    voices = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
+    summary = np.stack([summary_vector(packs[v]) for v in voices])
+    pairs = select_pairs(voices, summary, {v: "f" for v in voices}, "nn", num_identities=3, k=2, groups=["f"])
+    idents, cond = make_identities(pairs, voices, np.stack([packs[v] for v in voices]), "nn", prefix="kokoro_",
+                                   rescale_norm=True)
+    write_identities(tmp_path / "ids", idents, cond)
+    out = tmp_path / "synth"
+    cmd = [sys.executable, "-m", "embspace.bin.inside_synthesize", "--identities", str(tmp_path / "ids"),
+           "--out-dir", str(out), "--tts-backend", "kokoro", "--backend-opt", f"kokoro_dir={backend.model_path.parent}",
+           "--backend-opt", "device=cpu", "--utts-per-identity", "1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list((out / "records").glob("*.json")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = sorted(p.name for p in (out / "records").glob("*.json"))
+    assert 1 <= len(done_before) < 3
+    first = out / "wav" / idents[0].id / f"{idents[0].id}-u000.wav"
+    mtime = first.stat().st_mtime_ns
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(done_before)} already done" in rerun.stderr
+    assert len(list((out / "records").glob("*.json"))) == 3 and first.stat().st_mtime_ns == mtime
+    for ident in idents:
+        info = sf.info(str(out / "wav" / ident.id / f"{ident.id}-u000.wav"))
+        assert info.samplerate == 16000 and info.channels == 1 and info.duration > 0.5
+    assert not list(out.rglob(".tmp*"))
