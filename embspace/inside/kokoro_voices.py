@@ -81,7 +81,7 @@ def summary_vector(style: np.ndarray) -> np.ndarray:
 
 
 def interpolate_styles(a: Any, b: Any, alpha: float | np.ndarray = 0.5, method: str = "rows",
-                       interp: str = "slerp", halves: bool = True) -> np.ndarray:
+                       interp: str = "slerp", halves: bool = False) -> np.ndarray:
     """A new Kokoro style between ``a`` and ``b`` (``alpha = 0`` gives ``a``).
 
     ``method="rows"`` interpolates the packs row by row (one new vector per token count, the result
