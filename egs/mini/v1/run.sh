@@ -218,7 +218,8 @@ expand_variant() {
         --gender-ratio $inside_gender_ratio --interp $interp --alpha $alpha --seed $inside_seed ${spk_opt[*]}" \
       --synth-opts "--utts-per-identity $inside_utts --record $inside_record" \
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $inside_enc
-        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed
+        --embeddings-out $dir/embeddings" \
       --corpus "inside_${system}_$name" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_$name" \
       --fbank-dir "$data/fbank" "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
       "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$dir"
@@ -236,32 +237,40 @@ if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
     --inputs "$data/train/spk2gender" --outputs "$exp_root/inside/gender_speakers.txt" -- \
     python -m embspace.bin.inside_gender select --spk2gender "$data/train/spk2gender" \
       --per-gender "$inside_gender_speakers" --seed "$inside_seed" --out "$exp_root/inside/gender_speakers.txt"
-  # every pair of the subset (k = speakers - 1): as many identities as real speakers in it
-  expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn 1 slerp 0.5
+  # every same-gender pair of the subset: S(S-1)/2 per gender, i.e. (S-1)/2 x the 2S real speakers
+  expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn "$(awk "BEGIN{print ($inside_gender_speakers-1)/2}")" slerp 0.5
 fi
 
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
-  train_eval() {  # NAME CONFIG CUTS NORMS
+  train_eval() {  # NAME CONFIG CUTS: train, embeddings of the real train and test sets, cosine scores
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
       --inputs "$2" "$3" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
         "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" --outputs "$exp_root/$1/scores_none/${corpus}_test.metrics.json" \
       --reset "$exp_root/$1/models" -- \
       steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-        --num-threads "$num_threads" --norms "$4" --top-n "$top_n" "$2" "$3" "$exp_root/$1" \
+        --num-threads "$num_threads" --norms none "$2" "$3" "$exp_root/$1" \
         "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
         "${inside_trials[@]}"
   }
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
-  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "none asnorm"
+  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" none
+  for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
+    sdir=$exp_root/${system}_inside
+    run_stage --name "inside-asnorm-${t%%=*}" --marker "$done_dir/13.inside.asnorm.$system.${t%%=*}" \
+      --inputs "${t#*=}" "$sdir/embeddings/test/xvector.scp" "$sdir/embeddings/train/spk_xvector.scp" \
+      --outputs "$sdir/scores_asnorm/${t%%=*}.metrics.json" -- \
+      steps/score.sh --norm asnorm --top-n "$top_n" "${t#*=}" "$sdir/embeddings/test" "$sdir/embeddings/train" \
+        "$sdir/scores_asnorm/${t%%=*}"
+  done
   if [ "$inside_ablations" = true ]; then
     log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
-    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" none
+    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz"
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
-      train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" none
+      train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz"
     done
   fi
 fi
@@ -270,15 +279,13 @@ if [ "$stage" -le 14 ] && [ "$stop_stage" -ge 14 ]; then
   log "Stage 14: gender classification with and without INSIDE identities -> $exp/inside/gender"
   gdir=$exp/inside/data/gender
   run_stage --name inside-gender --marker "$done_dir/14.inside.gender.$system" \
-    --inputs "$exp_root/inside/gender_speakers.txt" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
-      "$data/train/spk2gender" "$data/test/spk2gender" --outputs "$exp/inside/gender/inside.metrics.json" -- \
+    --inputs "$exp_root/inside/gender_speakers.txt" "$inside_emb/train/xvector.scp" "$inside_emb/test/xvector.scp" \
+      "$gdir/embeddings/xvector.scp" "$gdir/embeddings/xvector.ark" "$data/train/spk2gender" "$data/test/spk2gender" \
+    --outputs "$exp/inside/gender/inside.metrics.json" -- \
     python -m embspace.bin.inside_gender eval --speakers "$exp_root/inside/gender_speakers.txt" \
-      --spk2gender "$data/train/spk2gender" --real-cuts "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      --synthetic-cuts "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
-      --synthetic-spk2gender "$data/inside_${system}_gender/spk2gender" \
-      --test-cuts "$data/fbank/${corpus}_cuts_test.jsonl.gz" --test-spk2gender "$data/test/spk2gender" \
-      --out-dir "$exp/inside/gender"
+      --spk2gender "$data/train/spk2gender" --train-scp "$inside_emb/train/xvector.scp" --train-utt2spk "$data/train/utt2spk" \
+      --synthetic-scp "$gdir/embeddings/xvector.scp" --synthetic-data "$data/inside_${system}_gender" \
+      --test-scp "$inside_emb/test/xvector.scp" --test-data "$data/test" --out-dir "$exp/inside/gender"
 fi
 
 if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
