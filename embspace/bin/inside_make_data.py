@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     export_data_dir(recs, sups, args.kaldi_dir)
     print("inside_make_data: filters removed " + ", ".join(f"{k} {v}" for k, v in report["removed"].items())
           + f"; kept {report['kept_identities']} identities, {report['kept_utterances']} utterances", file=sys.stderr)
-    from embspace.data.manifests import load_cuts
+    from embspace.data.manifests import load_cuts, write_manifest
 
     cuts = load_cuts(args.manifest_dir, args.corpus, "train")  # audio cuts (on-the-fly features/augmentation)
     syn_path = Path(args.manifest_dir) / f"{args.corpus}_supervisions_train.jsonl.gz"
@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
         fb = Path(args.fbank_dir)
         syn_path = fb / f"{args.corpus}_cuts_train.jsonl.gz"
-        # one process: fbank of a few thousand utterances takes seconds, less than starting a process pool
-        cuts = compute_and_store(cuts, syn_path, fb / f"{args.corpus}_feats_train", args.num_mel_bins)
+        cuts = compute_and_store(cuts, syn_path, fb / f"{args.corpus}_feats_train", args.num_mel_bins, args.nj)
     if args.combined_cuts:
         from lhotse import CutSet
 
@@ -187,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError("real cuts with stored features combine with --fbank-dir, audio cuts without it",
                             args.real_cuts)
         combined, summary = combine_cuts(real, cuts, args.mix_ratio, args.seed, args.real_cuts, syn_path)
-        with atomic_path(args.combined_cuts) as tmp:
-            combined.to_file(tmp)
+        write_manifest(combined, args.combined_cuts)
         report["combined"] = {**summary, "mix_ratio": args.mix_ratio}
         print(f"inside_make_data: {summary['real_utterances']} real + {summary['synthetic_utterances']} synthetic "
               f"utterances ({summary['synthetic_speakers']} identities) -> {args.combined_cuts}", file=sys.stderr)
