@@ -13,6 +13,7 @@ from lhotse import AudioSource, CutSet, Recording, RecordingSet, SupervisionSegm
 from lhotse.qa import validate_recordings_and_supervisions
 
 from embspace.data.audio_check import check_audio
+from embspace.data.tables import iter_jsonl
 from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import DataError
 
@@ -26,21 +27,14 @@ def read_metadata(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise DataError("metadata file not found", path)
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"not valid JSON ({e.msg})", path, n) from None
-            for field in ("utt", "speaker", "path"):
-                if field not in entry:
-                    raise DataError(f"missing field '{field}'", path, n)
-            if entry["utt"] in seen:
-                raise DataError(f"duplicate utterance id (first on line {seen[entry['utt']]})", path, n, entry["utt"])
-            seen[entry["utt"]] = n
-            entries.append(entry)
+    for n, entry in iter_jsonl(path):
+        for field in ("utt", "speaker", "path"):
+            if field not in entry:
+                raise DataError(f"missing field '{field}'", path, n)
+        if entry["utt"] in seen:
+            raise DataError(f"duplicate utterance id (first on line {seen[entry['utt']]})", path, n, entry["utt"])
+        seen[entry["utt"]] = n
+        entries.append(entry)
     return entries
 
 

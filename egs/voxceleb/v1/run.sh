@@ -153,17 +153,22 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   done
 fi
 
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+# bind_train_config OUT.yaml: the training config bound to the noise data; sets kind (augment|stored),
+# noise and rir. Stored features cannot be augmented: with MUSAN/RIR the training cuts keep audio and
+# fbank is computed on the fly from the augmented waveform; otherwise training reads the stored fbank.
+bind_train_config() {
   noise=; rir=
   if [ "$augment" = true ]; then
     [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
     [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
   fi
-  mkdir -p "$dir"
-  # Stored features cannot be augmented: with MUSAN/RIR the training cuts keep audio and fbank is
-  # computed on the fly from the augmented waveform; otherwise training reads the stored fbank.
-  kind=$(python local/make_train_config.py --config "$train_config" --out "$dir/train_config.yaml" \
-    --noise-manifest "$noise" --rir-manifest "$rir")
+  mkdir -p "$(dirname "$1")"
+  kind=$(python local/make_train_config.py --config "$train_config" --out "$1" --noise-manifest "$noise" \
+    --rir-manifest "$rir")
+}
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  bind_train_config "$dir/train_config.yaml"
   if [ "$kind" = augment ]; then
     cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz
     reads=("$data/${kaldi_name[train]}/wav.scp")  # the audio behind the cuts
@@ -236,18 +241,15 @@ fi
 idir=$exp/${system}_inside
 inside_spk=${inside_spk_scp:-$dir/embeddings/voxceleb_train/spk_xvector.scp}
 if in_range 10 || in_range 11; then
-  noise=; rir=
-  if [ "$augment" = true ]; then
-    [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
-    [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
-  fi
-  mkdir -p "$idir"
-  inside_kind=$(python local/make_train_config.py --config "$train_config" --out "$idir/train_config.yaml" \
-    --noise-manifest "$noise" --rir-manifest "$rir")
-  if [ "$inside_kind" = augment ]; then  # audio cuts: fbank on the fly from augmented real and synthetic audio
+  bind_train_config "$idir/train_config.yaml"
+  real_reads=(); inside_reads=()  # what the real and the combined training cuts point to
+  for m in "$noise" "$rir"; do [ -z "$m" ] || inside_reads+=("$m"); done
+  if [ "$kind" = augment ]; then  # audio cuts: fbank on the fly from augmented real and synthetic audio
     real_cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz; fbank_opt=
+    real_reads=("$data/${kaldi_name[train]}/wav.scp"); inside_reads+=("${real_reads[@]}" "$data/inside_$system/wav.scp")
   else
     real_cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz; fbank_opt=$data/fbank
+    real_reads=("$data/fbank/${corpus}_feats_train"); inside_reads+=("${real_reads[@]}" "$data/fbank/inside_${system}_feats_train")
   fi
 fi
 
@@ -255,7 +257,7 @@ if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
   log "Stage 10: INSIDE identities ($inside_mode, ${inside_factor}x, $inside_interp $inside_alpha), synthesis with '$inside_tts_command' -> $idir/data"
   [ -f "$inside_spk" ] || die "$inside_spk not found (run stage 5, or give --inside-spk-scp)"
   run_stage --name inside-data --marker "$done_dir/10.inside.data.$system" \
-    --inputs "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "$dir/models/avg_model.pt" \
+    --inputs "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "${real_reads[@]}" "$dir/models/avg_model.pt" \
     --outputs "$idir/data/cuts_train.jsonl.gz" -- \
     steps/inside_expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$idir/synth" --tts-backend command \
       --tts-command "$inside_tts_command" --resample "$inside_resample" \
@@ -270,12 +272,14 @@ if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
 fi
 
 if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ]; then
-  log "Stage 11: train ${system}_inside on real + INSIDE data ($inside_kind features), embeddings, scores"
+  log "Stage 11: train ${system}_inside on real + INSIDE data ($kind features), embeddings, scores"
   kaldi_trials=()
   for item in "${trial_lists[@]}"; do kaldi_trials+=("${item%%=*}=$data/trials/${item%%=*}"); done
   run_stage --name "inside-train-$system" --marker "$done_dir/11.inside.train.$system" \
-    --inputs "$idir/train_config.yaml" "$idir/data/cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "${kaldi_trials[@]#*=}" --outputs "$idir/scores_none/vox1_O.metrics.json" \
+    --inputs "$idir/train_config.yaml" "$idir/data/cuts_train.jsonl.gz" "${inside_reads[@]}" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "${kaldi_trials[@]#*=}" \
+      --outputs "$idir/scores_none/vox1_O.metrics.json" \
     --reset "$idir/models" -- \
     steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
       --num-threads "$num_threads" --norms "none asnorm" --top-n "$top_n" "$idir/train_config.yaml" \
