@@ -1,42 +1,20 @@
-"""A light utterance classifier: logistic regression on utterance statistics of stored fbank.
+"""A light utterance classifier: multinomial logistic regression on fixed utterance features.
 
-Each utterance becomes the mean and standard deviation of its (log-mel) frames; features are
-standardised with the training set's statistics and a multinomial logistic regression with an L2
-penalty is fitted by full-batch L-BFGS (deterministic). Used for gender classification in INSIDE,
-but knows nothing of genders: labels are strings.
+Features (e.g. utterance embeddings of a frozen speaker encoder: a "2-way head" on an SV backbone)
+are standardised with the training set's statistics; the regression with an L2 penalty is fitted by
+full-batch L-BFGS (deterministic). Used for gender classification in INSIDE, but knows nothing of
+genders: labels are strings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from embspace.utils.errors import DataError
-
-
-def utterance_stats(feats: np.ndarray) -> np.ndarray:
-    """``[mean, std]`` over frames of a ``(frames, bins)`` feature matrix."""
-    f = np.asarray(feats, dtype=np.float64)
-    if f.ndim != 2 or f.shape[0] == 0:
-        raise DataError(f"expected (frames, bins) features, got shape {f.shape}")
-    return np.concatenate([f.mean(axis=0), f.std(axis=0)]).astype(np.float32)
-
-
-def cut_stats(cuts: Iterable) -> tuple[list[str], np.ndarray]:
-    """``(cut ids, (N, 2*bins) statistics)`` of lhotse cuts with stored features."""
-    ids, rows = [], []
-    for c in cuts:
-        feats = c.load_features()
-        if feats is None:
-            raise DataError("cut has no features", key=c.id)
-        ids.append(c.id)
-        rows.append(utterance_stats(feats))
-    if not rows:
-        raise DataError("no cuts")
-    return ids, np.stack(rows)
 
 
 @dataclass

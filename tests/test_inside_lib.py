@@ -268,3 +268,16 @@ def test_filters_count_what_they_remove():
 def test_unknown_backend_is_a_data_error():
     with pytest.raises(DataError, match="unknown TTS backend"):
         build_backend("no_such_tts")
+
+
+def test_logistic_classifier_learns_and_is_deterministic():
+    from embspace.classify import LogisticClassifier, error_rate
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(1.0, 1.0, (40, 5)), rng.normal(-1.0, 1.0, (40, 5))])
+    y = ["m"] * 40 + ["f"] * 40
+    clf = LogisticClassifier.fit(x, y, l2=1e-2)
+    assert error_rate(clf.predict(x), y) < 10.0
+    assert np.array_equal(clf.weight, LogisticClassifier.fit(x, y, l2=1e-2).weight)
+    with pytest.raises(DataError, match="two classes"):
+        LogisticClassifier.fit(x, ["m"] * 80)

@@ -17,17 +17,29 @@ from embspace.embio import read_embeddings
 from tests.conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "v1"
-SMALL = ["--train-config", "conf/tiny.yaml", "--num-speakers", "16", "--num-test-speakers", "6",
-         "--utts-per-speaker", "6", "--num-avg", "2", "--top-n", "8"]
+SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker", "6", "--num-avg", "2",
+         "--top-n", "8",
+         # INSIDE: a conditioning network from 16 voices, 2 utterances per identity, no ablations
+         "--inside-num-voices", "16", "--inside-voice-utts", "1", "--inside-utts", "2", "--inside-ablations", "false",
+         "--inside-gender-speakers", "2"]
 
 pytestmark = pytest.mark.slow
+
+
+def _config(root: Path) -> Path:
+    """Each run's own copy of conf/tiny.yaml (system name 'tiny'), so a test may change its content."""
+    path = root / "conf" / "tiny.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((RECIPE / "conf" / "tiny.yaml").read_text())
+    return path
 
 
 def _start(root: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.Popen(["bash", str(RECIPE / "run.sh"), "--data", str(root / "data"), "--exp-root", str(root / "exp"),
-                             *SMALL, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+                             "--train-config", str(_config(root)), *SMALL, *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
 
 
 def _run(root: Path, *extra: str) -> str:
@@ -50,15 +62,45 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
-    rows = _rows(root)
+    rows = {k: r for k, r in _rows(root).items() if r["method"] == "baseline" and "task" not in r}
     assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
-        assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9 and row["method"] == "baseline"
+        assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9
         assert Path(row["score_file"]).is_file()
     assert (root / "exp" / "results.md").read_text().count("| tiny") >= 2
     assert (root / "exp" / "det_mini_test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the pretrained GE2E encoder separates these synthetic voices far better than chance
     assert rows[("ge2e", "mini_test")]["eer"] < 30
+
+
+def test_inside_block(clean_run):
+    """Stages 10-15 with tiny settings: fidelity figures, identities, filtered data, rows, map."""
+    root, out = clean_run
+    exp = root / "exp"
+    fid = json.loads((exp / "tiny" / "inside" / "fidelity.json").read_text())
+    for key in ("target_cos", "nearest_other_cos", "between_parents_fraction", "self_cos", "real_self_cos"):
+        assert -1.0 <= fid[key] <= 1.0, key
+    assert fid["num_targets"] == 6 and fid["space"] == "ge2e-256"
+    data = exp / "tiny" / "inside" / "data" / "nn_x1"
+    idents = [json.loads(x) for x in (data / "identities" / "identities.jsonl").read_text().splitlines()]
+    assert len(idents) == 10 and all(i["id"].startswith(f"inside_{i['gender']}_") for i in idents)
+    assert {"parent_a", "parent_b", "theta_deg", "alpha", "mode", "group", "seed"} <= set(idents[0])
+    report = json.loads((data / "data_report.json").read_text())
+    assert set(report["removed"]) == {"duration", "self_sim", "too_few_utts", "privacy"}
+    assert report["combined"]["real_utterances"] == 60 and report["combined"]["synthetic_speakers"] >= 1
+    assert "filters removed" in out
+    kaldi = root / "data" / "inside_tiny_nn_x1"
+    assert set((kaldi / "spk2gender").read_text().split()[1::2]) <= {"m", "f"}
+    rows = _rows(root)
+    for t in ("mini_test", "mini_test_same_gender"):
+        assert rows[("tiny_inside", t)]["method"] == "inside" and rows[("tiny_inside", t)]["baseline"] == "tiny"
+        assert "eer_rel_change" in rows[("tiny_inside", t)]
+        assert rows[("tiny_inside_asnorm", t)]["baseline"] == "tiny_asnorm"
+    g = rows[("gender_inside", "mini_test")]
+    assert g["task"] == "gender" and g["baseline"] == "gender_real" and 0 <= g["error_rate"] <= 100
+    md = (exp / "results.md").read_text()
+    assert "## Classification" in md and "| gender_inside |" in md
+    assert (exp / "tiny" / "inside" / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_rerun_is_a_noop(clean_run):
@@ -75,13 +117,13 @@ def test_changed_option_reruns_only_what_depends_on_it(clean_run):
     root, _ = clean_run
     out = _run(root, "--top-n", "4")
     ran = [line for line in out.splitlines() if line.startswith("score: wrote")]
-    assert len(ran) == 4, "only the AS-norm scores (2 systems x 2 trial lists) depend on --top-n"
+    assert len(ran) == 6, "only the AS-norm scores (tiny, ge2e, tiny_inside x 2 trial lists) depend on --top-n"
     assert "[train-tiny] already done" in out
 
 
 def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_path):
     clean_root, _ = clean_run
-    proc = _start(tmp_path)
+    proc = _start(tmp_path, "--stop-stage", "6")
     latest = tmp_path / "exp" / "tiny" / "models" / "checkpoint_latest.pt"
     deadline = time.time() + 600
     while time.time() < deadline and not latest.exists() and proc.poll() is None:
@@ -90,13 +132,47 @@ def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_pat
     proc.wait()
     assert latest.exists(), "the kill must land during training"
     assert not (tmp_path / "exp" / "results.json").exists()
-    out = _run(tmp_path)
+    out = _run(tmp_path, "--stop-stage", "6")
     assert "resumed from" in out
     for split in ("train", "test"):
         ka, ea = read_embeddings(clean_root / "exp" / "tiny" / "embeddings" / split / "xvector.scp")
         kb, eb = read_embeddings(tmp_path / "exp" / "tiny" / "embeddings" / split / "xvector.scp")
         assert ka == kb and np.array_equal(ea, eb)
     a, b = _rows(clean_root), _rows(tmp_path)
-    for key in a:
+    for key in b:
         if not key[0].endswith("_asnorm"):  # the AS-norm rows of the clean run were rescored with --top-n 4 above
             assert a[key]["eer"] == b[key]["eer"] and a[key]["mindcf_0.01"] == b[key]["mindcf_0.01"]
+
+
+def test_redoing_stage_1_with_unchanged_data_skips_everything_after_it(clean_run):
+    root, _ = clean_run
+    out = _run(root, "--stage", "1", "--stop-stage", "1", "--force", "true")
+    assert "prepare_manifests:" in out, "--force must rerun the selected stage"
+    out = _run(root, "--stage", "2", "--stop-stage", "6")
+    assert "[fbank-train] already done" in out and "[train-tiny] already done" in out
+    assert "score: wrote" not in out
+
+
+def test_changed_config_content_reruns_scoring_and_report(clean_run):
+    """Same config file name, new content: the report must show the new model's EER, not the old one."""
+    from embspace.data.tables import read_trials
+    from embspace.embio import read_vector
+    from embspace.scoring.metrics import compute_eer
+
+    root, _ = clean_run
+    before = _rows(root)[("tiny", "mini_test")]["eer"]
+    cfg = _config(root)
+    cfg.write_text(cfg.read_text().replace("seed: 42", "seed: 7").replace("epochs: 2", "epochs: 3"))
+    out = _run(root, "--stop-stage", "6")  # the backbone; the method blocks have their own tests
+    assert "[train-tiny] already done" not in out and "[score-tiny-none-mini_test] already done" not in out
+    emb = root / "exp" / "tiny" / "embeddings"
+    keys, x = read_embeddings(emb / "test" / "xvector.scp")
+    x = x - read_vector(emb / "train" / "mean.vec")
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = {k: i for i, k in enumerate(keys)}
+    trials = read_trials(root / "data" / "test" / "trials")
+    scores = np.array([x[index[e]] @ x[index[t]] for e, t, _ in trials])
+    labels = np.array([is_target for _, _, is_target in trials])
+    reported = _rows(root)[("tiny", "mini_test")]["eer"]
+    assert reported == pytest.approx(compute_eer(scores, labels)[0], abs=1e-3)
+    assert reported != before, "a retrained model with another seed gives another EER"

@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spk2gender", required=True, help="their genders (for the same-gender pairs)")
     p.add_argument("--encoder", default="ge2e", help="embeds the synthetic speech: 'ge2e' or a model file (same space)")
     p.add_argument("--utts-per-identity", type=int, default=4, help="utterances synthesised per voice (default 4)")
+    p.add_argument("--num-targets", type=int, default=0, help="use a random subset of this many targets (0: all)")
     p.add_argument("--num-pairs", type=int, default=20, help="interpolated identities (nearest same-gender pairs)")
     p.add_argument("--alpha", type=float, default=0.5, help="interpolation weight (default 0.5)")
     p.add_argument("--record", default="true", choices=["true", "false"],
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.utts_per_identity < 2:
         parser.error("--utts-per-identity must be >= 2 (self_cos needs pairs)")
     ids, emb = read_embeddings(args.targets)
+    if 0 < args.num_targets < len(ids):
+        pick = sorted(random.Random(f"fidelity-{args.seed}").sample(range(len(ids)), args.num_targets))
+        ids, emb = [ids[i] for i in pick], emb[pick]
     x = unit_rows(emb, ids, args.targets)
     genders = read_table(args.spk2gender)
     backend = build_backend(args.tts_backend, **parse_backend_opts(args.backend_opt, parser))

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-utts", type=int, default=d.min_utts, help=f"utterances an identity must keep (default {d.min_utts})")
     f.add_argument("--encoder", default="ge2e", help="encoder of the filter embeddings: 'ge2e' or a model file")
     f.add_argument("--real-spk-scp", help="real speakers' mean embeddings in the --encoder space (privacy filter)")
+    f.add_argument("--embeddings-out", help="also write the kept utterances' --encoder embeddings here (xvector.ark/scp)")
     c = p.add_argument_group("features and training cuts")
     c.add_argument("--fbank-dir", help="compute and store fbank of the kept utterances here")
     c.add_argument("--num-mel-bins", type=int, default=80, help="fbank bins (default 80)")
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     entries = metadata_entries(idents, cond, synth)
     opts = FilterOptions(args.min_dur, args.max_dur, args.min_self_sim, args.max_real_sim, args.min_utts)
     emb = real_ids = real_means = None
-    if opts.min_self_sim is not None or opts.max_real_sim is not None:
+    if opts.min_self_sim is not None or opts.max_real_sim is not None or args.embeddings_out:
         emb = filter_embeddings(entries, synth, args.encoder, args.nj)
     if opts.max_real_sim is not None:
         if not args.real_spk_scp:
@@ -156,12 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     from embspace.data.kaldi_dir import export_data_dir
     from embspace.data.manifests import build_manifests, save_manifests
 
+    if args.embeddings_out:
+        from embspace.embio import write_embeddings
+
+        out = Path(args.embeddings_out)
+        write_embeddings(out / "xvector.ark", out / "xvector.scp",
+                         ((e["utt"], v) for e, v, k in zip(entries, emb, keep) if k))
     recs, sups = build_manifests(kept, synth)
     save_manifests(recs, sups, args.manifest_dir, args.corpus, "train")
     export_data_dir(recs, sups, args.kaldi_dir)
     print("inside_make_data: filters removed " + ", ".join(f"{k} {v}" for k, v in report["removed"].items())
           + f"; kept {report['kept_identities']} identities, {report['kept_utterances']} utterances", file=sys.stderr)
-    from embspace.data.manifests import load_cuts
+    from embspace.data.manifests import load_cuts, write_manifest
 
     cuts = load_cuts(args.manifest_dir, args.corpus, "train")  # audio cuts (on-the-fly features/augmentation)
     syn_path = Path(args.manifest_dir) / f"{args.corpus}_supervisions_train.jsonl.gz"
@@ -179,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError("real cuts with stored features combine with --fbank-dir, audio cuts without it",
                             args.real_cuts)
         combined, summary = combine_cuts(real, cuts, args.mix_ratio, args.seed, args.real_cuts, syn_path)
-        with atomic_path(args.combined_cuts) as tmp:
-            combined.to_file(tmp)
+        write_manifest(combined, args.combined_cuts)
         report["combined"] = {**summary, "mix_ratio": args.mix_ratio}
         print(f"inside_make_data: {summary['real_utterances']} real + {summary['synthetic_utterances']} synthetic "
               f"utterances ({summary['synthetic_speakers']} identities) -> {args.combined_cuts}", file=sys.stderr)

@@ -6,6 +6,7 @@ Every writer writes atomically and sorts keys the way ``LC_ALL=C sort`` does.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -24,6 +25,25 @@ def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
             fields = line.split()
             if fields:
                 yield n, fields
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-empty line of a JSON-lines file; a line that is
+    not a JSON object is a DataError naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path)
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"not valid JSON ({e.msg})", path, n) from None
+            if not isinstance(obj, dict):
+                raise DataError("expected a JSON object", path, n)
+            yield n, obj
 
 
 def read_table(path: str | os.PathLike, min_fields: int = 2, rest_as_string: bool = False) -> dict[str, str | list[str]]:

@@ -22,6 +22,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from embspace.data.tables import iter_jsonl
 from embspace.inside.interp import lerp, slerp
 from embspace.inside.pairing import ANY_GROUP, Pair
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -158,16 +159,12 @@ def read_identities(in_dir: str | os.PathLike) -> tuple[list[Identity], np.ndarr
     """Read what :func:`write_identities` wrote; a bad record names the file and line."""
     d = Path(in_dir)
     path = d / "identities.jsonl"
-    if not path.is_file():
-        raise DataError("file not found", path)
     idents: list[Identity] = []
     seen: set[str] = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, obj in iter_jsonl(path):
         try:
-            ident = Identity(**json.loads(line))
-        except (json.JSONDecodeError, TypeError) as e:
+            ident = Identity(**obj)
+        except TypeError as e:
             raise DataError(f"not an identity record: {e}", path, n) from None
         if ident.id in seen:
             raise DataError("duplicate identity id", path, n, ident.id)

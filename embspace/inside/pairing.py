@@ -105,15 +105,21 @@ def _nn_pairs(ids: Sequence[str], x: np.ndarray, members: np.ndarray, group: str
     """Candidate pairs of one group from every member's top-k list, sorted (rank, -cos, ids)."""
     k = min(k, len(members) - 1)
     nb, cs = top_k_neighbours(x[members], k)
-    best: dict[tuple[int, int], tuple[int, float]] = {}
-    for i in range(len(members)):
-        for r in range(k):
-            j = int(nb[i, r])
-            key = (min(i, j), max(i, j))
-            if key not in best or r + 1 < best[key][0]:
-                best[key] = (r + 1, float(cs[i, r]))
-    cands = sorted(best.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))
-    return [Pair(ids[members[i]], ids[members[j]], group, round(c, 6), r) for (i, j), (r, c) in cands]
+    n = len(members)
+    i = np.repeat(np.arange(n), k)
+    j = nb.reshape(-1)
+    rank = np.tile(np.arange(1, k + 1), n)
+    cos = cs.reshape(-1)
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    # one row per unordered pair: the best (lowest) rank it has in either direction
+    order = np.lexsort((rank, hi, lo))
+    lo, hi, rank, cos = lo[order], hi[order], rank[order], cos[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, rank, cos = lo[first], hi[first], rank[first], cos[first]
+    order = np.lexsort((hi, lo, -cos, rank))
+    return [Pair(ids[members[a]], ids[members[b]], group, round(float(c), 6), int(r))
+            for a, b, r, c in zip(lo[order], hi[order], rank[order], cos[order])]
 
 
 def _chain_pairs(ids: Sequence[str], x: np.ndarray, members: np.ndarray, group: str,

@@ -1,35 +1,41 @@
 #!/usr/bin/env bash
 # embspace — the mini recipe: a synthetic multi-speaker corpus made offline with espeak-ng,
-# a speaker encoder trained on it, embeddings, verification scores and a report.
+# a speaker encoder trained on it, embeddings, verification scores and a report; then the four
+# methods on the same backbone (10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion).
 #
-#   ./run.sh                                 # everything (stages 0-49)
+#   ./run.sh                                 # everything
 #   ./run.sh --stage 3 --stop-stage 4        # only training and extraction
+#   ./run.sh --stage 5 --force true          # rerun stages 5.. even though nothing changed
 #   ./run.sh --train-config conf/resnet_mini.yaml  # another encoder (a new exp dir)
+#   ./run.sh --help                          # every option with its current value
 #
-# Every stage is skipped when it already ran with the same inputs and options (markers in
-# exp/.done/); a killed stage reruns (training resumes from its last checkpoint).
+# Every stage is skipped when it already ran with the same options and the same content of what it
+# reads (markers in exp/.done/; see embspace/stage.py: files and folders by content, the arks behind
+# an scp by content, audio trees by size+mtime); --nj and --cmd do not count. A killed stage reruns
+# (training resumes from its last checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
 . ./cmd.sh
 
-stage=0
-stop_stage=49           # 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+stage=0                 # first stage to run
+stop_stage=49           # last stage: 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+force=false             # true: rerun the selected stages even when their inputs did not change
 nj=2                    # parallel jobs for corpus synthesis, features and extraction
 use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
-train_config=conf/ecapa_mini.yaml  # (--config is parse_options.sh's own: a file of options)
+train_config=conf/ecapa_mini.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=3               # average the last N epoch models
-# corpus
-num_speakers=120
-num_test_speakers=40
-utts_per_speaker=20
-corpus_seed=1
-second_language_fraction=0.0
-# scoring
+num_speakers=120        # corpus: speakers in all (train + test)
+num_test_speakers=40    # corpus: test speakers (disjoint from train)
+utts_per_speaker=20     # corpus: utterances per speaker
+corpus_seed=1           # corpus: the seed every corpus choice is drawn from
+second_language_fraction=0.0  # corpus: probability that an utterance is in German
+trials=auto             # auto: all test pairs -> data/test/trials (+ trials_same_gender); else your lists (files, space-separated), kept as they are
 top_n=100               # AS-norm cohort size (train speaker means)
+corpus=mini             # corpus name in manifest file names and trial-list names
 # INSIDE (stages 10-19): new identities by interpolating speaker embeddings, synthesised, added to training
 inside_encoder=ge2e     # conditioning + pairing space of the espeak backend: ge2e | system (the stage-3 encoder)
 inside_num_voices=800   # random voices rendered and embedded to train the conditioning network
@@ -39,7 +45,7 @@ inside_tts_command=     # command backend: run as '$train_cmd JOB=1:N log CMD jo
 inside_mode=nn          # pairing: nn | nn_chain | random | random_any
 inside_k=4              # nn: neighbours per speaker considered (nearest first)
 inside_max_children=0   # cap on identities per parent (0: none)
-inside_factor=1         # synthetic identities = factor x real training speakers
+inside_factor=1.0       # synthetic identities = factor x real training speakers
 inside_gender_ratio=0.5 # share of identities from the male group
 inside_interp=slerp     # slerp | lerp
 inside_alpha=0.5        # interpolation weight of the second parent
@@ -51,7 +57,7 @@ inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share o
 inside_ablations=true   # nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config)
 inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
 inside_gender_speakers=3  # real speakers per gender that train the gender classifier (the rest: its dev set)
-inside_seed=0
+inside_seed=0           # seed of the random voices, pairing, alpha draws, texts and recording conditions
 # INSIDE with Kokoro-82M (stages 16-17, off by default; pip install -e ".[kokoro]"; docs/inside_kokoro.md)
 inside_kokoro=false     # true: identities interpolated between Kokoro voices, synthesised by Kokoro, added to training
 kokoro_dir=             # Kokoro model + voice packs (local/prepare_kokoro.py); '' = $data/kokoro
@@ -62,18 +68,26 @@ kokoro_identities=40    # synthetic identities: nearest-neighbour voice pairs in
 kokoro_k=4              # nn: neighbours per voice considered
 kokoro_utts=10          # utterances per identity
 kokoro_threads=1        # onnxruntime threads per synthesis job
-corpus=mini
 data=data               # where corpus, manifests, Kaldi dirs and features go
 exp_root=exp            # where models, embeddings, scores and the report go
-help_message="Usage: $0 [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] ..."
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ..."
 . utils/parse_options.sh
 
 system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
-run_stage() { python -m embspace.bin.run_stage "$@"; }
+force_opt=()
+[ "$force" = false ] || force_opt=(--force)
+run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
+# trial lists: file -> report name (mini_test, mini_test_same_gender for the generated ones)
+if [ "$trials" = auto ]; then
+  trial_lists=("$data/test/trials" "$data/test/trials_same_gender")
+else
+  read -r -a trial_lists <<< "$trials"
+fi
+trials_name() { local b; b=$(basename "$1"); if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesise the corpus with espeak-ng -> $data/corpus"
@@ -86,6 +100,7 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "Stage 1: lhotse manifests -> $data/manifests, Kaldi data dirs -> $data/{train,test}"
   run_stage --name manifests --marker "$done_dir/1.manifests" --inputs "$data/corpus/metadata.jsonl" \
+    --stat-inputs "$data/corpus" \
     --outputs "$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/test/utt2spk" -- \
     python -m embspace.bin.prepare_manifests --metadata "$data/corpus/metadata.jsonl" --corpus "$corpus" \
       --manifest-dir "$data/manifests" --kaldi-dir "$data"
@@ -96,6 +111,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     log "Stage 2: fbank features ($split) -> $data/fbank"
     run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
       --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
+        "$data/$split/wav.scp" \
       --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
       steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$corpus" "$split" "$data/fbank"
   done
@@ -104,8 +120,8 @@ fi
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "Stage 3: train $system -> $exp"
   run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" \
-    --reset "$exp/models" -- \
+    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+    --outputs "$exp/models/avg_model.pt" --reset "$exp/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
 fi
@@ -113,36 +129,44 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   for split in train test; do
     log "Stage 4: embeddings of $split with $system and with pretrained GE2E"
+    cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
     run_stage --name "extract-$system-$split" --marker "$done_dir/4.extract.$system.$split" \
-      --inputs "$exp/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" \
+      --inputs "$exp/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
       --outputs "$exp/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        "$exp/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp/embeddings/$split"
+        "$exp/models/avg_model.pt" "$cuts" "$data/$split" "$exp/embeddings/$split"
     run_stage --name "extract-ge2e-$split" --marker "$done_dir/4.extract.ge2e.$split" \
-      --inputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
+      --inputs "$cuts" "$data/$split/wav.scp" "$data/$split/utt2spk" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        ge2e "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$ge2e/embeddings/$split"
+        ge2e "$cuts" "$data/$split" "$ge2e/embeddings/$split"
   done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: trials and scores"
-  run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
-    --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
-    python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
-      --same-gender-out "$data/test/trials_same_gender"
+  if [ "$trials" = auto ]; then
+    if [ -f "$data/test/trials" ] && [ ! -f "$done_dir/5.trials" ]; then
+      echo "$0: $data/test/trials exists but was not made by this recipe: to score your own lists pass" \
+        "--trials \"$data/test/trials ...\" (they are kept as they are); to regenerate it, delete it" >&2
+      exit 1
+    fi
+    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
+      --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
+      python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
+        --same-gender-out "$data/test/trials_same_gender"
+  fi
   for sys in "$system" ge2e; do
+    emb=$exp_root/$sys/embeddings
     for norm in none asnorm; do
-      for trials in trials trials_same_gender; do
-        name=${corpus}_test${trials#trials}
+      for list in "${trial_lists[@]}"; do
+        name=$(trials_name "$list")
         out=$exp_root/$sys/scores_$norm
         norm_opts=(--norm "$norm")
         [ "$norm" = none ] || norm_opts+=(--top-n "$top_n")  # so that --top-n only reruns AS-norm scoring
-        run_stage --name "score-$sys-$norm-$trials" --marker "$done_dir/5.score.$sys.$norm.$trials" \
-          --inputs "$data/test/$trials" "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/train/spk_xvector.scp" \
+        run_stage --name "score-$sys-$norm-$name" --marker "$done_dir/5.score.$sys.$norm.$name" \
+          --inputs "$list" "$emb/test/xvector.scp" "$emb/train/mean.vec" "$emb/train/spk_xvector.scp" \
           --outputs "$out/$name.metrics.json" -- \
-          steps/score.sh "${norm_opts[@]}" "$data/test/$trials" "$exp_root/$sys/embeddings/test" \
-            "$exp_root/$sys/embeddings/train" "$out/$name"
+          steps/score.sh "${norm_opts[@]}" "$list" "$emb/test" "$emb/train" "$out/$name"
       done
     done
   done
@@ -150,8 +174,8 @@ fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   log "Stage 6: report -> $exp_root/results.json, results.md, det_*.png"
-  for trials in trials trials_same_gender; do
-    name=${corpus}_test${trials#trials}
+  for list in "${trial_lists[@]}"; do
+    name=$(trials_name "$list")
     det_args=()
     for sys in "$system" ge2e; do
       for norm in none asnorm; do
@@ -178,10 +202,11 @@ if [ "$inside_encoder" = ge2e ]; then inside_space=ge2e; inside_enc=ge2e; else i
 inside_emb=$exp_root/$inside_space/embeddings   # speaker means in the conditioning space
 condnet=$inside/condnet_$inside_space
 abl=$(basename "$inside_ablation_config" .yaml)
-inside_trials=("${corpus}_test=$data/test/trials" "${corpus}_test_same_gender=$data/test/trials_same_gender")
+inside_trials=()
+for list in "${trial_lists[@]}"; do inside_trials+=("$(trials_name "$list")=$list"); done
 enc_inputs=(); [ "$inside_enc" = ge2e ] || enc_inputs=("$inside_enc")
 # variant = pairing mode, identities factor, interpolation, alpha; its name and synthesis folder
-inside_name() { local n="$1_x$2"; [ "$3" = slerp ] || n+="_$3"; [ "$4" = 0.5 ] || n+="_a$4"; echo "$n"; }
+inside_name() { local n; n="$1_x$(printf %g "$2")"; [ "$3" = slerp ] || n+="_$3"; [ "$(printf %g "$4")" = 0.5 ] || n+="_a$4"; echo "$n"; }
 inside_variants=("$inside_mode $inside_factor $inside_interp $inside_alpha")
 if [ "$inside_ablations" = true ]; then
   inside_variants+=("nn 1 slerp 0.5" "random 1 slerp 0.5" "nn 0.5 slerp 0.5" "nn 2 slerp 0.5" "nn 1 slerp 0.25" "nn 1 lerp 0.25")
@@ -202,8 +227,8 @@ if [ "$inside_tts_backend" != espeak ]; then backend_opts=; backend_inputs=(); f
 if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ] && [ "$inside_tts_backend" = espeak ]; then
   log "Stage 11: INSIDE backend fidelity on the held-out test speakers -> $exp/inside/fidelity.json"
   run_stage --name inside-fidelity --marker "$done_dir/11.inside.fidelity.$system" \
-    --inputs "$condnet/model.pt" "$inside_emb/test/spk_xvector.scp" "$inside_emb/test/spk_xvector.ark" \
-      "$inside_emb/test/xvector.scp" "$data/test/spk2gender" "$data/test/utt2spk" --outputs "$exp/inside/fidelity.json" -- \
+    --inputs "$condnet/model.pt" "$inside_emb/test/spk_xvector.scp" "$inside_emb/test/xvector.scp" \
+      "$data/test/spk2gender" "$data/test/utt2spk" --outputs "$exp/inside/fidelity.json" -- \
     python -m embspace.bin.inside_fidelity --tts-backend espeak --backend-opt "model=$condnet/model.pt" \
       --backend-opt "data_dir=$inside/espeak-ng-data" --targets "$inside_emb/test/spk_xvector.scp" \
       --spk2gender "$data/test/spk2gender" --encoder "$inside_enc" --utts-per-identity 4 --record "$inside_record" \
@@ -219,8 +244,8 @@ expand_variant() {
   local spk_opt=() spk_in=()
   [ -z "$speakers" ] || { spk_opt=(--speakers "$speakers"); spk_in=("$speakers"); }
   run_stage --name "inside-data-$name" --marker "$done_dir/12.inside.data.$system.$name" \
-    --inputs "$inside_emb/train/spk_xvector.scp" "$inside_emb/train/spk_xvector.ark" "$data/train/spk2gender" \
-      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
+      "$data/fbank/${corpus}_feats_train" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
     --outputs "$dir/cuts_train.jsonl.gz" -- \
     steps/inside_expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$synth" \
       --tts-backend "$inside_tts_backend" --backend-opts "$backend_opts" --tts-command "$inside_tts_command" \
@@ -228,7 +253,8 @@ expand_variant() {
         --gender-ratio $inside_gender_ratio --interp $interp --alpha $alpha --seed $inside_seed ${spk_opt[*]}" \
       --synth-opts "--utts-per-identity $inside_utts --record $inside_record" \
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $inside_enc
-        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed
+        --embeddings-out $dir/embeddings" \
       --corpus "inside_${system}_$name" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_$name" \
       --fbank-dir "$data/fbank" "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
       "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$dir"
@@ -246,32 +272,44 @@ if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
     --inputs "$data/train/spk2gender" --outputs "$exp_root/inside/gender_speakers.txt" -- \
     python -m embspace.bin.inside_gender select --spk2gender "$data/train/spk2gender" \
       --per-gender "$inside_gender_speakers" --seed "$inside_seed" --out "$exp_root/inside/gender_speakers.txt"
-  # every pair of the subset (k = speakers - 1): as many identities as real speakers in it
-  expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn 1 slerp 0.5
+  # every same-gender pair of the subset: S(S-1)/2 per gender, i.e. (S-1)/2 x the 2S real speakers
+  expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn "$(awk "BEGIN{print ($inside_gender_speakers-1)/2}")" slerp 0.5
 fi
 
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
-  train_eval() {  # NAME CONFIG CUTS NORMS
+  train_eval() {  # NAME CONFIG CUTS [SYNTHETIC FEATS]: train, embeddings of the real train and test sets, cosine scores
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
-      --inputs "$2" "$3" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
-        "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" --outputs "$exp_root/$1/scores_none/${corpus}_test.metrics.json" \
+      --inputs "$2" "$3" "${@:4}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+        "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" \
+        "$data/test/utt2spk" "${inside_trials[@]#*=}" \
+      --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
       --reset "$exp_root/$1/models" -- \
       steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-        --num-threads "$num_threads" --norms "$4" --top-n "$top_n" "$2" "$3" "$exp_root/$1" \
+        --num-threads "$num_threads" --norms none "$2" "$3" "$exp_root/$1" \
         "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
         "${inside_trials[@]}"
   }
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
-  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "none asnorm"
+  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" \
+    "$data/fbank/inside_${system}_${main_name}_feats_train" none
+  for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
+    sdir=$exp_root/${system}_inside
+    run_stage --name "inside-asnorm-${t%%=*}" --marker "$done_dir/13.inside.asnorm.$system.${t%%=*}" \
+      --inputs "${t#*=}" "$sdir/embeddings/test/xvector.scp" "$sdir/embeddings/train/mean.vec" "$sdir/embeddings/train/spk_xvector.scp" \
+      --outputs "$sdir/scores_asnorm/${t%%=*}.metrics.json" -- \
+      steps/score.sh --norm asnorm --top-n "$top_n" "${t#*=}" "$sdir/embeddings/test" "$sdir/embeddings/train" \
+        "$sdir/scores_asnorm/${t%%=*}"
+  done
   if [ "$inside_ablations" = true ]; then
     log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
-    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" none
+    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz"
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
-      train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" none
+      train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" \
+        "$data/fbank/inside_${system}_${name}_feats_train"
     done
   fi
 fi
@@ -280,15 +318,13 @@ if [ "$stage" -le 14 ] && [ "$stop_stage" -ge 14 ]; then
   log "Stage 14: gender classification with and without INSIDE identities -> $exp/inside/gender"
   gdir=$exp/inside/data/gender
   run_stage --name inside-gender --marker "$done_dir/14.inside.gender.$system" \
-    --inputs "$exp_root/inside/gender_speakers.txt" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
-      "$data/train/spk2gender" "$data/test/spk2gender" --outputs "$exp/inside/gender/inside.metrics.json" -- \
+    --inputs "$exp_root/inside/gender_speakers.txt" "$inside_emb/train/xvector.scp" "$inside_emb/test/xvector.scp" \
+      "$gdir/embeddings/xvector.scp" "$data/train/spk2gender" "$data/test/spk2gender" "$data/train/utt2spk" "$data/test/utt2spk" \
+    --outputs "$exp/inside/gender/inside.metrics.json" -- \
     python -m embspace.bin.inside_gender eval --speakers "$exp_root/inside/gender_speakers.txt" \
-      --spk2gender "$data/train/spk2gender" --real-cuts "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      --synthetic-cuts "$data/fbank/inside_${system}_gender_cuts_train.jsonl.gz" \
-      --synthetic-spk2gender "$data/inside_${system}_gender/spk2gender" \
-      --test-cuts "$data/fbank/${corpus}_cuts_test.jsonl.gz" --test-spk2gender "$data/test/spk2gender" \
-      --out-dir "$exp/inside/gender"
+      --spk2gender "$data/train/spk2gender" --train-scp "$inside_emb/train/xvector.scp" --train-utt2spk "$data/train/utt2spk" \
+      --synthetic-scp "$gdir/embeddings/xvector.scp" --synthetic-data "$data/inside_${system}_gender" \
+      --test-scp "$inside_emb/test/xvector.scp" --test-data "$data/test" --out-dir "$exp/inside/gender"
 fi
 
 if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
@@ -316,10 +352,10 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
   done
   run_stage --name inside-report --marker "$done_dir/15.inside.report.$system" --inputs "${row_inputs[@]}" \
     --outputs "$exp_root/results.json" -- \
-    steps/inside_report.sh --results "$exp_root/results.json" --gender-dir "$exp/inside/gender" \
+    steps/inside_report.sh --results "$exp_root/results.json" --gender-dir "$exp/inside/gender" --gender-trials "${corpus}_test" \
       --trials "${inside_trials[*]%%=*}" --data-dir "$exp/inside/data" "${rows[@]}"
   run_stage --name inside-map --marker "$done_dir/15.inside.map.$system" \
-    --inputs "$inside_emb/train/spk_xvector.scp" "$inside_emb/train/spk_xvector.ark" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
       "$exp/inside/data/$main_name/identities/identities.jsonl" "$exp/inside/data/$main_name/data_report.json" \
     --outputs "$exp/inside/map.png" -- \
     python -m embspace.bin.inside_map --real-spk-scp "$inside_emb/train/spk_xvector.scp" --spk2gender "$data/train/spk2gender" \
@@ -341,7 +377,7 @@ if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true 
     python local/prepare_kokoro.py --kokoro-dir "$kokoro_dir" --voices "$kokoro_voices"
   run_stage --name "kokoro-data-$system" --marker "$done_dir/16.kokoro.data.$system" \
     --inputs "$kokoro_dir/voices" "$kokoro_dir/kokoro-v1.0.int8.onnx" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" "$exp_root/ge2e/embeddings/train/spk_xvector.ark" \
+      "$data/fbank/${corpus}_feats_train" "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" \
     --outputs "$kdata/cuts_train.jsonl.gz" -- \
     steps/inside_kokoro_expand.sh --cmd "$train_cmd" --nj "$nj" --kokoro-dir "$kokoro_dir" --languages "$kokoro_languages" \
       --threads "$kokoro_threads" --synth-dir "$exp_root/inside/synth_kokoro" \
@@ -357,20 +393,30 @@ fi
 
 if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true ]; then
   ksys=${system}_inside_kokoro
+  kdir=$exp_root/$ksys
   log "Stage 17: train $ksys ($train_config) on real + Kokoro INSIDE data; score; report rows"
   run_stage --name "kokoro-train-$ksys" --marker "$done_dir/17.kokoro.train.$ksys" \
-    --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
-    --outputs "$exp_root/$ksys/scores_none/${corpus}_test.metrics.json" --reset "$exp_root/$ksys/models" -- \
+    --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/inside_${system}_kokoro_feats_train" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
+      "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
+    --outputs "$kdir/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" --reset "$kdir/models" -- \
     steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-      --num-threads "$num_threads" --norms "none asnorm" --top-n "$top_n" "$train_config" "$kdata/cuts_train.jsonl.gz" \
-      "$exp_root/$ksys" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
-      "$data/test" "${inside_trials[@]}"
+      --num-threads "$num_threads" --norms none "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
+      "${inside_trials[@]}"
   krows=() krow_inputs=("$kdata/data_report.json")
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    krows+=("$ksys$sfx|inside|$system$sfx|$exp_root/$ksys/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config")
-    for t in "${inside_trials[@]}"; do krow_inputs+=("$exp_root/$ksys/scores_$norm/${t%%=*}.metrics.json"); done
+    krows+=("$ksys$sfx|inside|$system$sfx|$kdir/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config")
+    for t in "${inside_trials[@]}"; do
+      krow_inputs+=("$kdir/scores_$norm/${t%%=*}.metrics.json")
+      [ "$norm" = asnorm ] || continue  # AS-norm on its own, so that --top-n reruns only this
+      run_stage --name "kokoro-asnorm-${t%%=*}" --marker "$done_dir/17.kokoro.asnorm.$ksys.${t%%=*}" \
+        --inputs "${t#*=}" "$kdir/embeddings/test/xvector.scp" "$kdir/embeddings/train/mean.vec" \
+          "$kdir/embeddings/train/spk_xvector.scp" --outputs "$kdir/scores_asnorm/${t%%=*}.metrics.json" -- \
+        steps/score.sh --norm asnorm --top-n "$top_n" "${t#*=}" "$kdir/embeddings/test" "$kdir/embeddings/train" \
+          "$kdir/scores_asnorm/${t%%=*}"
+    done
   done
   run_stage --name "kokoro-report-$ksys" --marker "$done_dir/17.kokoro.report.$ksys" --inputs "${krow_inputs[@]}" \
     --outputs "$exp_root/results.json" -- \

@@ -8,15 +8,18 @@
 #   ./run.sh ... --stage 4 --stop-stage 4 --train-config conf/resnet34.yaml   # another encoder
 #
 # Relative paths are taken from this folder (egs/voxceleb/v1). Every stage is skipped when it
-# already ran with the same inputs and options (markers in $exp/.done/); a killed stage reruns
-# (training resumes from its last checkpoint).
+# already ran with the same options and the same content of what it reads (markers in $exp/.done/;
+# see embspace/stage.py: files by content, the arks behind an scp by content, corpus trees and the
+# audio of a wav.scp by size+mtime); --nj and --cmd do not count; --force true reruns the selected
+# stages. A killed stage reruns (training resumes from its last checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
 . ./cmd.sh
 
-stage=1
-stop_stage=49  # 1-7 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+stage=1                 # first stage to run
+stop_stage=49           # last stage: 1-7 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+force=false             # true: rerun the selected stages even when their inputs did not change
 # corpora ('' = skip that corpus; nothing is downloaded)
 voxceleb1_root=         # wav/idNNNNN/<youtube id>/NNNNN.wav + vox1_meta.csv
 voxceleb2_root=         # [dev/|test/]aac/idNNNNN/<youtube id>/NNNNN.m4a (+ vox2_meta.csv)
@@ -27,17 +30,17 @@ rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noise
 trials_dir=             # veri_test2.txt (required from stage 2), list_test_all2.txt, list_test_hard2.txt (optional)
 augment=true            # on-the-fly MUSAN/RIR augmentation when those corpora are given
 # outputs
-data=data
-exp=exp
+data=data               # manifests, Kaldi dirs, trials, features
+exp=exp                 # models, embeddings, scores, report
 # compute
 nj=8                    # parallel jobs for manifests, features and extraction
 use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda
 num_threads=0           # torch threads per training process (0: torch's default)
-train_config=conf/ecapa_c512.yaml  # (--config is parse_options.sh's own: a file of options)
+train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=10              # average the last N epoch models
-num_mel_bins=80
+num_mel_bins=80         # fbank filters (must match the config's feat_dim)
 top_n=300               # AS-norm cohort size (train speaker means)
 # INSIDE (stages 10-12): identities interpolated between nearest same-gender training speakers,
 # synthesised by an external TTS through the command backend (embspace/inside/backends/command.py)
@@ -47,7 +50,7 @@ inside_resample=false   # accept TTS output at other sampling rates and resample
 inside_mode=nn          # nn | nn_chain | random | random_any
 inside_k=4              # nn: neighbours per speaker considered
 inside_max_children=0   # cap on identities per parent (0: none)
-inside_factor=1         # synthetic identities = factor x training speakers
+inside_factor=1.0       # synthetic identities = factor x training speakers
 inside_groups=m,f       # gender groups paired in (VoxCeleb meta genders)
 inside_gender_ratio=0.5 # share of identities from the first group
 inside_interp=slerp     # slerp | lerp
@@ -59,7 +62,7 @@ inside_language=en
 inside_min_self_sim=none  # filters (none = off), embeddings of the trained system
 inside_max_real_sim=none
 inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
-inside_seed=0
+inside_seed=0           # seed of pairing, alpha draws and texts
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ..."
 . utils/parse_options.sh
@@ -68,7 +71,9 @@ system=$(basename "$train_config" .yaml)
 dir=$exp/$system
 done_dir=$exp/.done
 corpus=voxceleb
-run_stage() { python -m embspace.bin.run_stage "$@"; }
+force_opt=()
+[ "$force" = false ] || force_opt=(--force)
+run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
@@ -100,23 +105,24 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   [ -n "$voxceleb1_root$voxceleb2_root" ] || die "give --voxceleb1-root and/or --voxceleb2-root"
   log "Stage 1: lhotse manifests -> $data/manifests, Kaldi data dirs -> $data/{voxceleb_train,voxceleb1_test}"
   outputs=("$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/voxceleb_train/utt2spk")
-  inputs=()
+  inputs=(); trees=()
   if [ -n "$voxceleb1_root" ]; then
     outputs+=("$data/manifests/${corpus}_supervisions_test.jsonl.gz" "$data/voxceleb1_test/utt2spk")
-    inputs+=("$voxceleb1_root/vox1_meta.csv")
+    inputs+=("$voxceleb1_root/vox1_meta.csv"); trees+=("$voxceleb1_root")
   fi
+  [ -z "$voxceleb2_root" ] || trees+=("$voxceleb2_root")
   run_stage --name manifests-voxceleb --marker "$done_dir/1.manifests.voxceleb" --inputs "${inputs[@]}" \
-    --outputs "${outputs[@]}" -- \
+    --stat-inputs "${trees[@]}" --outputs "${outputs[@]}" -- \
     python local/prepare_voxceleb.py --voxceleb1-root "$voxceleb1_root" --voxceleb2-root "$voxceleb2_root" \
       --vox2-ext "$vox2_ext" --vox1-dev-in-train "$vox1_dev_in_train" --manifest-dir "$data/manifests" \
       --kaldi-dir "$data" --nj "$nj"
   if [ -n "$musan_root" ]; then
-    run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" \
+    run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" --stat-inputs "$musan_root" \
       --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
       python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests"
   fi
   if [ -n "$rir_root" ]; then
-    run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" \
+    run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" --stat-inputs "$rir_root" \
       --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
       python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests"
   fi
@@ -142,32 +148,39 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     log "Stage 3: fbank features ($split) -> $data/fbank"
     run_stage --name "fbank-$split" --marker "$done_dir/3.fbank.$split" \
       --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
-      --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
+        "$data/${kaldi_name[$split]}/wav.scp" --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
       steps/compute_fbank.sh --nj "$nj" --num-mel-bins "$num_mel_bins" "$data/manifests" "$corpus" "$split" "$data/fbank"
   done
 fi
 
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+# bind_train_config OUT.yaml: the training config bound to the noise data; sets kind (augment|stored),
+# noise and rir. Stored features cannot be augmented: with MUSAN/RIR the training cuts keep audio and
+# fbank is computed on the fly from the augmented waveform; otherwise training reads the stored fbank.
+bind_train_config() {
   noise=; rir=
   if [ "$augment" = true ]; then
     [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
     [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
   fi
-  mkdir -p "$dir"
-  # Stored features cannot be augmented: with MUSAN/RIR the training cuts keep audio and fbank is
-  # computed on the fly from the augmented waveform; otherwise training reads the stored fbank.
-  kind=$(python local/make_train_config.py --config "$train_config" --out "$dir/train_config.yaml" \
-    --noise-manifest "$noise" --rir-manifest "$rir")
+  mkdir -p "$(dirname "$1")"
+  kind=$(python local/make_train_config.py --config "$train_config" --out "$1" --noise-manifest "$noise" \
+    --rir-manifest "$rir")
+}
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  bind_train_config "$dir/train_config.yaml"
   if [ "$kind" = augment ]; then
     cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz
+    reads=("$data/${kaldi_name[train]}/wav.scp")  # the audio behind the cuts
   else
     cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz
+    reads=("$data/fbank/${corpus}_feats_train")  # the stored features behind the cuts
   fi
   log "Stage 4: train $system ($kind features${noise:+, noise $noise}${rir:+, RIRs $rir}) -> $dir"
   aug_inputs=()
   for m in "$noise" "$rir"; do [ -z "$m" ] || aug_inputs+=("$m"); done
   run_stage --name "train-$system" --marker "$done_dir/4.train.$system" \
-    --inputs "$dir/train_config.yaml" "$cuts" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" \
+    --inputs "$dir/train_config.yaml" "$cuts" "${reads[@]}" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" \
     --reset "$dir/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$dir/train_config.yaml" "$cuts" "$dir"
@@ -179,7 +192,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     log "Stage 5: embeddings of $name with $system"
     run_stage --name "extract-$system-$name" --marker "$done_dir/5.extract.$system.$name" \
       --inputs "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" \
-      --outputs "$dir/embeddings/$name/xvector.scp" -- \
+        "$data/fbank/${corpus}_feats_$split" "$data/$name/utt2spk" --outputs "$dir/embeddings/$name/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
         "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name" "$dir/embeddings/$name"
   done
@@ -193,7 +206,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       out=$dir/scores_$norm/$name
       run_stage --name "score-$system-$norm-$name" --marker "$done_dir/6.score.$system.$norm.$name" \
         --inputs "$data/trials/$name" "$dir/embeddings/voxceleb1_test/xvector.scp" \
-          "$dir/embeddings/voxceleb_train/spk_xvector.scp" --outputs "$out.metrics.json" -- \
+          "$dir/embeddings/voxceleb_train/mean.vec" "$dir/embeddings/voxceleb_train/spk_xvector.scp" --outputs "$out.metrics.json" -- \
         steps/score.sh --norm "$norm" --top-n "$top_n" "$data/trials/$name" "$dir/embeddings/voxceleb1_test" \
           "$dir/embeddings/voxceleb_train" "$out"
     done
@@ -228,18 +241,15 @@ fi
 idir=$exp/${system}_inside
 inside_spk=${inside_spk_scp:-$dir/embeddings/voxceleb_train/spk_xvector.scp}
 if in_range 10 || in_range 11; then
-  noise=; rir=
-  if [ "$augment" = true ]; then
-    [ -z "$musan_root" ] || noise=$data/manifests/musan_recordings_all.jsonl.gz
-    [ -z "$rir_root" ] || rir=$data/manifests/sim-rir_recordings_all.jsonl.gz
-  fi
-  mkdir -p "$idir"
-  inside_kind=$(python local/make_train_config.py --config "$train_config" --out "$idir/train_config.yaml" \
-    --noise-manifest "$noise" --rir-manifest "$rir")
-  if [ "$inside_kind" = augment ]; then  # audio cuts: fbank on the fly from augmented real and synthetic audio
+  bind_train_config "$idir/train_config.yaml"
+  real_reads=(); inside_reads=()  # what the real and the combined training cuts point to
+  for m in "$noise" "$rir"; do [ -z "$m" ] || inside_reads+=("$m"); done
+  if [ "$kind" = augment ]; then  # audio cuts: fbank on the fly from augmented real and synthetic audio
     real_cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz; fbank_opt=
+    real_reads=("$data/${kaldi_name[train]}/wav.scp"); inside_reads+=("${real_reads[@]}" "$data/inside_$system/wav.scp")
   else
     real_cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz; fbank_opt=$data/fbank
+    real_reads=("$data/fbank/${corpus}_feats_train"); inside_reads+=("${real_reads[@]}" "$data/fbank/inside_${system}_feats_train")
   fi
 fi
 
@@ -247,7 +257,7 @@ if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
   log "Stage 10: INSIDE identities ($inside_mode, ${inside_factor}x, $inside_interp $inside_alpha), synthesis with '$inside_tts_command' -> $idir/data"
   [ -f "$inside_spk" ] || die "$inside_spk not found (run stage 5, or give --inside-spk-scp)"
   run_stage --name inside-data --marker "$done_dir/10.inside.data.$system" \
-    --inputs "$inside_spk" "${inside_spk%.scp}.ark" "$data/voxceleb_train/spk2gender" "$real_cuts" "$dir/models/avg_model.pt" \
+    --inputs "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "${real_reads[@]}" "$dir/models/avg_model.pt" \
     --outputs "$idir/data/cuts_train.jsonl.gz" -- \
     steps/inside_expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$idir/synth" --tts-backend command \
       --tts-command "$inside_tts_command" --resample "$inside_resample" \
@@ -262,12 +272,14 @@ if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
 fi
 
 if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ]; then
-  log "Stage 11: train ${system}_inside on real + INSIDE data ($inside_kind features), embeddings, scores"
+  log "Stage 11: train ${system}_inside on real + INSIDE data ($kind features), embeddings, scores"
   kaldi_trials=()
   for item in "${trial_lists[@]}"; do kaldi_trials+=("${item%%=*}=$data/trials/${item%%=*}"); done
   run_stage --name "inside-train-$system" --marker "$done_dir/11.inside.train.$system" \
-    --inputs "$idir/train_config.yaml" "$idir/data/cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "${kaldi_trials[@]#*=}" --outputs "$idir/scores_none/vox1_O.metrics.json" \
+    --inputs "$idir/train_config.yaml" "$idir/data/cuts_train.jsonl.gz" "${inside_reads[@]}" \
+      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "${kaldi_trials[@]#*=}" \
+      --outputs "$idir/scores_none/vox1_O.metrics.json" \
     --reset "$idir/models" -- \
     steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
       --num-threads "$num_threads" --norms "none asnorm" --top-n "$top_n" "$idir/train_config.yaml" \

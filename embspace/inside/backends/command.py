@@ -33,6 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
+from embspace.data.tables import iter_jsonl
 from embspace.inside.backend import OUTPUT_RATE, register_backend
 from embspace.inside.identities import Identity
 from embspace.inside.synthesis import SynthesisOptions, plan_texts, read_record, save_identity, synthesis_key, utt_id
@@ -110,17 +111,8 @@ def write_jobs(identities: Sequence[Identity], conditioning: np.ndarray, texts: 
 
 def read_jobs(path: str | os.PathLike) -> list[dict]:
     """A job list; a line that is not a job names the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("job list not found", path)
     jobs = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            job = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e.msg})", path, n) from None
+    for n, job in iter_jsonl(path):
         missing = [f for f in JOB_FIELDS if f not in job]
         if missing:
             raise DataError(f"job lacks {', '.join(missing)}", path, n)
