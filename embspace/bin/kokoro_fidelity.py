@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from embspace.corpus.sentences import SENTENCES
 from embspace.inside import build_backend
-from embspace.inside.kokoro_fidelity import centroid, ge2e_embedder, midpoint_figures, nn_pairs, stock_figures
+from embspace.extract import WaveformEmbedder
+from embspace.inside.kokoro_fidelity import centroid, midpoint_figures, nn_pairs, stock_figures
 from embspace.inside.kokoro_voices import interpolate_styles, load_voices, select_voices, summary_vector, voice_gender
 from embspace.utils.atomic import atomic_path, atomic_write_text
 from embspace.utils.errors import cli_main
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     packs = select_voices(load_voices(args.kokoro_dir), args.languages)
     backend = build_backend("kokoro", kokoro_dir=args.kokoro_dir, num_threads=args.num_threads)
-    embed = ge2e_embedder()
+    embed = WaveformEmbedder("ge2e")
     texts = list(SENTENCES["en"][: args.num_sentences])
     audio_s = 0.0
 

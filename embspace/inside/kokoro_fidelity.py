@@ -3,34 +3,16 @@
 For stock voices: consistency across sentences and separation from the other voices. For
 interpolated identities (``interpolate_styles``): whether the synthesised voice lands at the SLERP
 target of its parents' GE2E centroids, between them, and is consistent across its own sentences.
-Every figure is a cosine between L2-normalised GE2E embeddings.
+Every figure is a cosine between L2-normalised GE2E embeddings (``embspace.extract.WaveformEmbedder``).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from embspace.inside.interp import slerp
-
-
-def ge2e_embedder(device: str = "cpu") -> Callable[[Sequence[np.ndarray]], np.ndarray]:
-    """A function: list of 16 kHz waveforms -> ``(N, 256)`` unit GE2E embeddings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # webrtcvad imports the deprecated pkg_resources
-        from resemblyzer import VoiceEncoder, preprocess_wav
-    encoder = VoiceEncoder(device=device, verbose=False)
-
-    def embed(waves: Sequence[np.ndarray]) -> np.ndarray:
-        out = []
-        for w in waves:
-            x = preprocess_wav(np.asarray(w, dtype=np.float32), source_sr=None)
-            out.append(encoder.embed_utterance(x if x.size >= 1600 else np.asarray(w, dtype=np.float32)))
-        e = np.stack(out)
-        return e / np.linalg.norm(e, axis=1, keepdims=True)
-    return embed
 
 
 def centroid(e: np.ndarray) -> np.ndarray:
