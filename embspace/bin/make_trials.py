@@ -1,10 +1,14 @@
 """Kaldi trial lists from a data dir: every unordered pair of distinct test utterances.
 
     python -m embspace.bin.make_trials --data-dir data/test --out data/test/trials \
-        [--same-gender-out data/test/trials_same_gender] [--max-trials 0 --seed 1]
+        [--same-gender-out data/test/trials_same_gender] [--max-trials 0 --seed 1] \
+        [--profiles-out data/test/profiles --profile-trials-out data/test/trials_profiles \
+         --utts-per-profile 3 --profiles-per-speaker 2]
 ``trials``: all pairs. ``trials_same_gender``: the target trials plus only those non-target trials
 whose speakers share a gender (harder; needs ``spk2gender``). ``--max-trials`` subsamples
 non-target trials deterministically when the full list would be too long.
+Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utterances drawn with
+``--seed``) and ``trials_profiles``: every profile against every utterance not used for enrollment.
 """
 
 from __future__ import annotations
@@ -35,23 +39,59 @@ def all_pairs(utts: list[str], utt2spk: dict[str, str], max_trials: int = 0, see
     return i, j, target
 
 
+def make_profiles(utt2spk: dict[str, str], utts_per_profile: int, profiles_per_speaker: int, seed: int = 1,
+                  path: str | Path = "utt2spk") -> tuple[dict[str, list[str]], list[str]]:
+    """Enrollment profiles ``{<spk>-enroll<k>: utts}`` (utterances drawn per speaker with ``seed``) and the
+    remaining utterances (the test side). A speaker without enough utterances is a DataError."""
+    if utts_per_profile < 1 or profiles_per_speaker < 1:
+        raise ValueError("--utts-per-profile and --profiles-per-speaker must be >= 1")
+    rng = np.random.default_rng(seed)
+    need = utts_per_profile * profiles_per_speaker
+    profiles: dict[str, list[str]] = {}
+    test: list[str] = []
+    spk2utts: dict[str, list[str]] = {}
+    for utt in sorted(utt2spk):
+        spk2utts.setdefault(utt2spk[utt], []).append(utt)
+    for spk in sorted(spk2utts):
+        utts = spk2utts[spk]
+        if len(utts) <= need:
+            raise DataError(f"{len(utts)} utterances: {need} for enrollment and at least one to test are needed",
+                            path, key=spk)
+        order = rng.permutation(len(utts))
+        for k in range(profiles_per_speaker):
+            profiles[f"{spk}-enroll{k + 1}"] = sorted(utts[i] for i in order[k * utts_per_profile:(k + 1) * utts_per_profile])
+        test += sorted(utts[i] for i in order[need:])
+    return profiles, sorted(test)
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--same-gender-out", default=None)
-    p.add_argument("--max-trials", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", required=True, help="Kaldi data dir with utt2spk (and spk2gender)")
+    p.add_argument("--out", help="all-pairs trials to write")
+    p.add_argument("--same-gender-out", default=None, help="same-gender trials to write (with --out)")
+    p.add_argument("--max-trials", type=int, default=0, help="subsample non-target pairs to at most this many trials")
+    p.add_argument("--seed", type=int, default=1, help="seed of the subsampling and of the profile draws")
+    p.add_argument("--profiles-out", help="write enrollment profiles here (<profile> <utt>...)")
+    p.add_argument("--profile-trials-out", help="write profile-vs-utterance trials here (with --profiles-out)")
+    p.add_argument("--utts-per-profile", type=int, default=3, help="enrollment utterances averaged into a profile")
+    p.add_argument("--profiles-per-speaker", type=int, default=2, help="profiles per speaker (disjoint utterances)")
     args = p.parse_args(argv)
+    if bool(args.profiles_out) != bool(args.profile_trials_out):
+        p.error("--profiles-out and --profile-trials-out go together")
+    if not args.out and not args.profiles_out:
+        p.error("give --out, --profiles-out, or both")
+    if args.same_gender_out and not args.out:
+        p.error("--same-gender-out needs --out")
     d = Path(args.data_dir)
     validate_data_dir(d)
     utt2spk = read_table(d / "utt2spk")
     utts = sorted(utt2spk)
-    i, j, target = all_pairs(utts, utt2spk, args.max_trials, args.seed)
-    label = np.where(target, "target", "nontarget")
-    write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
-    print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
+    if args.out:
+        i, j, target = all_pairs(utts, utt2spk, args.max_trials, args.seed)
+        label = np.where(target, "target", "nontarget")
+        write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
+        print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
     if args.same_gender_out:
         if not (d / "spk2gender").is_file():
             raise DataError("spk2gender needed for same-gender trials", d / "spk2gender")
@@ -60,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         keep = target | (gender[i] == gender[j])
         write_lines(args.same_gender_out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
         print(f"make_trials: {int(keep.sum())} same-gender trials -> {args.same_gender_out}", file=sys.stderr)
+    if args.profiles_out:
+        profiles, test = make_profiles(utt2spk, args.utts_per_profile, args.profiles_per_speaker, args.seed, d / "utt2spk")
+        write_lines(args.profiles_out, (f"{name} {' '.join(u)}" for name, u in profiles.items()))
+        spk_of = {name: utt2spk[u[0]] for name, u in profiles.items()}
+        write_lines(args.profile_trials_out, (f"{name} {t} {'target' if spk_of[name] == utt2spk[t] else 'nontarget'}"
+                                              for name in profiles for t in test))
+        print(f"make_trials: {len(profiles)} profiles of {args.utts_per_profile} utterances, {len(profiles) * len(test)} "
+              f"profile trials -> {args.profiles_out}, {args.profile_trials_out}", file=sys.stderr)
     return 0
 
 
