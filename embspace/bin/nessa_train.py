@@ -21,6 +21,7 @@ import logging
 import sys
 from pathlib import Path
 
+import torch
 import yaml
 
 from embspace.data.tables import read_table, read_trials
@@ -101,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up epochs")
     t.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     t.add_argument("--seed", type=int, default=1, help="seed of initialisation and batches")
-    t.add_argument("--num-threads", type=int, default=0, help="torch threads (0: leave as is)")
+    t.add_argument("--num-threads", type=int, default=1,
+                   help="torch threads (0: torch's default; one is fastest for these small networks)")
     b = p.add_argument_group("logit-space baseline")
     b.add_argument("--reference", default="centroids", choices=["centroids", "classifier"],
                    help="reference speakers: centroids of the training speakers, or rows of both models' classifiers")
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         raise DataError(str(e)) from None
     cfg.update(x_name=args.x_name, y_name=args.y_name)
+    torch.manual_seed(args.seed)  # the MLP's initial weights
     aligner = Aligner(cfg)
     aligner.set_means(train.x.mean(0), train.y.mean(0))
     dev = DevSet(args.dev_trials, dev_pairs)

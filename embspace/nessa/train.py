@@ -50,7 +50,7 @@ class TrainOptions:
     patience: int = 5
     ridge: float = 1e-3
     seed: int = 1
-    num_threads: int = 0
+    num_threads: int = 1  # small networks: more threads only spin
 
 
 def array_digest(*arrays: np.ndarray) -> str:
@@ -74,8 +74,10 @@ def fit_closed_form(aligner: Aligner, pairs: Pairs, labels: Sequence[str], ridge
     of the training utterances is subtracted.
     """
     cfg = aligner.config
-    x, y = _prepared(aligner, pairs)
     kind, direction = cfg["kind"], cfg["direction"]
+    if kind == "identity":
+        return
+    x, y = _prepared(aligner, pairs)
     if kind == "logit":
         rx, ry = reference if reference is not None else (speaker_centroids(x, labels)[1], speaker_centroids(y, labels)[1])
         for f, r, p in ((aligner.fx, rx, x), (aligner.fy, ry, y)):
