@@ -46,20 +46,9 @@ def cohort_stats(x: np.ndarray, cohort: np.ndarray, top_n: int = 300,
 
 
 def as_norm(scores: np.ndarray, ei: np.ndarray, ti: np.ndarray, enroll: np.ndarray, test: np.ndarray,
-            cohort: np.ndarray, top_n: int = 300, test_cohort: np.ndarray | None = None) -> np.ndarray:
-    """AS-norm raw ``scores`` of trials ``(enroll[ei], test[ti])``; inputs length-normalised.
-
-    Enrollment embeddings are scored against ``cohort``, test embeddings against ``test_cohort``
-    (default: the same). Two cohorts serve asymmetric systems, where enrollment and test come from
-    different models: the enrollment side then meets a cohort from the test side's model (the
-    impostors it will see) and vice versa.
-    """
-    if test_cohort is not None:
-        ue, e_inv = np.unique(ei, return_inverse=True)
-        ut, t_inv = np.unique(ti, return_inverse=True)
-        mu_e, sd_e = cohort_stats(enroll[ue], cohort, top_n)
-        mu_t, sd_t = cohort_stats(test[ut], test_cohort, top_n)
-    elif enroll is test:  # one matrix for both sides: each embedding's statistics once
+            cohort: np.ndarray, top_n: int = 300) -> np.ndarray:
+    """AS-norm raw ``scores`` of trials ``(enroll[ei], test[ti])``; inputs length-normalised."""
+    if enroll is test:  # one matrix for both sides: each embedding's statistics once
         u, inv = np.unique(np.concatenate([ei, ti]), return_inverse=True)
         mu_e, sd_e = mu_t, sd_t = cohort_stats(enroll[u], cohort, top_n)
         e_inv, t_inv = inv[:len(ei)], inv[len(ei):]
