@@ -23,21 +23,23 @@ from tests.conftest import run_cli
 
 
 # ---------------------------------------------------------------------------- synthetic paired models
-def two_models(num_speakers: int, utts: int, seed: int = 0, prefix: str = "s") -> dict:
+def two_models(num_speakers: int, utts: int, seed: int = 0, prefix: str = "s",
+               utt2spk: dict[str, str] | None = None) -> dict:
     """Speakers with 6-d latent voices seen by two 'models': X linear (16-d), Y non-linear (12-d), each with
-    its own utterance noise. Keys ``<spk>-uNN`` so that Kaldi tables sort consistently."""
+    its own utterance noise. Keys ``<spk>-uNN`` so that Kaldi tables sort consistently, or those of ``utt2spk``."""
     rng = np.random.default_rng(seed)
     proj = np.random.default_rng(123)  # the models themselves are fixed across calls
     ax, ay = proj.standard_normal((16, 6)), proj.standard_normal((12, 6))
-    keys, spk, x, y = [], [], [], []
-    for s in range(num_speakers):
-        voice = rng.standard_normal(6)
-        for u in range(utts):
-            keys.append(f"{prefix}{s:03d}-u{u:02d}")
-            spk.append(f"{prefix}{s:03d}")
-            x.append(ax @ (voice + 0.25 * rng.standard_normal(6)) + 2.0)
-            y.append(np.tanh(0.5 * ay @ (voice + 0.25 * rng.standard_normal(6))) + 1.0)
-    return {"keys": keys, "spk": spk, "x": np.array(x, np.float32), "y": np.array(y, np.float32)}
+    if utt2spk is None:
+        utt2spk = {f"{prefix}{s:03d}-u{u:02d}": f"{prefix}{s:03d}" for s in range(num_speakers) for u in range(utts)}
+    keys = sorted(utt2spk)
+    voices = {s: rng.standard_normal(6) for s in sorted(set(utt2spk.values()))}
+    x, y = [], []
+    for k in keys:
+        voice = voices[utt2spk[k]]
+        x.append(ax @ (voice + 0.25 * rng.standard_normal(6)) + 2.0)
+        y.append(np.tanh(0.5 * ay @ (voice + 0.25 * rng.standard_normal(6))) + 1.0)
+    return {"keys": keys, "spk": [utt2spk[k] for k in keys], "x": np.array(x, np.float32), "y": np.array(y, np.float32)}
 
 
 def write_set(d: Path, m: dict) -> None:
