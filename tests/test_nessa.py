@@ -37,8 +37,8 @@ def two_models(num_speakers: int, utts: int, seed: int = 0, prefix: str = "s",
     x, y = [], []
     for k in keys:
         voice = voices[utt2spk[k]]
-        x.append(ax @ (voice + 0.25 * rng.standard_normal(6)) + 2.0)
-        y.append(np.tanh(0.5 * ay @ (voice + 0.25 * rng.standard_normal(6))) + 1.0)
+        x.append(ax @ (voice + 0.5 * rng.standard_normal(6)) + 2.0)  # X is the noisier (older) model
+        y.append(np.tanh(0.5 * ay @ (voice + 0.3 * rng.standard_normal(6))) + 1.0)
     return {"keys": keys, "spk": [utt2spk[k] for k in keys], "x": np.array(x, np.float32), "y": np.array(y, np.float32)}
 
 
@@ -154,7 +154,7 @@ def test_logit_space_from_centroids_and_classifier(tmp_path):
     # each utterance is most similar (in logit space, across models) to the other model's same-speaker utterances
     sims = zx @ zy.T
     spk = np.array(m["spk"])
-    assert (spk[sims.argmax(1)] == spk).mean() > 0.9
+    assert (spk[sims.argmax(1)] == spk).mean() >= 0.6  # chance: 1/6
     speakers, cents = speaker_centroids(m["x"], m["spk"])
     assert speakers == sorted(set(m["spk"])) and np.allclose(cents[0], m["x"][:5].mean(0), atol=1e-5)
     weight = torch.randn(4, 16)
@@ -386,7 +386,7 @@ def test_cli_evaluate_rows_and_gain(cli_setup):
             (o["mindcf_0.01"] - r["mindcf_0.01"]) / (o["mindcf_0.01"] - n["mindcf_0.01"]), abs=1e-3)
     assert rows[("old/new.nessa.average_then_map", "prof")]["profile_mode"] == "average_then_map"
     # the mapped cross-model systems work far better than chance
-    assert rows[("old/new.nessa", "single")]["eer"] < 25 and rows[("new/old.cca", "single")]["eer"] < 25
+    assert rows[("old/new.nessa", "single")]["eer"] < 30 and rows[("new/old.cca", "single")]["eer"] < 30  # chance: 50
     assert json.loads((root / "eval" / "rows.json").read_text())["rows"][0]["system"] == "old"
     bad = run_cli("nessa_evaluate", "--old", f"old={root / 'test' / 'y' / 'xvector.scp'}",
                   "--new", f"new={root / 'test' / 'y' / 'xvector.scp'}", "--old-mean", root / "train" / "y" / "mean.vec",
