@@ -33,7 +33,7 @@ from embspace.embio import read_embeddings, read_vector
 from embspace.nessa import (PROFILE_MODES, Aligner, aligner_config, check_dim, gain_fraction, load_aligner,
                             read_profiles, score_sides)
 from embspace.nessa.scoring import metrics_of
-from embspace.report import add_rows
+from embspace.report import add_rows, load_rows
 from embspace.scoring.cosine import write_scores
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
@@ -81,9 +81,49 @@ def _mean(path: str, dim: int, name: str) -> np.ndarray:
     return mean
 
 
+System = tuple[str, str, str, str, Aligner, dict]  # (name, enrollment side, test side, scoring, aligner, row info)
+
+
+def build_systems(old: str, new: str, emb: dict, path: dict, means: dict, mappers: list[tuple[str, str]]) -> list[System]:
+    """The symmetric systems, raw cosine (equal dimensions), and both asymmetric directions of every mapper
+    (whose input dimensions are checked against the embeddings)."""
+    name = {"x": old, "y": new}
+    dims = {s: emb[s][1].shape[1] for s in "xy"}
+    systems: list[System] = [(old, "x", "x", "cosine", _identity(dims["x"], means["x"], means["x"]), {}),
+                             (new, "y", "y", "cosine", _identity(dims["y"], means["y"], means["y"]), {})]
+    mapped = []
+    if dims["x"] == dims["y"]:
+        mapped.append(("raw", _identity(dims["x"], means["x"], means["y"]), {}))
+    for label, mapper_path in mappers:
+        aligner, info = load_aligner(mapper_path)
+        for s in "xy":
+            trained = aligner.config.get(f"{s}_name", s)
+            check_dim(emb[s][1], aligner.dim(s), path[s], emb[s][0][0], f"the {s} input of {mapper_path} (trained with {trained})")
+            if trained not in (s, name[s]):
+                print(f"nessa_evaluate: warning: {mapper_path} was trained with {s} = '{trained}', used for '{name[s]}'",
+                      file=sys.stderr)
+        mapped.append((label, aligner, {"mapper": aligner.config["kind"], "direction": aligner.config["direction"],
+                                        **({"dev_eer": round(info["dev"]["dev_eer"], 3)} if "dev" in info else {})}))
+    for label, aligner, info in mapped:
+        for e, t in (("x", "y"), ("y", "x")):
+            systems.append((f"{name[e]}/{name[t]}.{label}", e, t, label, aligner, info))
+    return systems
+
+
+def add_gain_fractions(rows: list[dict], old: str, new: str) -> None:
+    """``gain_fraction`` (EER) and ``gain_fraction_mindcf`` (minDCF 0.01) of every asymmetric row."""
+    by_key = {(r["system"], r["trials"]): r for r in rows}
+    for row in rows:
+        if row["method"] == "nessa":
+            o, n = by_key[(old, row["trials"])], by_key[(new, row["trials"])]
+            for key, metric in (("gain_fraction", "eer"), ("gain_fraction_mindcf", "mindcf_0.01")):
+                g = gain_fraction(o[metric], n[metric], row[metric])
+                row[key] = None if g is None else round(g, 4)
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    """Read and check everything, score every system, write scores, metrics and rows."""
+    """Read and check everything, score every system, then write scores, metrics and rows."""
     p = build_parser()
     args = p.parse_args(argv)
     if args.profile_trials and not args.profiles:
@@ -93,64 +133,44 @@ def main(argv: list[str] | None = None) -> int:
     (old, old_scp), (new, new_scp) = args.old, args.new
     if old == new:
         p.error("--old and --new need different names")
+    load_rows(args.results)  # a damaged results file fails now, before anything is written
     emb = {"x": read_embeddings(old_scp), "y": read_embeddings(new_scp)}
     path = {"x": old_scp, "y": new_scp}
-    name = {"x": old, "y": new}
-    dims = {s: emb[s][1].shape[1] for s in "xy"}
-    means = {"x": _mean(args.old_mean, dims["x"], old), "y": _mean(args.new_mean, dims["y"], new)}
-    systems: list[tuple[str, str, str, str, Aligner, dict]] = []  # (system, enroll side, test side, scoring, aligner, info)
-    systems.append((old, "x", "x", "cosine", _identity(dims["x"], means["x"], means["x"]), {}))
-    systems.append((new, "y", "y", "cosine", _identity(dims["y"], means["y"], means["y"]), {}))
-    mapped = []
-    if dims["x"] == dims["y"]:
-        mapped.append(("raw", _identity(dims["x"], means["x"], means["y"]), {}))
-    for label, mapper_path in args.mapper:
-        aligner, info = load_aligner(mapper_path)
-        for s in "xy":
-            check_dim(emb[s][1], aligner.dim(s), path[s], emb[s][0][0],
-                      f"the {s} input of {mapper_path} (trained with {aligner.config.get(f'{s}_name', s)})")
-        mapped.append((label, aligner, {"mapper": aligner.config["kind"], "direction": aligner.config["direction"],
-                                        **({"dev_eer": round(info["dev"]["dev_eer"], 3)} if "dev" in info else {})}))
-    for label, aligner, info in mapped:
-        for e, t in (("x", "y"), ("y", "x")):
-            systems.append((f"{name[e]}/{name[t]}.{label}", e, t, label, aligner, info))
-    lists = [(n, f, None) for n, f in args.trials]
+    means = {"x": _mean(args.old_mean, emb["x"][1].shape[1], old), "y": _mean(args.new_mean, emb["y"][1].shape[1], new)}
+    systems = build_systems(old, new, emb, path, means, args.mapper)
     profiles = read_profiles(args.profiles) if args.profiles else None
-    lists += [(n, f, profiles) for n, f in args.profile_trials]
+    lists = [(n, f, None) for n, f in args.trials] + [(n, f, profiles) for n, f in args.profile_trials]
     trials = {n: read_trials(f) for n, f, _ in lists}
     for n, f, _ in lists:
         if not trials[n]:
             raise DataError("no trials", f)
 
     out_dir = Path(args.out_dir)
-    rows, metrics = [], {}
+    rows, outputs = [], []
     for list_name, list_path, prof in lists:
-        modes = args.profile_modes if prof is not None else [None]
         for system, e, t, scoring, aligner, info in systems:
-            for k, mode in enumerate(modes):
+            for k, mode in enumerate(args.profile_modes if prof is not None else [None]):
                 if k > 0 and aligner.config["kind"] == "identity":
                     continue  # identity maps: both modes are the same system
                 sys_name = system if k == 0 else f"{system}.{mode}"
                 scores = score_sides(aligner, trials[list_name], e, *emb[e], t, *emb[t], prof,
                                      mode or "map_then_average", list_path, args.profiles or "", path[e])
                 m = metrics_of(scores, trials[list_name])
-                metrics[(sys_name, list_name)] = m
                 stem = out_dir / list_name / sys_name.replace("/", "-")
-                write_scores(f"{stem}.score", trials[list_name], scores)
-                atomic_write_text(f"{stem}.metrics.json", json.dumps(m, indent=2) + "\n")
+                outputs.append((stem, trials[list_name], scores, m))
                 row = {"system": sys_name, "method": "baseline" if e == t else "nessa",
                        "baseline": None if e == t else old, "trials": list_name,
-                       **{k2: m[k2] for k2 in ("eer", "mindcf_0.01", "mindcf_0.05")}, "score_file": f"{stem}.score",
-                       "enroll": name[e], "runtime": name[t], "scoring": scoring, **info}
+                       **{key: m[key] for key in ("eer", "mindcf_0.01", "mindcf_0.05")}, "score_file": f"{stem}.score",
+                       "enroll": (old, new)[e == "y"], "runtime": (old, new)[t == "y"], "scoring": scoring, **info}
+                if e == t:
+                    row["norm"] = "none"  # the same system and scoring as the backbone's symmetric rows
                 if prof is not None and aligner.config["kind"] != "identity":
                     row["profile_mode"] = mode
                 rows.append(row)
-    for row in rows:
-        if row["method"] == "nessa":
-            o, n_ = metrics[(old, row["trials"])], metrics[(new, row["trials"])]
-            for key, metric in (("gain_fraction", "eer"), ("gain_fraction_mindcf", "mindcf_0.01")):
-                g = gain_fraction(o[metric], n_[metric], row[metric])
-                row[key] = None if g is None else round(g, 4)
+    add_gain_fractions(rows, old, new)
+    for stem, trial_list, scores, m in outputs:  # everything was read and scored: now write
+        write_scores(f"{stem}.score", trial_list, scores)
+        atomic_write_text(f"{stem}.metrics.json", json.dumps(m, indent=2) + "\n")
     atomic_write_text(out_dir / "rows.json", json.dumps({"rows": rows}, indent=2) + "\n")
     add_rows(args.results, rows)
     width = max(len(r["system"]) for r in rows)

@@ -102,7 +102,7 @@ class Aligner(nn.Module):
     def set_means(self, x_mean: np.ndarray | None, y_mean: np.ndarray | None) -> None:
         with torch.no_grad():
             for buf, m in ((self.x_mean, x_mean), (self.y_mean, y_mean)):
-                buf.copy_(torch.as_tensor(m, dtype=torch.float32) if m is not None else torch.zeros_like(buf))
+                buf.copy_(torch.tensor(np.asarray(m, dtype=np.float32)) if m is not None else torch.zeros_like(buf))
 
     def side_map(self, side: str) -> nn.Module:
         return self.fx if _check_side(side) == "x" else self.fy
