@@ -39,9 +39,9 @@ corpus=mini             # corpus name in manifest file names and trial-list name
 data=data               # where corpus, manifests, Kaldi dirs and features go
 exp_root=exp            # where models, embeddings, scores and the report go
 # NESSA (stages 30-39): align separately trained enrollment and runtime models
-nessa_encoders=conf/xvector_mini.yaml  # extra (old) encoders stage 30 trains and extracts (space-separated configs)
+nessa_encoders=conf/xvector_mini.yaml  # NESSA: extra (old) encoders stage 30 trains and extracts (space-separated configs)
 nessa_num_avg=2         # NESSA: epoch models averaged for those encoders
-nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto = "ge2e:$system xvector_mini:$system"
+nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E and each of $nessa_encoders -> $system
 nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
 nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
 nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
@@ -181,7 +181,10 @@ fi
 # An old model A and a new model B (pairs old:new): symmetric A/A and B/B, and A-enrolled/B-runtime
 # and B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and
 # NESSA mappers; single-utterance and multi-utterance-profile trials; G per configuration.
-[ "$nessa_pairs" != auto ] || nessa_pairs="ge2e:$system xvector_mini:$system"
+if [ "$nessa_pairs" = auto ]; then
+  nessa_pairs="ge2e:$system"
+  for config in $nessa_encoders; do nessa_pairs+=" $(basename "$config" .yaml):$system"; done
+fi
 if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
   for config in $nessa_encoders; do
     sys=$(basename "$config" .yaml)
