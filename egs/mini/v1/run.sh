@@ -47,7 +47,7 @@ ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 # trial lists: file -> report name (mini_test, mini_test_same_gender for the generated ones)
 if [ "$trials" = auto ]; then

@@ -52,7 +52,7 @@ done_dir=$exp/.done
 corpus=voxceleb
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
