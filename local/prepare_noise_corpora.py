@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from embspace.bin._audio_options import add_audio_options
 from embspace.data.noise_corpora import prepare_musan_manifests, prepare_rir_manifests
 from embspace.utils.errors import cli_main
 
@@ -26,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--musan-root", default="", help="MUSAN folder (music/ speech/ noise/); '' = none")
     p.add_argument("--rir-root", default="", help="RIRS_NOISES folder (simulated_rirs/ ...); '' = none")
     p.add_argument("--manifest-dir", required=True, help="where the manifests go")
-    p.add_argument("--sampling-rate", type=int, default=16000, help="expected sampling rate in Hz (default: %(default)s)")
-    p.add_argument("--resample", action="store_true", help="resample files at another rate (lhotse) instead of rejecting them")
-    p.add_argument("--nj", type=int, default=0, help="processes for the audio check (0: the CPUs, at most 8)")
+    add_audio_options(p, channel=False)
     args = p.parse_args(argv)
     if not (args.musan_root or args.rir_root):
         p.error("give --musan-root and/or --rir-root")

@@ -27,12 +27,12 @@ from embspace.utils.errors import cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="prepare_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trial-list", required=True)
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--corpus", default="voxceleb")
-    p.add_argument("--split", default="test")
-    p.add_argument("--out", required=True)
-    p.add_argument("--lhotse-cuts-dir", default=None)
+    p.add_argument("--trial-list", required=True, help="official list: 1|0 <spk>/<youtube id>/<utt>.wav x2 per line")
+    p.add_argument("--manifest-dir", required=True, help="folder of the lhotse manifests (stage 1)")
+    p.add_argument("--corpus", default="voxceleb", help="manifest name prefix (default: %(default)s)")
+    p.add_argument("--split", default="test", help="split whose supervisions hold the trial utterances (default: %(default)s)")
+    p.add_argument("--out", required=True, help="Kaldi trials file to write")
+    p.add_argument("--lhotse-cuts-dir", default=None, help="also write lhotse's pos/neg trial CutSets here")
     args = p.parse_args(argv)
     rec_path, sup_path = manifest_paths(args.manifest_dir, args.corpus, args.split)
     trials = convert_trials(args.trial_list, read_supervision_speakers(sup_path), manifest_name=str(sup_path))

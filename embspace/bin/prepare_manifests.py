@@ -20,26 +20,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.data.audio_check import AudioPolicy
+from embspace.bin._audio_options import add_audio_options, audio_policy
 from embspace.data.kaldi_dir import kaldi_tables, write_data_dir
 from embspace.data.manifests import build_manifests, read_metadata, save_manifests, split_entries
 from embspace.utils.errors import cli_main
-
-
-def add_audio_options(p: argparse.ArgumentParser) -> None:
-    """``--sampling-rate``, ``--resample``, ``--channel``, ``--nj``: the audio checks of an import."""
-    p.add_argument("--sampling-rate", type=int, default=16000, help="expected sampling rate in Hz (default: %(default)s)")
-    p.add_argument("--resample", action="store_true",
-                   help="accept other rates and resample to --sampling-rate when audio is loaded (lhotse); "
-                        "default: a file at another rate is an error")
-    p.add_argument("--channel", type=int, default=None, metavar="N",
-                   help="use channel N (0-based) of multi-channel files; default: every file must be mono")
-    p.add_argument("--nj", type=int, default=0, help="processes for the audio check (0: the CPUs, at most 8)")
-
-
-def audio_policy(args: argparse.Namespace) -> AudioPolicy:
-    """The policy the options of :func:`add_audio_options` ask for."""
-    return AudioPolicy(sampling_rate=args.sampling_rate, resample=args.resample, channel=args.channel)
 
 
 @cli_main
