@@ -17,10 +17,9 @@ from pathlib import Path
 
 from lhotse import RecordingSet, SupervisionSet
 
-from embspace.data.manifests import manifest_paths
+from embspace.data.manifests import manifest_paths, write_manifest
 from embspace.data.tables import write_lines
 from embspace.data.voxceleb import convert_trials, kaldi_trial_lines, lhotse_trial_cuts, read_supervision_speakers
-from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import cli_main
 
 
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lhotse_cuts_dir:
         cuts = lhotse_trial_cuts(trials, RecordingSet.from_file(rec_path), SupervisionSet.from_file(sup_path))
         for name, cutset in cuts.items():
-            with atomic_path(Path(args.lhotse_cuts_dir) / f"{args.corpus}_{name}.jsonl.gz") as tmp:
-                cutset.to_file(tmp)
+            write_manifest(cutset, Path(args.lhotse_cuts_dir) / f"{args.corpus}_{name}.jsonl.gz")
     return 0
 
 

@@ -17,9 +17,8 @@ import argparse
 import sys
 
 from embspace.data.kaldi_dir import export_data_dir
-from embspace.data.manifests import load_cuts, manifest_paths, save_manifests
+from embspace.data.manifests import load_cuts, manifest_paths, save_manifests, write_manifest
 from embspace.data.voxceleb import prepare_voxceleb
-from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import cli_main
 
 KALDI_NAMES = {"train": "voxceleb_train", "test": "voxceleb1_test"}
@@ -49,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         recs, sups = splits[split]
         save_manifests(recs, sups, args.manifest_dir, "voxceleb", split)
         if split == "train":
-            with atomic_path(f"{args.manifest_dir}/voxceleb_cuts_train.jsonl.gz") as tmp:
-                load_cuts(args.manifest_dir, "voxceleb", "train").to_file(tmp)  # the same cuts (and ids) as the fbank stage
+            # the same cuts (and ids) as the fbank stage
+            write_manifest(load_cuts(args.manifest_dir, "voxceleb", "train"), f"{args.manifest_dir}/voxceleb_cuts_train.jsonl.gz")
         export_data_dir(recs, sups, f"{args.kaldi_dir}/{KALDI_NAMES[split]}")
         print(f"prepare_voxceleb: {split}: {len(recs)} utterances, {len({s.speaker for s in sups})} speakers, "
               f"{sum(r.duration for r in recs) / 3600:.2f} h -> {args.kaldi_dir}/{KALDI_NAMES[split]}", file=sys.stderr)

@@ -24,19 +24,14 @@ from pathlib import Path
 from lhotse import RecordingSet, SupervisionSegment, SupervisionSet
 
 from embspace.data.audio_check import AudioItem, AudioPolicy, make_recording, scan_audio
+from embspace.data.manifests import write_manifest
 from embspace.data.tables import iter_lines
-from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import DataError
 
 MUSAN_PARTS = ("music", "speech", "noise")
 RIR_PARTS = {"sim_rir": "simulated_rirs", "real_rir": "real_rirs_isotropic_noises",
              "iso_noise": "real_rirs_isotropic_noises", "point_noise": "pointsource_noises"}
 ROOMS = ("small", "medium", "large")
-
-
-def _save(manifest, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        manifest.to_file(tmp)
 
 
 def _unique(items: list[AudioItem]) -> None:
@@ -95,18 +90,18 @@ def prepare_musan_manifests(root: str | os.PathLike, out_dir: str | os.PathLike,
     for part in MUSAN_PARTS:
         path = out_dir / f"musan_recordings_{part}.jsonl.gz"
         if part in recs:
-            _save(recs[part], path)
+            write_manifest(recs[part], path)
             written[f"recordings_{part}"] = path
         else:
             path.unlink(missing_ok=True)
     sup_path = out_dir / "musan_supervisions_music.jsonl.gz"
     if music_sups is not None:
-        _save(music_sups, sup_path)
+        write_manifest(music_sups, sup_path)
         written["supervisions_music"] = sup_path
     else:
         sup_path.unlink(missing_ok=True)
     written["recordings_all"] = out_dir / "musan_recordings_all.jsonl.gz"
-    _save(RecordingSet.from_recordings(sorted((r for rs in recs.values() for r in rs), key=lambda r: r.id)),
+    write_manifest(RecordingSet.from_recordings(sorted((r for rs in recs.values() for r in rs), key=lambda r: r.id)),
           written["recordings_all"])
     return written
 
@@ -137,7 +132,7 @@ def prepare_rir_manifests(root: str | os.PathLike, out_dir: str | os.PathLike, s
     for part in RIR_PARTS:
         path = Path(out_dir) / f"{part.replace('_', '-')}_recordings_all.jsonl.gz"
         if recs.get(part):
-            _save(recs[part], path)
+            write_manifest(recs[part], path)
             written[part] = path
         else:
             path.unlink(missing_ok=True)
