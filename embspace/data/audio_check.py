@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 import struct
 import subprocess
 from collections.abc import Sequence
@@ -115,16 +116,20 @@ class AudioItem:
 def _wav_data_check(f: BinaryIO, size: int) -> None:
     """Walk the RIFF chunks of a WAV; raise when the ``data`` chunk announces more bytes than follow."""
     f.seek(0)
-    head = f.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    buf = f.read(4096)  # the chunks before 'data' are almost always in here
+    if len(buf) < 12 or buf[:4] != b"RIFF" or buf[8:12] != b"WAVE":
         return  # RF64/BW64 or not WAV: libsndfile's own checks apply
     block_align = 0
     pos = 12
     while pos + 8 <= size:
-        f.seek(pos)
-        chunk, length = struct.unpack("<4sI", f.read(8))
-        if chunk == b"fmt " and length >= 14:
-            block_align = struct.unpack("<H", f.read(14)[12:14])[0]
+        if pos + 22 <= len(buf):
+            hdr, off = buf, pos
+        else:  # a chunk header beyond the first block
+            f.seek(pos)
+            hdr, off = f.read(22), 0
+        chunk, length = struct.unpack_from("<4sI", hdr, off)
+        if chunk == b"fmt " and length >= 14 and off + 22 <= len(hdr):
+            block_align = struct.unpack_from("<H", hdr, off + 20)[0]
         elif chunk == b"data":
             present = size - pos - 8
             if length > present and length not in _STREAMED_SIZES:
@@ -149,10 +154,14 @@ def _last_sample_readable(f: sf.SoundFile) -> None:
         raise AudioProblem(f"truncated: the header announces {f.frames} samples, fewer can be read")
 
 
-def _probe_stream(f: BinaryIO, size: int) -> AudioInfo:
-    """Header checks of an open audio stream of ``size`` bytes."""
-    _wav_data_check(f, size)
-    f.seek(0)
+def _probe_stream(f: BinaryIO | str, size: int) -> AudioInfo:
+    """Header checks of an audio file path or open stream of ``size`` bytes."""
+    if isinstance(f, str):  # libsndfile reads a path in C; a Python stream goes through callbacks
+        with open(f, "rb") as raw:
+            _wav_data_check(raw, size)
+    else:
+        _wav_data_check(f, size)
+        f.seek(0)
     try:
         snd = sf.SoundFile(f)
     except (RuntimeError, sf.LibsndfileError) as e:
@@ -199,22 +208,18 @@ def probe_audio(source: str, is_command: bool = False) -> AudioInfo:
         raise AudioProblem("file not found") from None
     except OSError as e:
         raise AudioProblem(f"cannot access ({e.strerror})") from None
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         raise AudioProblem("not a regular file")
     if st.st_size == 0:
         raise AudioProblem("file is empty (0 bytes)")
     try:
-        f = open(path, "rb")
-    except OSError as e:
+        return _probe_stream(source, st.st_size)
+    except OSError as e:  # opening it: permissions, I/O errors
         raise AudioProblem(f"cannot open ({e.strerror})") from None
-    with f:
-        try:
-            return _probe_stream(f, st.st_size)
-        except _Unrecognised as e:
-            if path.suffix.lower() in (".wav", ".flac"):
-                raise
-            sf_error = e.detail
-    return _probe_with_lhotse(path, sf_error)
+    except _Unrecognised as e:
+        if path.suffix.lower() in (".wav", ".flac"):
+            raise
+        return _probe_with_lhotse(path, e.detail)
 
 
 def _probe_chunk(items: Sequence[AudioItem], policy: AudioPolicy) -> list[AudioInfo | str]:
