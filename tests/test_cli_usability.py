@@ -159,9 +159,8 @@ def _bin_modules() -> list[str]:
     return sorted(set(names) - {"run_stage"})  # run_stage belongs to the stage machinery (issue 6, section 1)
 
 
-@pytest.mark.parametrize("name", _bin_modules())
-def test_every_cli_option_has_help_and_the_help_an_example(name, monkeypatch, capsys):
-    mod = importlib.import_module(f"embspace.bin.{name}")
+def _check_help(main, example: str, monkeypatch) -> None:
+    """The parser ``main`` builds: every option has a help text, and the help shows ``example``."""
     parsers = []
 
     def capture(self, args=None, namespace=None):
@@ -170,11 +169,15 @@ def test_every_cli_option_has_help_and_the_help_an_example(name, monkeypatch, ca
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
     with pytest.raises(SystemExit):
-        mod.main(["--help"])
-    parser = parsers[0]
-    undocumented = [a.option_strings or a.dest for a in parser._actions if not a.help and a.dest != "help"]
-    assert not undocumented, f"{name}: options without help: {undocumented}"
-    assert f"python -m embspace.bin.{name} " in parser.format_help(), f"{name}: --help shows no example"
+        main(["--help"])
+    undocumented = [a.option_strings or a.dest for a in parsers[0]._actions if not a.help and a.dest != "help"]
+    assert not undocumented, f"options without help: {undocumented}"
+    assert example in parsers[0].format_help(), "--help shows no example"
+
+
+@pytest.mark.parametrize("name", _bin_modules())
+def test_every_cli_option_has_help_and_the_help_an_example(name, monkeypatch):
+    _check_help(importlib.import_module(f"embspace.bin.{name}").main, f"python -m embspace.bin.{name} ", monkeypatch)
 
 
 SCRIPTS = sorted(str(p.relative_to(REPO)) for d in ("local", "utils") for p in (REPO / d).glob("*.py")
@@ -187,18 +190,7 @@ def test_every_script_option_has_help_and_the_help_an_example(script, monkeypatc
     spec = importlib.util.spec_from_file_location(f"script_{Path(script).stem}", REPO / script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    parsers = []
-
-    def capture(self, args=None, namespace=None):
-        parsers.append(self)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
-    with pytest.raises(SystemExit):
-        mod.main(["--help"])
-    undocumented = [a.option_strings or a.dest for a in parsers[0]._actions if not a.help and a.dest != "help"]
-    assert not undocumented, f"{script}: options without help: {undocumented}"
-    assert f"{script} " in parsers[0].format_help(), f"{script}: --help shows no example"
+    _check_help(mod.main, f"{script} ", monkeypatch)
 
 
 def test_new_recipe_then_readme_example(tmp_path):

@@ -32,37 +32,21 @@ def _dir(d, utts: dict[str, str], **extra: str):
 UTTS = {"a-1": "a", "a-2": "a", "b-1": "b", "b-2": "b"}
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("unsorted_utt2spk", r"utt2spk:2: key 'a-1': not sorted"),
-    ("spk2utt_missing_speaker", r"spk2utt: key 'b': speaker of utt2spk is missing"),
-    ("spk2utt_wrong_utts", r"spk2utt:1: key 'a': lists a-1 but utt2spk gives a-1 a-2"),
-    ("text_extra_key", r"text:3: key 'c-1': utterance is not in utt2spk"),
-    ("utt2dur_extra_key", r"utt2dur:5: key 'z-9': utterance is not in utt2spk"),
-    ("utt2dur_missing_key", r"utt2spk:4: key 'b-2': utterance is not in utt2dur"),
-    ("spk2gender_extra_speaker", r"spk2gender:3: key 'c': speaker is not in utt2spk"),
-    ("spk2gender_missing_speaker", r"utt2spk:3: key 'b-1': speaker 'b' is not in spk2gender"),
-    ("unsorted_text", r"text:2: key 'a-1': not sorted"),
-])
-def test_validate_data_dir_is_as_strict_as_kaldi(tmp_path, case, expected):
-    d = _dir(tmp_path / "d", UTTS)
-    if case == "unsorted_utt2spk":
-        (d / "utt2spk").write_text("a-2 a\na-1 a\nb-1 b\nb-2 b\n")
-    elif case == "spk2utt_missing_speaker":
-        (d / "spk2utt").write_text("a a-1 a-2\n")
-    elif case == "spk2utt_wrong_utts":
-        (d / "spk2utt").write_text("a a-1\nb a-2 b-1 b-2\n")
-    elif case == "text_extra_key":
-        (d / "text").write_text("a-1 x\na-2 x\nc-1 x\nb-1 x\nb-2 x\n")
-    elif case == "utt2dur_extra_key":
-        (d / "utt2dur").write_text("a-1 1\na-2 1\nb-1 1\nb-2 1\nz-9 1\n")
-    elif case == "utt2dur_missing_key":
-        (d / "utt2dur").write_text("a-1 1\na-2 1\nb-1 1\n")
-    elif case == "spk2gender_extra_speaker":
-        (d / "spk2gender").write_text("a m\nb f\nc m\n")
-    elif case == "spk2gender_missing_speaker":
-        (d / "spk2gender").write_text("a m\n")
-    elif case == "unsorted_text":
-        (d / "text").write_text("a-2 x\na-1 x\nb-1 x\nb-2 x\n")
+@pytest.mark.parametrize("files, expected", [
+    ({"utt2spk": "a-2 a\na-1 a\nb-1 b\nb-2 b\n"}, r"utt2spk:2: key 'a-1': not sorted"),
+    ({"spk2utt": "a a-1 a-2\n"}, r"spk2utt: key 'b': speaker of utt2spk is missing"),
+    ({"spk2utt": "a a-1\nb a-2 b-1 b-2\n"}, r"spk2utt:1: key 'a': lists a-1 but utt2spk gives a-1 a-2"),
+    ({"text": "a-1 x\na-2 x\nc-1 x\nb-1 x\nb-2 x\n"}, r"text:3: key 'c-1': utterance is not in utt2spk"),
+    ({"utt2dur": "a-1 1\na-2 1\nb-1 1\nb-2 1\nz-9 1\n"}, r"utt2dur:5: key 'z-9': utterance is not in utt2spk"),
+    ({"utt2dur": "a-1 1\na-2 1\nb-1 1\n"}, r"utt2spk:4: key 'b-2': utterance is not in utt2dur"),
+    ({"spk2gender": "a m\nb f\nc m\n"}, r"spk2gender:3: key 'c': speaker is not in utt2spk"),
+    ({"spk2gender": "a m\n"}, r"utt2spk:3: key 'b-1': speaker 'b' is not in spk2gender"),
+    ({"text": "a-2 x\na-1 x\nb-1 x\nb-2 x\n"}, r"text:2: key 'a-1': not sorted"),
+], ids=["unsorted utt2spk", "spk2utt lacks a speaker", "spk2utt disagrees", "text key not in utt2spk",
+        "utt2dur key not in utt2spk", "utt2dur lacks an utterance", "spk2gender extra speaker",
+        "spk2gender lacks a speaker", "unsorted text"])
+def test_validate_data_dir_is_as_strict_as_kaldi(tmp_path, files, expected):
+    d = _dir(tmp_path / "d", UTTS, **files)
     with pytest.raises(DataError, match=expected):
         validate_data_dir(d)
 

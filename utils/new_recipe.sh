@@ -35,5 +35,5 @@ for entry in "$src_abs"/*; do
   fi
 done
 echo "$0: created $dst from $src (without data/ and exp/)." >&2
-echo "Next: put your corpus preparation in place of stage 0 of $dst/run.sh (or start with --stage 1 from your" >&2
-echo "own $dst/data/corpus/metadata.jsonl) and set corpus=<name> there; see README.md, 'Bring your own corpus'." >&2
+echo "Next: replace stage 0 of $dst/run.sh with your corpus preparation (or write $dst/data/corpus/metadata.jsonl" >&2
+echo "and start with --stage 1), and name the corpus (--corpus NAME); see README.md, 'Bring your own corpus'." >&2

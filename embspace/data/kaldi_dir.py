@@ -161,7 +161,8 @@ def wav_scp_entry(rec: Recording, channel: int) -> str:
 
 
 def _num(x: float) -> str:
-    return format(round(x, 6), ".15g")
+    """Seconds as lhotse writes them: exact to 0.1 microsecond (a sample at 16 kHz is 62.5)."""
+    return str(round(float(x), 7))
 
 
 def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str, str]]:
@@ -193,11 +194,11 @@ def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str
         "utt2spk": utt2spk,
         "spk2utt": {spk: " ".join(us) for spk, us in utt2spk_to_spk2utt(utt2spk).items()},
         "utt2dur": {s.id: _num(s.duration) for s in sup_list},
+        "reco2dur": {r: _num(rec.duration) for r, rec in used.items()},
     }
     whole = all(s.recording_id == s.id and s.start == 0 and abs(s.duration - used[s.id].duration) < 1e-3 for s in sup_list)
     if not whole:
         tables["segments"] = {s.id: f"{s.recording_id} {_num(s.start)} {_num(s.end)}" for s in sup_list}
-        tables["reco2dur"] = {r: _num(rec.duration) for r, rec in used.items()}
     if all(s.text is not None for s in sup_list):
         tables["text"] = {s.id: s.text for s in sup_list}
     if all(s.language for s in sup_list):
