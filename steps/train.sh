@@ -26,12 +26,14 @@ if [ "$master_port" = 0 ]; then
 fi
 log=$exp_dir/train.log
 printf '# %s\n# Running on %s\n# Started at %s\n' "$cmdline" "$(hostname)" "$(date)" >> "$log"
+trap 'echo "# Ended (killed) at $(date)" >> "$log"; exit 130' INT TERM HUP
 set +e
 torchrun --nnodes 1 --nproc_per_node "$nproc" --master_addr 127.0.0.1 --master_port "$master_port" \
   -m embspace.bin.train --config "$config" --cuts "$cuts" --exp-dir "$exp_dir" \
   --device "$device" --num-threads "$num_threads" 2>&1 | tee -a "$log"
 rc=${PIPESTATUS[0]}
 set -e
+trap - INT TERM HUP
 echo "# Ended (code $rc) at $(date)" >> "$log"
 [ "$rc" -eq 0 ] || { echo "$0: training failed (exit code $rc); see $log" >&2; exit "$rc"; }
 python -m embspace.bin.average_model --model-dir "$exp_dir/models" --num "$num_avg" \

@@ -107,3 +107,23 @@ def test_same_gender_trials_skipped_without_spk2gender(tmp_path):
     proc = run_cli("make_trials", "--data-dir", d, "--out", tmp_path / "trials", "--same-gender-out", tmp_path / "sg")
     assert proc.returncode == 0 and "skipping same-gender trials" in proc.stderr and "spk2gender" in proc.stderr
     assert (tmp_path / "trials").is_file() and not (tmp_path / "sg").exists()
+
+
+def test_import_with_segments_and_export_round_trip(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from embspace.data.kaldi_dir import export_data_dir, import_data_dir
+
+    sf.write(tmp_path / "r1.wav", (0.1 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32), 16000)
+    d = _dir(tmp_path / "d", {"a-1": "a", "a-2": "a"}, segments="a-1 r1 0.0 0.8\na-2 r1 1.0 -1\n",
+             text="a-1 hello\na-2 world\n")
+    (d / "wav.scp").write_text(f"r1 {tmp_path / 'r1.wav'}\n")
+    recs, sups = import_data_dir(d)
+    assert list(recs.ids) == ["r1"] and [(s.id, s.start, round(s.duration, 3)) for s in sups] == [("a-1", 0.0, 0.8), ("a-2", 1.0, 1.0)]
+    export_data_dir(recs, sups, tmp_path / "out")
+    assert read_table(tmp_path / "out" / "segments", rest_as_string=True) == {"a-1": "r1 0.0 0.8", "a-2": "r1 1.0 2.0"}
+    assert read_table(tmp_path / "out" / "text") == {"a-1": "hello", "a-2": "world"}
+    (d / "segments").write_text("a-1 r1 0.0 0.8\na-2 r1 1.0 2.5\n")
+    with pytest.raises(DataError, match=r"segments:2: key 'a-2': segment 1-2.5 s is not inside recording 'r1' \(0-2.000 s\)"):
+        import_data_dir(d)
