@@ -98,7 +98,7 @@ def main() -> None:
         items = _generate(root, args.num_files)
         print(f"generated {len(items)} files in {time.perf_counter() - t:.1f} s under {root}")
         rates = _bench(items, "generated 0.25 s WAVs", jobs)
-        for key, rate in rates.items():
+        for key, rate in rates.items() if args.extrapolate_to != args.num_files else ():
             print(f"extrapolated, not measured: {args.extrapolate_to:,} such files with {key}: "
                   f"{args.extrapolate_to / rate:.0f} s")
     finally:
