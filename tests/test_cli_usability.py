@@ -10,7 +10,6 @@ import json
 import os
 import pkgutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,15 +72,19 @@ def test_train_sh_checks_before_torchrun_and_logs_each_run(tiny_data, tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.strip().splitlines()[-1].startswith("check_train_config: error:")
     assert not exp.exists() and not exp.parent.exists()
-    good = _config(tmp_path, "good.yaml", epochs=1, data__batches_per_epoch=2, extra_losses=[])
+    # a run that fails inside torchrun (a damaged checkpoint) is logged between its own header and footer
     exp = tmp_path / "exp" / "good"
-    for _ in range(2):  # the second run resumes (nothing left to train) and is logged on its own
-        proc = subprocess.run(["bash", str(REPO / "steps/train.sh"), "--num-avg", "1", str(good), str(tiny_data["train_cuts"]),
-                               str(exp)], capture_output=True, text=True, env=ENV)
-        assert proc.returncode == 0, proc.stderr
-    log = (exp / "train.log").read_text()
-    assert log.count("# Running on ") == 2 and log.count("# Ended (code 0) at ") == 2
-    assert f"# steps/train.sh --num-avg 1 {good}" in log.replace(str(REPO) + "/", "")
+    (exp / "models").mkdir(parents=True)
+    (exp / "models" / "checkpoint_latest.pt").write_bytes(b"not a checkpoint")
+    (exp / "train.log").write_text("Traceback (most recent call last): an earlier run\n")
+    good = _config(tmp_path, "good.yaml")
+    proc = subprocess.run(["bash", str(REPO / "steps/train.sh"), "--num-avg", "1", str(good), str(tiny_data["train_cuts"]),
+                           str(exp)], capture_output=True, text=True, env=ENV)
+    assert proc.returncode != 0 and "training failed" in proc.stderr
+    log = (exp / "train.log").read_text().replace(str(REPO) + "/", "")
+    header = f"# steps/train.sh --num-avg 1 {good} {tiny_data['train_cuts']} {exp}\n# Running on "
+    assert log.startswith("Traceback (most recent call last): an earlier run\n" + header)
+    assert "checkpoint" in log and log.rstrip().splitlines()[-1].startswith("# Ended (code 1) at ")
 
 
 def _embeddings(d: Path, keys: list[str], rng: np.random.Generator) -> None:
