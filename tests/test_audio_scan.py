@@ -108,7 +108,13 @@ def test_policy_resample_and_channel(tmp_path):
     assert (info.sampling_rate, info.num_channels, info.num_samples) == (8000, 2, 4000)
 
 
-def test_prepare_manifests_reports_all_bad_files_and_writes_nothing(tmp_path):
+def _prepare(*args) -> None:
+    from embspace.bin.prepare_manifests import main
+
+    main([str(a) for a in args])
+
+
+def test_prepare_manifests_reports_all_bad_files_and_writes_nothing(tmp_path, capsys):
     meta = make_tiny_corpus(tmp_path / "c", num_speakers=3, utts=3, num_test=1)
     entries = [json.loads(x) for x in meta.read_text().splitlines()]
     root = tmp_path / "c"
@@ -116,12 +122,12 @@ def test_prepare_manifests_reports_all_bad_files_and_writes_nothing(tmp_path):
     _wav(root / entries[2]["path"], _tone(channels=2))
     _wav(root / entries[4]["path"], _tone(sr=8000), sr=8000)
     out = tmp_path / "m"
-    proc = run_cli("prepare_manifests", "--metadata", meta, "--corpus", "x", "--manifest-dir", out,
-                   "--kaldi-dir", tmp_path / "data", check=False)
-    assert proc.returncode == 1, proc.stderr
-    assert "3 of 9 audio files" in proc.stderr
+    with pytest.raises(SystemExit) as e:
+        _prepare("--metadata", meta, "--corpus", "x", "--manifest-dir", out, "--kaldi-dir", tmp_path / "data")
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err.startswith("prepare_manifests: error: ") and "3 of 9 audio files" in err
     for i, cause in ((0, "truncated"), (2, "2 channels"), (4, "8000 Hz")):
-        assert any(entries[i]["utt"] in line and cause in line for line in proc.stderr.splitlines()), (i, proc.stderr)
+        assert any(entries[i]["utt"] in line and cause in line for line in err.splitlines()), (i, err)
     assert not out.exists() and not (tmp_path / "data").exists()
 
 
@@ -132,8 +138,8 @@ def test_prepare_manifests_resample_and_channel(tmp_path):
     stereo = stereo[:, ::-1].copy()  # the loud channel is now channel 1
     _wav(tmp_path / "c" / entries[0]["path"], stereo, sr=8000)
     out = tmp_path / "m"
-    run_cli("prepare_manifests", "--metadata", meta, "--corpus", "x", "--manifest-dir", out, "--kaldi-dir",
-            tmp_path / "data", "--resample", "--channel", "1")
+    _prepare("--metadata", meta, "--corpus", "x", "--manifest-dir", out, "--kaldi-dir", tmp_path / "data",
+             "--resample", "--channel", "1")
     recs = RecordingSet.from_file(out / "x_recordings_train.jsonl.gz").to_eager()
     sups = SupervisionSet.from_file(out / "x_supervisions_train.jsonl.gz").to_eager()
     cuts = CutSet.from_manifests(recordings=recs, supervisions=sups).trim_to_supervisions(keep_overlapping=False)

@@ -12,7 +12,7 @@ from embspace.data.kaldi_dir import validate_data_dir
 from embspace.data.tables import read_table
 from embspace.utils.atomic import make_tmp_dir
 from embspace.utils.errors import DataError
-from tests.conftest import make_tiny_corpus, run_cli
+from tests.conftest import make_tiny_corpus
 
 
 def _dir(d, utts: dict[str, str], **extra: str):
@@ -63,8 +63,10 @@ def test_data_dirs_respect_the_umask(tmp_path):
         tmp = make_tmp_dir(tmp_path / "out")
         assert stat.S_IMODE(tmp.stat().st_mode) == 0o755
         meta = make_tiny_corpus(tmp_path / "c", num_speakers=3, utts=2, num_test=1)
-        run_cli("prepare_manifests", "--metadata", meta, "--corpus", "x", "--manifest-dir", tmp_path / "m",
-                "--kaldi-dir", tmp_path / "data")
+        from embspace.bin.prepare_manifests import main
+
+        main(["--metadata", str(meta), "--corpus", "x", "--manifest-dir", str(tmp_path / "m"), "--kaldi-dir",
+              str(tmp_path / "data")])
     finally:
         os.umask(old)
     for d in (tmp_path / "data" / "train", tmp_path / "data" / "test"):
@@ -101,11 +103,14 @@ def test_no_split_no_gender_no_text(tmp_path, capsys):
     assert len(draw_speaker_split(speakers, 0.01, 0)) == 1 and len(draw_speaker_split(speakers, 0.99, 0)) == 7
 
 
-def test_same_gender_trials_skipped_without_spk2gender(tmp_path):
+def test_same_gender_trials_skipped_without_spk2gender(tmp_path, capsys):
+    from embspace.bin.make_trials import main
+
     d = _dir(tmp_path / "d", UTTS)
     (tmp_path / "sg").write_text("stale\n")
-    proc = run_cli("make_trials", "--data-dir", d, "--out", tmp_path / "trials", "--same-gender-out", tmp_path / "sg")
-    assert proc.returncode == 0 and "skipping same-gender trials" in proc.stderr and "spk2gender" in proc.stderr
+    assert main(["--data-dir", str(d), "--out", str(tmp_path / "trials"), "--same-gender-out", str(tmp_path / "sg")]) == 0
+    err = capsys.readouterr().err
+    assert "skipping same-gender trials" in err and "spk2gender" in err
     assert (tmp_path / "trials").is_file() and not (tmp_path / "sg").exists()
 
 
