@@ -1,4 +1,17 @@
-"""Add a system's metrics to exp/results.json (+ results.md), and/or plot several DET curves."""
+"""Add a system's metrics to exp/results.json (+ results.md), and/or plot several DET curves.
+
+Examples:
+    python -m embspace.bin.report --results exp/results.json --system ecapa_mini --method baseline \
+        --trials mini_test --metrics exp/ecapa_mini/scores_none/mini_test.metrics.json \
+        --score-file exp/ecapa_mini/scores_none/mini_test.score --extra norm=none
+    python -m embspace.bin.report --det-png exp/det_mini_test.png --from-results exp/results.json --trials mini_test
+    python -m embspace.bin.report --det-png det.png --scores ecapa=a.score resnet=b.score --title mini_test
+
+A row copies the scoring settings compute_metrics --scoring-info put in the metrics JSON
+(cohort_size, top_n, top_n_requested). --from-results draws one curve per row of the results
+file for the trial list, labelled by system; score_file paths are taken relative to the current
+directory (the recipe dir, as run.sh writes them).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +20,17 @@ import json
 import sys
 from pathlib import Path
 
-from embspace.report import REQUIRED, add_row
+from embspace.report import REQUIRED, add_row, load_rows
 from embspace.utils.errors import DataError, cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
+#: fields of a compute_metrics JSON copied into the row besides the metrics (from score --info-json)
+SCORING_FIELDS = ("cohort_size", "top_n", "top_n_requested")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="report", description=__doc__)
+    p = argparse.ArgumentParser(prog="report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("results row")
     g.add_argument("--results", help="results JSON, e.g. exp/results.json (results.md goes beside it)")
     g.add_argument("--system", help="system name, unique per trials list")
@@ -29,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = p.add_argument_group("DET plot")
     d.add_argument("--det-png", help="draw the DET curves of --scores here")
     d.add_argument("--scores", nargs="+", default=[], metavar="NAME=FILE", help="score files to plot")
-    d.add_argument("--title", help="DET plot title")
+    d.add_argument("--from-results", metavar="RESULTS_JSON",
+                   help="plot every system of this results file on the trial list --trials (instead of --scores)")
+    d.add_argument("--title", help="DET plot title (default with --from-results: the trial list)")
     return p
 
 
@@ -49,8 +66,8 @@ def _parse_extra(items: list[str], parser: argparse.ArgumentParser) -> dict[str,
     return out
 
 
-def _read_metrics(path: str) -> dict[str, float]:
-    """The three metrics from a compute_metrics JSON."""
+def _read_metrics(path: str) -> dict[str, object]:
+    """The three metrics from a compute_metrics JSON, and the scoring settings it carries."""
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", p)
@@ -63,7 +80,16 @@ def _read_metrics(path: str) -> dict[str, float]:
     missing = [k for k in ("eer", "mindcf_0.01", "mindcf_0.05") if k not in m]
     if missing:
         raise DataError(f"lacks {', '.join(missing)}", p)
-    return {k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05")}
+    return {k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05", *SCORING_FIELDS) if k in m}
+
+
+def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
+    """``{system: score file}`` of every row of ``results`` on ``trials``, in the table's order."""
+    rows = [r for r in load_rows(results) if r["trials"] == trials]
+    if not rows:
+        known = sorted({r["trials"] for r in load_rows(results)})
+        raise DataError(f"no row for trials '{trials}' (trial lists there: {', '.join(known) or 'none'})", results)
+    return {r["system"]: r["score_file"] for r in rows}
 
 
 @cli_main
@@ -71,14 +97,26 @@ def main(argv: list[str] | None = None) -> int:
     """Validate everything, then write the row and/or the plot."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.from_results:
+        extra_row = [a for a in ROW_ARGS if a != "trials" and getattr(args, a)]
+        if not args.det_png or not args.trials or args.scores or extra_row:
+            parser.error("--from-results goes with --det-png and --trials only")
+        scores = det_inputs_from_results(args.from_results, args.trials)
+        for system, path in scores.items():
+            if not Path(path).is_file():
+                raise DataError(f"score file of system '{system}' not found: {path} (taken relative to the current "
+                                "directory, the recipe dir)", args.from_results, key=system)
+        args.scores = [f"{system}={path}" for system, path in scores.items()]
+        args.title = args.title or args.trials
+        args.trials = None
     given = [a for a in ROW_ARGS if getattr(args, a)]
     if not given and not args.det_png:
-        parser.error("give the results row options, --det-png with --scores, or both")
+        parser.error("give the results row options, --det-png with --scores (or --from-results), or both")
     if given and len(given) < len(ROW_ARGS):
         missing = [a for a in ROW_ARGS if not getattr(args, a)]
         parser.error("a results row needs " + ", ".join("--" + a.replace("_", "-") for a in missing))
     if args.det_png and not args.scores:
-        parser.error("--det-png needs --scores NAME=FILE ...")
+        parser.error("--det-png needs --scores NAME=FILE ... or --from-results")
     if args.scores and not args.det_png:
         parser.error("--scores needs --det-png")
     if given and args.method != "baseline" and not args.baseline:
