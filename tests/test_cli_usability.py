@@ -144,6 +144,8 @@ def test_det_plot_of_every_system_in_the_results(tmp_path, monkeypatch):
     assert (tmp_path / "exp" / "det_mini_test.png").stat().st_size > 10_000
     with pytest.raises(SystemExit):
         report_cli.main(["--det-png", "x.png", "--from-results", "exp/results.json", "--trials", "nosuch"])
+    report_cli.main(["--det-dir", "plots", "--from-results", "exp/results.json"])  # every list at once
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["det_mini_test.png", "det_mini_test_same_gender.png"]
 
 
 def test_compute_metrics_labels_the_curve_with_the_system(tmp_path, monkeypatch):
