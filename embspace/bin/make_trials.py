@@ -5,8 +5,9 @@
         [--profiles-out data/test/profiles --profile-trials-out data/test/trials_profiles \
          --utts-per-profile 3 --profiles-per-speaker 2]
 ``trials``: all pairs. ``trials_same_gender``: the target trials plus only those non-target trials
-whose speakers share a gender (harder; needs ``spk2gender``). ``--max-trials`` subsamples
-non-target trials deterministically when the full list would be too long.
+whose speakers share a gender (harder). Without ``spk2gender`` (gender is optional) the same-gender
+list is skipped with a message, exit status 0, and a stale one is removed. ``--max-trials``
+subsamples non-target trials deterministically when the full list would be too long.
 Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utterances drawn with
 ``--seed``) and ``trials_profiles``: every profile against every utterance not used for enrollment.
 """
@@ -14,6 +15,7 @@ Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utte
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,17 +24,38 @@ import numpy as np
 from embspace.data.kaldi_dir import validate_data_dir
 from embspace.data.tables import read_table, write_lines
 from embspace.data.trials import all_pairs, make_profiles
-from embspace.utils.errors import DataError, cli_main
+from embspace.utils.errors import cli_main
+
+
+def write_same_gender(d: Path, out: str, utts: list[str], utt2spk: dict[str, str], i: np.ndarray, j: np.ndarray,
+                      target: np.ndarray) -> None:
+    """The same-gender list, or (without ``spk2gender``) a message and the removal of a stale one."""
+    if not (d / "spk2gender").is_file():
+        note = ""
+        if os.path.lexists(out):
+            os.unlink(out)  # left from data with genders: it no longer belongs to this data
+            note = f"; removed the old {out}"
+        print(f"make_trials: skipping same-gender trials: {d / 'spk2gender'} does not exist (the data has no "
+              f"gender){note}", file=sys.stderr)
+        return
+    spk2gender = read_table(d / "spk2gender")
+    gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
+    keep = target | (gender[i] == gender[j])
+    label = np.where(target, "target", "nontarget")
+    write_lines(out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
+    print(f"make_trials: {int(keep.sum())} same-gender trials -> {out}", file=sys.stderr)
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", required=True, help="Kaldi data dir with utt2spk (and spk2gender)")
-    p.add_argument("--out", help="all-pairs trials to write")
-    p.add_argument("--same-gender-out", default=None, help="same-gender trials to write (with --out)")
-    p.add_argument("--max-trials", type=int, default=0, help="subsample non-target pairs to at most this many trials")
-    p.add_argument("--seed", type=int, default=1, help="seed of the subsampling and of the profile draws")
+    p.add_argument("--data-dir", required=True, help="Kaldi data dir of the test set (utt2spk, optionally spk2gender)")
+    p.add_argument("--out", help="trial list of all pairs to write")
+    p.add_argument("--same-gender-out", default=None,
+                   help="also write the same-gender list here (skipped, with a message, without spk2gender)")
+    p.add_argument("--max-trials", type=int, default=0, help="keep at most this many trials (all targets; 0: all)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the non-target subsampling and of the profile draws (default: %(default)s)")
     p.add_argument("--profiles-out", help="write enrollment profiles here (<profile> <utt>...)")
     p.add_argument("--profile-trials-out", help="write profile-vs-utterance trials here (with --profiles-out)")
     p.add_argument("--utts-per-profile", type=int, default=3, help="enrollment utterances averaged into a profile")
@@ -53,14 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         label = np.where(target, "target", "nontarget")
         write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
         print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
-    if args.same_gender_out:
-        if not (d / "spk2gender").is_file():
-            raise DataError("spk2gender needed for same-gender trials", d / "spk2gender")
-        spk2gender = read_table(d / "spk2gender")
-        gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
-        keep = target | (gender[i] == gender[j])
-        write_lines(args.same_gender_out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
-        print(f"make_trials: {int(keep.sum())} same-gender trials -> {args.same_gender_out}", file=sys.stderr)
+        if args.same_gender_out:
+            write_same_gender(d, args.same_gender_out, utts, utt2spk, i, j, target)
     if args.profiles_out:
         profiles, test = make_profiles(utt2spk, args.utts_per_profile, args.profiles_per_speaker, args.seed, d / "utt2spk")
         write_lines(args.profiles_out, (f"{name} {' '.join(u)}" for name, u in profiles.items()))
