@@ -250,6 +250,7 @@ if [ "$stage" -le 32 ] && [ "$stop_stage" -ge 32 ]; then
 fi
 
 if [ "$stage" -le 33 ] && [ "$stop_stage" -ge 33 ]; then
+  set_trial_lists
   list=${trial_lists[0]}
   for pair in $nessa_pairs; do
     old=${pair%%:*}; new=${pair#*:}; dir=$exp_root/nessa/$old-$new
