@@ -119,9 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Options, with defaults from ``--config`` (an unknown key is a DataError naming it)."""
     parser = build_parser()
-    pre, _ = parser.parse_known_args(argv)
-    if pre.config:
-        path = Path(pre.config)
+    args = list(sys.argv[1:] if argv is None else argv)
+    config = next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
+    if "--config" in args and args.index("--config") + 1 < len(args):
+        config = args[args.index("--config") + 1]
+    if config:
+        path = Path(config)
         if not path.is_file():
             raise DataError("config not found", path)
         cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
