@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import kaldiio
 import numpy as np
@@ -19,7 +23,20 @@ from embspace.nessa.losses import AlignmentLoss
 from embspace.nessa.mappers import MLP
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
-from tests.conftest import run_cli
+
+
+def run_cli(module: str, *args, check: bool = True) -> SimpleNamespace:
+    """``embspace.bin.<module>.main(args)`` in this process (no interpreter start-up); stderr captured."""
+    main = importlib.import_module(f"embspace.bin.{module}").main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:
+            rc = e.code
+    if check and rc:
+        raise AssertionError(f"{module} failed ({rc}): {err.getvalue()}")
+    return SimpleNamespace(returncode=rc or 0, stderr=err.getvalue())
 
 
 # ---------------------------------------------------------------------------- synthetic paired models
