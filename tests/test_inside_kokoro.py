@@ -250,17 +250,22 @@ def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     records = out / "synth" / "records"
+
+    def done() -> list:  # records in place (pathlib's glob also lists the .tmpPID.* files being written)
+        return sorted(p for p in records.glob("*.json") if not p.name.startswith("."))
+
     deadline = time.time() + 300
-    while not list(records.glob("*.json")) and proc.poll() is None and time.time() < deadline:
+    while not done() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    first = sorted(records.glob("*.json"))
+    first = done()
     assert len(first) == 1, "killed after the first identity"
     kept = first[0].stat().st_mtime_ns
     rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "1 already done" in (out / "synth" / "log" / "synth.1.log").read_text()
+    log = (out / "synth" / "log" / "synth.1.log").read_text()
+    assert "1 already done" in log, log[-3000:]
     assert first[0].stat().st_mtime_ns == kept
     idents = [json.loads(x) for x in (out / "identities" / "identities.jsonl").read_text().splitlines()]
     assert [i["id"] for i in idents] == ["kokoro_f_000001", "kokoro_f_000002"]
