@@ -214,7 +214,7 @@ if [ "$inside_encoder" = ge2e ]; then inside_space=ge2e; inside_enc=ge2e; else i
 inside_emb=$exp_root/$inside_space/embeddings   # speaker means in the conditioning space
 condnet=$inside/condnet_$inside_space
 abl=$(basename "$inside_ablation_config" .yaml)
-inside_trials=()
+set_trial_lists; inside_trials=()  # the INSIDE blocks (10-17) score every trial list
 for list in "${trial_lists[@]}"; do inside_trials+=("$(trials_name "$list")=$list"); done
 enc_inputs=(); [ "$inside_enc" = ge2e ] || enc_inputs=("$inside_enc")
 # variant = pairing mode, identities factor, interpolation, alpha; its name and synthesis folder
