@@ -56,6 +56,7 @@ inside_max_real_sim=0.95  # privacy filter (none = off): identity vs every real 
 inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
 inside_ablations=true   # nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config)
 inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
+inside_ablation_equal_steps=true  # ablation systems train as many steps as that baseline (differences come from the data alone)
 inside_gender_speakers=3  # real speakers per gender that train the gender classifier (the rest: its dev set)
 inside_seed=0           # seed of the random voices, pairing, alpha draws, texts and recording conditions
 data=data               # where corpus, manifests, Kaldi dirs and features go
@@ -267,22 +268,23 @@ if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
 fi
 
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
-  train_eval() {  # NAME CONFIG CUTS [SYNTHETIC FEATS]: train, embeddings of the real train and test sets, cosine scores
+  train_eval() {  # NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score
+    local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
-      --inputs "$2" "$3" "${@:4}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      --inputs "$2" "$3" "${@:5}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
         "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" \
         "$data/test/utt2spk" "${inside_trials[@]#*=}" \
       --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
       --reset "$exp_root/$1/models" -- \
       steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-        --num-threads "$num_threads" --norms none "$2" "$3" "$exp_root/$1" \
+        --num-threads "$num_threads" --norms none "${equal[@]}" "$2" "$3" "$exp_root/$1" \
         "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
         "${inside_trials[@]}"
   }
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
-  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" \
+  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" false \
     "$data/fbank/inside_${system}_${main_name}_feats_train" none
   for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
     sdir=$exp_root/${system}_inside
@@ -294,12 +296,12 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   done
   if [ "$inside_ablations" = true ]; then
     log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
-    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz"
+    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" false
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
       train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" \
-        "$data/fbank/inside_${system}_${name}_feats_train"
+        "$inside_ablation_equal_steps" "$data/fbank/inside_${system}_${name}_feats_train"
     done
   fi
 fi
@@ -325,14 +327,14 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
   rows=()  # system|method|baseline|score dir|extra
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config")
+    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config equal_steps=false")
   done
   if [ "$inside_ablations" = true ]; then
     rows+=("$abl|baseline||$exp_root/$abl/scores_none|norm=none config=$inside_ablation_config")
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
-      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config")
+      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config equal_steps=$inside_ablation_equal_steps")
       row_inputs+=("$exp/inside/data/$name/data_report.json")
     done
   fi
