@@ -45,10 +45,10 @@ def count_manifest_items(path: str) -> int:
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_train_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--noise-manifest", default="")
-    p.add_argument("--rir-manifest", default="")
+    p.add_argument("--config", required=True, help="the recipe's training config (conf/*.yaml)")
+    p.add_argument("--out", required=True, help="the run's training config to write")
+    p.add_argument("--noise-manifest", default="", help="MUSAN recordings manifest for noise augmentation ('' = none)")
+    p.add_argument("--rir-manifest", default="", help="RIR recordings manifest for reverberation ('' = none)")
     p.add_argument("--batches-like", default="",
                    help="a cut manifest: set data.batches_per_epoch to what one pass over it gives "
                         "(utterances // (spk_per_batch * utts_per_spk)), e.g. the real training set, so that "
