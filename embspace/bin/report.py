@@ -95,14 +95,19 @@ def _read_metrics(path: str, fields: tuple[str, ...] = ("eer", "mindcf_0.01", "m
     return {k: m[k] for k in (*fields, *SCORING_FIELDS) if k in m}
 
 
+def _verification_rows(results: str) -> list[dict]:
+    """The rows of ``results`` with verification scores (classification rows, ``task``, have none)."""
+    return [r for r in load_rows(results) if "task" not in r]
+
+
 def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
-    """``{system: score file}`` of every row of ``results`` on ``trials``, in the table's order.
+    """``{system: score file}`` of every verification row of ``results`` on ``trials``, in the table's order.
 
     Every score file must exist (relative paths are taken from the current directory, the recipe dir).
     """
-    rows = [r for r in load_rows(results) if r["trials"] == trials]
+    rows = [r for r in _verification_rows(results) if r["trials"] == trials]
     if not rows:
-        known = sorted({r["trials"] for r in load_rows(results)})
+        known = sorted({r["trials"] for r in _verification_rows(results)})
         raise DataError(f"no row for trials '{trials}' (trial lists there: {', '.join(known) or 'none'})", results)
     scores = {r["system"]: r["score_file"] for r in rows if r.get("score_file")}
     for system, path in scores.items():
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.det_dir:
         if not args.from_results or args.trials or args.det_png or args.scores:
             parser.error("--det-dir goes with --from-results only")
-        lists = sorted({r["trials"] for r in load_rows(args.from_results) if r.get("score_file")})
+        lists = sorted({r["trials"] for r in _verification_rows(args.from_results) if r.get("score_file")})
         if not lists:
             raise DataError("no rows with score files", args.from_results)
         for trials in lists:
