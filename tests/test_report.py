@@ -119,3 +119,21 @@ def test_report_cli_classification_row(tmp_path):
                             "--trials", "mini_test", "--metrics", str(m)]) == 0
     row = json.loads(res.read_text())["rows"][0]
     assert row["task"] == "gender" and row["error_rate"] == 4.5 and "score_file" not in row
+
+
+def test_det_from_results_skips_classification_rows(tmp_path, monkeypatch):
+    """A gender row's predictions file is no score file: --det-dir plots only the verification rows."""
+    monkeypatch.chdir(tmp_path)
+    m = tmp_path / "metrics.json"
+    m.write_text(json.dumps({"eer": 4.0, "mindcf_0.01": 0.4, "mindcf_0.05": 0.2}))
+    g = tmp_path / "gender.metrics.json"
+    g.write_text(json.dumps({"accuracy": 90.0, "error_rate": 10.0}))
+    (tmp_path / "gender.predictions").write_text("u1 m f\n")
+    _scores(tmp_path / "s1", 2, 0)
+    res = tmp_path / "results.json"
+    assert report_cli.main(["--results", str(res), "--system", "b", "--method", "baseline", "--trials", "mini_test",
+                            "--metrics", str(m), "--score-file", "s1"]) == 0
+    assert report_cli.main(["--results", str(res), "--system", "g", "--method", "baseline", "--task", "gender",
+                            "--trials", "gender_test", "--metrics", str(g), "--score-file", "gender.predictions"]) == 0
+    assert report_cli.main(["--det-dir", str(tmp_path), "--from-results", str(res)]) == 0
+    assert (tmp_path / "det_mini_test.png").is_file() and not (tmp_path / "det_gender_test.png").exists()

@@ -13,9 +13,10 @@ Examples:
 A row copies the scoring settings compute_metrics --scoring-info put in the metrics JSON
 (cohort_size, top_n, top_n_requested). --from-results draws one curve per row of the results
 file for the trial list, labelled by system; score_file paths are taken relative to the current
-directory (the recipe dir, as run.sh writes them); classification rows are not plotted.
-With ``--task`` (a classification row) the metrics JSON holds accuracy and error_rate, in percent, and
-``--score-file`` (predictions) is optional.
+directory (the recipe dir, as run.sh writes them).
+
+With ``--task`` the row is a classification result: its metrics JSON holds accuracy and error_rate,
+in percent; ``--score-file`` (predictions) is optional.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from embspace.report import CLS_REQUIRED, REQUIRED, add_row, is_classification, load_rows
+from embspace.report import CLS_REQUIRED, REQUIRED, add_row, load_rows
 from embspace.utils.errors import DataError, cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
@@ -77,8 +78,8 @@ def _parse_extra(items: list[str], parser: argparse.ArgumentParser) -> dict[str,
 
 
 def _read_metrics(path: str, fields: tuple[str, ...] = ("eer", "mindcf_0.01", "mindcf_0.05")) -> dict[str, object]:
-    """The metrics ``fields`` from a JSON object (compute_metrics --json, or a classifier's result), and the
-    scoring settings it carries."""
+    """The metrics ``fields`` from a JSON object (compute_metrics --json, or a classifier's result),
+    and the scoring settings it carries."""
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", p)
@@ -94,14 +95,19 @@ def _read_metrics(path: str, fields: tuple[str, ...] = ("eer", "mindcf_0.01", "m
     return {k: m[k] for k in (*fields, *SCORING_FIELDS) if k in m}
 
 
+def _verification_rows(results: str) -> list[dict]:
+    """The rows of ``results`` with verification scores (classification rows, ``task``, have none)."""
+    return [r for r in load_rows(results) if "task" not in r]
+
+
 def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
-    """``{system: score file}`` of every row of ``results`` on ``trials``, in the table's order.
+    """``{system: score file}`` of every verification row of ``results`` on ``trials``, in the table's order.
 
     Every score file must exist (relative paths are taken from the current directory, the recipe dir).
     """
-    rows = [r for r in load_rows(results) if r["trials"] == trials and not is_classification(r)]
+    rows = [r for r in _verification_rows(results) if r["trials"] == trials]
     if not rows:
-        known = sorted({r["trials"] for r in load_rows(results)})
+        known = sorted({r["trials"] for r in _verification_rows(results)})
         raise DataError(f"no row for trials '{trials}' (trial lists there: {', '.join(known) or 'none'})", results)
     scores = {r["system"]: r["score_file"] for r in rows if r.get("score_file")}
     for system, path in scores.items():
@@ -146,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.det_dir:
         if not args.from_results or args.trials or args.det_png or args.scores:
             parser.error("--det-dir goes with --from-results only")
-        lists = sorted({r["trials"] for r in load_rows(args.from_results)
-                        if r.get("score_file") and not is_classification(r)})
+        lists = sorted({r["trials"] for r in _verification_rows(args.from_results) if r.get("score_file")})
         if not lists:
             raise DataError("no rows with score files", args.from_results)
         for trials in lists:
@@ -162,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         args.scores = [f"{system}={path}" for system, path in scores.items()]
         args.title = args.title or args.trials
         args.trials = None
-    row_args = CLS_ROW_ARGS if args.task else ROW_ARGS
     given = [a for a in ROW_ARGS if getattr(args, a)]
     if not given and not args.det_png:
         parser.error("give the results row options, --det-png with --scores (or --from-results), or both")
+    row_args = CLS_ROW_ARGS if args.task else ROW_ARGS
     if given and any(not getattr(args, a) for a in row_args):
         missing = [a for a in row_args if not getattr(args, a)]
         parser.error("a results row needs " + ", ".join("--" + a.replace("_", "-") for a in missing))

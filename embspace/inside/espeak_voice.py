@@ -22,7 +22,6 @@ formant-like peak).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import random
@@ -37,10 +36,8 @@ from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError
 
 NUM_FORMANTS = 9
+#: klatt voice sources of espeak-ng (0: its own wave generator); VoiceSpec's field defaults are
 #: espeak-ng's defaults for attributes a variant file does not set
-DEFAULTS = {"pitch": (82.0, 118.0), "formant": (100.0, 100.0, 100.0), "flutter": 2.0, "roughness": 2.0,
-            "voicing": 100.0, "consonants": (100.0, 100.0), "breath": 0.0, "echo": (0.0, 0.0)}
-#: klatt voice sources that occur among the usable shipped variants (0: espeak's own wave generator)
 KLATT_CLASSES = (0, 1, 2, 3, 4, 5, 6)
 ACCENTS = ENGLISH_ACCENTS
 
@@ -144,10 +141,6 @@ class VoiceSpec:
         if self.klatt:
             lines.append(f"klatt {self.klatt}")
         return "\n".join(lines) + "\n"
-
-    def variant_name(self) -> str:
-        """A name derived from the variant file's content (equal files share a name)."""
-        return "ins" + hashlib.sha1(self.variant_text().encode()).hexdigest()[:12]
 
 
 def parse_variant(text: str, source: str = "<variant>") -> VoiceSpec:

