@@ -74,3 +74,47 @@ def tiny_data(tmp_path_factory) -> dict[str, Path]:
                 "--out-dir", root / "fbank", "--num-mel-bins", "40")
     return {"root": root, "metadata": meta, "manifests": root / "manifests", "data": root / "data",
             "train_cuts": root / "fbank" / "tiny_cuts_train.jsonl.gz", "test_cuts": root / "fbank" / "tiny_cuts_test.jsonl.gz"}
+
+
+EMOTION_SHIFT = {"neutral": (1.0, 1.0), "angry": (1.3, 1.8), "sad": (0.8, 0.4), "happy": (1.5, 1.2)}  # f0 factor, level
+
+
+def make_tiny_emotion_corpus(root: Path, num_speakers: int = 6, num_test: int = 2, neutral: int = 4, per_emotion: int = 2,
+                             emotions: tuple[str, ...] = ("angry", "sad"), seed: int = 1) -> Path:
+    """Like :func:`make_tiny_corpus`, each speaker with ``neutral`` neutral utterances and ``per_emotion``
+    in each of ``emotions`` (pitch and level changed); the label is in the metadata field ``emotion``."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for s in range(num_speakers):
+        spk = f"spk{s:03d}"
+        f0 = rng.uniform(90, 240)
+        formants = list(rng.uniform([300, 900, 2000], [900, 2200, 3500]))
+        split = "test" if s >= num_speakers - num_test else "train"
+        for emo in ("neutral", *emotions):
+            factor, level = EMOTION_SHIFT[emo]
+            for u in range(neutral if emo == "neutral" else per_emotion):
+                utt = f"{spk}-{emo}-u{u:02d}"
+                path = Path("wav") / spk / f"{utt}.wav"
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                x = synth_voice(rng, f0 * factor, formants, rng.uniform(1.0, 1.6)) * level
+                sf.write(root / path, np.clip(x, -0.99, 0.99), 16000, subtype="PCM_16")
+                lines.append({"utt": utt, "speaker": spk, "gender": "f" if f0 > 165 else "m", "path": str(path),
+                              "split": split, "emotion": emo})
+    meta = root / "metadata.jsonl"
+    meta.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return meta
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_data(tmp_path_factory) -> dict[str, Path]:
+    """Tiny emotional corpus -> manifests -> stored fbank (40 mel) for train and test."""
+    root = tmp_path_factory.mktemp("tiny_emotion")
+    meta = make_tiny_emotion_corpus(root / "corpus")
+    run_cli("prepare_manifests", "--metadata", meta, "--corpus", "emo", "--manifest-dir", root / "manifests",
+            "--kaldi-dir", root / "data")
+    for split in ("train", "test"):
+        run_cli("compute_fbank", "--manifest-dir", root / "manifests", "--corpus", "emo", "--split", split,
+                "--out-dir", root / "fbank", "--num-mel-bins", "40")
+    return {"root": root, "train_cuts": root / "fbank" / "emo_cuts_train.jsonl.gz",
+            "test_cuts": root / "fbank" / "emo_cuts_test.jsonl.gz"}
