@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--emotions", default="", help="comma list of the non-neutral labels to use ('' = all found)")
     p.add_argument("--unknown-emotion", default="error", choices=["error", "skip"],
                    help="a label outside --emotions: stop with an error, or leave the utterance out (counted)")
-    p.add_argument("--dev-speakers", type=int, default=10, help="training speakers held out for the dev lists")
+    p.add_argument("--dev-speakers", type=float, default=10,
+                   help="training speakers held out for the dev lists: a count, or a share when below 1 (at least 2)")
     p.add_argument("--enroll-per-spk", type=int, default=3, help="neutral enrollment utterances per speaker")
     p.add_argument("--neutral-test-per-spk", type=int, default=3, help="neutral test utterances per speaker")
     p.add_argument("--seed", type=int, default=1, help="seed of the dev choice and of the enrollment draw")
@@ -84,10 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     overlap = train_spk and sorted(set(train_spk) & {c.supervisions[0].speaker for c, _ in test})
     if overlap:
         raise DataError("speaker in both the training and the test cuts", args.test_cuts[0], key=overlap[0])
-    if args.dev_speakers >= len(train_spk):
-        raise DataError(f"--dev-speakers {args.dev_speakers} leaves no fine-tuning speaker "
-                        f"({len(train_spk)} training speakers)", args.train_cuts[0])
-    dev_spk = set(choose_dev_speakers(train_spk, args.dev_speakers, args.seed))
+    if args.dev_speakers >= 1:
+        n_dev = int(args.dev_speakers) if args.dev_speakers == int(args.dev_speakers) else -1
+    else:
+        n_dev = max(2, round(args.dev_speakers * len(train_spk)))
+    if n_dev < 2 or n_dev > len(train_spk) - 2:
+        raise DataError(f"--dev-speakers {args.dev_speakers}: need a whole number of at least 2 dev speakers that leaves "
+                        f"2 or more of the {len(train_spk)} training speakers for fine-tuning", args.train_cuts[0])
+    dev_spk = set(choose_dev_speakers(train_spk, n_dev, args.seed))
     finetune = [c for c, _ in train if c.supervisions[0].speaker not in dev_spk]
     summary: dict = {"finetune": {"utterances": len(finetune), "speakers": len(train_spk) - len(dev_spk),
                                   "emotions": dict(Counter(e for c, e in train
