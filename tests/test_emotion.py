@@ -23,7 +23,7 @@ from embspace.emotion.stylecheck import speaker_normalise, train_and_test, utter
 from embspace.emotion.trials import build_trials, choose_dev_speakers
 from embspace.losses.extra import build_extra_losses, needs_pairs, parallel_cosine, same_speaker_cosine
 from embspace.training import checkpoint as ckpt
-from embspace.training.speaker import SpeakerNet
+from embspace.training.speaker import SpeakerNet, imprint_head
 from embspace.utils.errors import DataError
 from tests.conftest import REPO, run_cli
 
@@ -284,7 +284,7 @@ def test_finetune_from_a_pretrained_encoder_with_all_components(tiny_emotion_dat
     torch.manual_seed(0)
     init = tmp_path / "init.pt"
     ckpt.save({"model": build_model(model_cfg).state_dict(), "model_config": model_cfg}, init)
-    cfg = {"seed": 3, "loss": {"type": "aam", "margin": 0.2, "scale": 16}, "optimizer": {"type": "adam"},
+    cfg = {"seed": 3, "head_init": "class_means", "loss": {"type": "aam", "margin": 0.2, "scale": 16}, "optimizer": {"type": "adam"},
            "lr_schedule": {"initial_lr": 0.005, "final_lr": 0.001, "warmup_epochs": 0},
            "data": {"num_frames": 60, "spk_per_batch": 3, "utts_per_spk": 2, "batches_per_epoch": 3},
            "epochs": 1, "log_every": 1,
@@ -312,3 +312,19 @@ def test_finetune_from_a_pretrained_encoder_with_all_components(tiny_emotion_dat
     (tmp_path / "ft.yaml").write_text(yaml.safe_dump(cfg))
     proc = train("--init", str(init))
     assert proc.returncode == 1 and "differs from the pre-trained model's in embed_dim" in proc.stderr
+
+
+def test_head_imprinting_starts_from_class_means(cuts):
+    from embspace.losses import build_loss
+
+    torch.manual_seed(0)
+    encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(60 * 40, 8))
+    ds = build_pair_dataset(cuts, opts(), 60)
+    head = build_loss({"type": "aam", "embed_dim": 8, "num_classes": len(ds.spk2id), "margin": 0.2, "scale": 16})
+    feats, labels, _ = collate_pairs([ds[(i, i)] for i in range(len(ds))])
+    random_loss = head(encoder(feats), labels)[0].item()
+    imprint_head(encoder, head, ds, ds.labels, per_class=3, seed=1)
+    assert torch.allclose(head.weight.norm(dim=1), torch.ones(len(ds.spk2id)), atol=1e-5)
+    assert head(encoder(feats), labels)[0].item() < random_loss
+    with pytest.raises(ValueError, match="one weight row per class"):
+        imprint_head(encoder, head, ds, [0, 1], per_class=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import sys
 from pathlib import Path
 
@@ -20,7 +21,6 @@ import kaldiio
 import numpy as np
 import torch
 from lhotse import CutSet
-from tqdm import tqdm
 
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, write_embeddings
@@ -39,14 +39,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials-dir", required=True, help="Kaldi trial lists, one file per list")
     p.add_argument("--out-dir", required=True, type=Path, help="embeddings/, mean.vec and scores/ go here")
     p.add_argument("--mean-prefix", default="dev", help="the mean comes from the utterances of lists named PREFIX_*")
-    p.add_argument("--num-threads", type=int, default=2, help="torch threads")
+    p.add_argument("--nj", type=int, default=1, help="embedding processes (forked; one torch thread each)")
     return p
+
+
+_JOB: dict = {}  # what forked embedding workers inherit: model path and cuts
+
+
+def _embed_part(part: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
+    """Embeddings of ``_JOB["cuts"][start:end]`` (one process, one thread: small convolutions on one
+    utterance at a time gain nothing from more threads, and lose much when cores are shared)."""
+    torch.set_num_threads(1)
+    device = torch.device("cpu")
+    encoder = load_encoder(_JOB["model"], device)
+    return list(embed_with_encoder(encoder, _JOB["cuts"][part[0]:part[1]], device))
+
+
+def embed_all(model: str, cuts: list, nj: int) -> list[tuple[str, np.ndarray]]:
+    """``(id, embedding)`` of every cut, in order, with ``nj`` forked processes."""
+    _JOB.update(model=model, cuts=cuts)
+    bounds = np.linspace(0, len(cuts), max(1, nj) + 1).round().astype(int)
+    parts = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    if len(parts) == 1:
+        return _embed_part(parts[0])
+    with mp.get_context("fork").Pool(len(parts)) as pool:
+        return [item for chunk in pool.map(_embed_part, parts) for item in chunk]
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    torch.set_num_threads(args.num_threads)
     tdir = Path(args.trials_dir)
     lists = {p.name: read_trials(p) for p in sorted(tdir.iterdir()) if p.is_file() and not p.name.startswith(".")}
     if not lists:
@@ -56,11 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = sorted(needed - {c.id for c in cuts})
     if missing:
         raise DataError(f"{len(missing)} trial utterances have no cut", args.cuts, key=missing[0])
-    device = torch.device("cpu")
     emb_dir = args.out_dir / "embeddings"
-    items = embed_with_encoder(load_encoder(args.model, device), cuts, device)
-    write_embeddings(emb_dir / "xvector.ark", emb_dir / "xvector.scp",
-                     tqdm(items, total=len(cuts), desc="emotion_eval embed", mininterval=30, file=sys.stderr))
+    write_embeddings(emb_dir / "xvector.ark", emb_dir / "xvector.scp", embed_all(args.model, cuts, args.nj))
     keys, emb = read_embeddings(emb_dir / "xvector.scp")
     index = {k: i for i, k in enumerate(keys)}
     mean_utts = sorted({u for name, trials in lists.items() if name.startswith(args.mean_prefix + "_")

@@ -8,7 +8,8 @@ Rerunning resumes from ``<exp-dir>/models/checkpoint_latest.pt`` and continues e
 At the end ``model_<epoch>.pt`` files hold the encoder weights (average them with average_model).
 
 Fine-tuning: ``--init`` (or ``init:`` in the config) starts the encoder from a model file; the
-architecture is the file's (a ``model:`` section, if any, must agree), the head is new.
+architecture is the file's (a ``model:`` section, if any, must agree), the head is new: random, or
+(``head_init: class_means``) each class's mean embedding under the starting encoder.
 An ``emotion:`` section trains on parallel pairs with CopyPaste, the ERL cosine term and
 emotion-aware masking, each switchable (see ``embspace.emotion``).
 """
@@ -34,7 +35,7 @@ from embspace.training.augment import AugmentOptions, Augmenter
 from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
 from embspace.training.distributed import cleanup, init_distributed
 from embspace.training.sampler import SpeakerBalancedSampler
-from embspace.training.speaker import SpeakerNet, load_pretrained
+from embspace.training.speaker import SpeakerNet, imprint_head, load_pretrained
 from embspace.training.trainer import Trainer, TrainerOptions
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
@@ -122,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         encoder = build_model(model_cfg)
     loss_cfg = dict(cfg.get("loss", {"type": "aam"}))
     head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": len(spk2id)})
+    head_init = cfg.get("head_init", "random")
+    if head_init == "class_means":  # (a resumed run loads its head from the checkpoint anyway)
+        imprint_head(encoder, head, dataset, dataset.labels, int(cfg.get("head_init_utts", 4)), seed)
+    elif head_init != "random":
+        raise DataError(f"head_init must be random or class_means, got '{head_init}'", args.config)
     network = SpeakerNet(encoder, head, extra)
     optimizer = build_optimizer(network.parameters(), cfg.get("optimizer", {}))
     epochs = int(cfg.get("epochs", 10))

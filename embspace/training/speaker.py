@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from embspace.losses.extra import ExtraLoss, needs_pairs
@@ -62,3 +64,37 @@ def load_pretrained(path: str | os.PathLike, model_cfg: dict[str, Any] | None = 
     encoder = build_model(saved)
     encoder.load_state_dict(state["model"])
     return encoder, saved
+
+
+@torch.no_grad()
+def imprint_head(encoder: nn.Module, head: nn.Module, dataset, labels: list[int], per_class: int = 4,
+                 seed: int = 0, batch_size: int = 64) -> None:
+    """Set a cosine head's class weights to the mean (unit-length) embedding of ``per_class`` training
+    items of each class ("weight imprinting"): a fine-tuning run then starts from a head that already
+    agrees with the pre-trained encoder instead of a random one.
+
+    ``dataset[(index, seed)]`` returns feature tensors followed by the label (both the plain crop
+    dataset and the parallel-pair dataset do); every feature tensor of an item is used.
+    """
+    if not hasattr(head, "weight") or head.weight.shape[0] != max(labels) + 1:
+        raise ValueError("class-mean initialisation needs a cosine head with one weight row per class")
+    rng = np.random.default_rng(seed)
+    by_class: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels):
+        by_class.setdefault(lab, []).append(i)
+    feats, owners = [], []
+    for lab, idx in sorted(by_class.items()):
+        for i in rng.choice(idx, size=min(per_class, len(idx)), replace=False):
+            item = dataset[(int(i), int(rng.integers(2**31 - 1)))]
+            feats += list(item[:-1])
+            owners += [lab] * (len(item) - 1)
+    was_training = encoder.training
+    encoder.eval()
+    device = head.weight.device
+    sums = torch.zeros_like(head.weight, dtype=torch.float32)
+    owners_t = torch.tensor(owners, device=device)
+    for s in range(0, len(feats), batch_size):
+        emb = F.normalize(encoder(torch.stack(feats[s:s + batch_size]).to(device)).float(), dim=-1)
+        sums.index_add_(0, owners_t[s:s + batch_size], emb)
+    encoder.train(was_training)
+    head.weight.copy_(F.normalize(sums, dim=-1).to(head.weight.dtype))

@@ -49,8 +49,6 @@ system=$(basename "$(dirname "$(dirname "$init_model")")")  # exp/<system>/model
 IFS=, read -r -a emo_rows <<< "$rows"
 [ "${emo_rows[0]}" = base ] || die "--rows must start with base (the fine-tuning baseline the others are compared with)"
 feats=("$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_feats_test")
-threads_opt=()
-[ "$num_threads" = 0 ] || threads_opt=(--num-threads "$num_threads")
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   [ -n "$corpus_root" ] || die "give --corpus-root (the $corpus folder as unpacked)"
@@ -90,7 +88,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     --inputs "$init_model" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/trials" "${feats[@]}" \
     --outputs "$exp/pretrained/scores/test_merged.metrics.json" -- \
     python -m embspace.bin.emotion_eval --model "$init_model" --cuts "$data/emotion/eval_cuts.jsonl.gz" \
-      --trials-dir "$data/emotion/trials" --out-dir "$exp/pretrained" "${threads_opt[@]}"
+      --trials-dir "$data/emotion/trials" --out-dir "$exp/pretrained" --nj "$nj"
   eer_args=(--eer "nn=$exp/pretrained/scores/test_nn.metrics.json" --eer "merged=$exp/pretrained/scores/test_merged.metrics.json")
   run_stage --name emotion-style-check --marker "$done_dir/4.emotion_style_check" \
     --inputs "$data/emotion/finetune_cuts.jsonl.gz" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/summary.json" \
@@ -122,7 +120,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       --inputs "$exp/$row/models/avg_model.pt" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/trials" "${feats[@]}" \
       --outputs "$exp/$row/scores/test_merged.metrics.json" -- \
       python -m embspace.bin.emotion_eval --model "$exp/$row/models/avg_model.pt" --cuts "$data/emotion/eval_cuts.jsonl.gz" \
-        --trials-dir "$data/emotion/trials" --out-dir "$exp/$row" "${threads_opt[@]}"
+        --trials-dir "$data/emotion/trials" --out-dir "$exp/$row" --nj "$nj"
   done
 fi
 

@@ -41,7 +41,7 @@ exp_root=exp            # where models, embeddings, scores and the report go
 emotion_utts=3          # emotion (40-49): utterances per speaker in each of angry, happy, sad, surprised
 emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per ablation row is derived from it
 emotion_rows=base,cp,erl,em,all  # emotion: ablation rows (base = fine-tuned without the components; all = the three)
-emotion_dev_speakers=10 # emotion: training speakers held out of fine-tuning for the dev lists
+emotion_dev_speakers=16 # emotion: training speakers held out of fine-tuning for the dev lists
 emotion_enroll=3        # emotion: neutral enrollment (and neutral test) utterances per speaker in the trial lists
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ..."
 . utils/parse_options.sh
@@ -229,7 +229,7 @@ if [ "$stage" -le 43 ] && [ "$stop_stage" -ge 43 ]; then
     --inputs "$exp/models/avg_model.pt" "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "${emo_feats[@]}" \
     --outputs "$emo/pretrained/scores/test_merged.metrics.json" -- \
     python -m embspace.bin.emotion_eval --model "$exp/models/avg_model.pt" --cuts "$emo_data/eval_cuts.jsonl.gz" \
-      --trials-dir "$emo_data/trials" --out-dir "$emo/pretrained" --num-threads "$num_threads"
+      --trials-dir "$emo_data/trials" --out-dir "$emo/pretrained" --nj "$nj"
   eer_args=()
   for list in nn merged angry happy sad surprised; do
     [ ! -f "$emo_data/trials/test_$list" ] || eer_args+=(--eer "$list=$emo/pretrained/scores/test_$list.metrics.json")
@@ -266,7 +266,7 @@ if [ "$stage" -le 45 ] && [ "$stop_stage" -ge 45 ]; then
       --inputs "$emo/$row/models/avg_model.pt" "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "${emo_feats[@]}" \
       --outputs "$emo/$row/scores/test_merged.metrics.json" -- \
       python -m embspace.bin.emotion_eval --model "$emo/$row/models/avg_model.pt" --cuts "$emo_data/eval_cuts.jsonl.gz" \
-        --trials-dir "$emo_data/trials" --out-dir "$emo/$row" --num-threads "$num_threads"
+        --trials-dir "$emo_data/trials" --out-dir "$emo/$row" --nj "$nj"
   done
 fi
 
