@@ -243,6 +243,10 @@ if [ "$stage" -le 43 ] && [ "$stop_stage" -ge 43 ]; then
 fi
 
 IFS=, read -r -a emo_rows <<< "$emotion_rows"
+if [ "$stop_stage" -ge 44 ] && [ "${emo_rows[0]}" != base ]; then
+  echo "$0: --emotion-rows must start with base (the fine-tuning baseline the other rows are compared with)" >&2
+  exit 1
+fi
 if [ "$stage" -le 44 ] && [ "$stop_stage" -ge 44 ]; then
   log "Stage 44: fine-tune $system on neutral + emotional speech: rows ${emo_rows[*]} -> $emo/<row>"
   run_stage --name emotion-configs --marker "$done_dir/44.emotion_configs" \

@@ -217,7 +217,8 @@ fi
 # (block 30-39: NESSA)
 
 # ------------------------------------------------------------------ emotion-invariant fine-tuning (stages 40-49)
-# (block 40-49: emotion)
+# The encoder trained here is fine-tuned on an emotional corpus (Dusha crowd, ESD or CREMA-D) by
+# egs/dusha/v1: ../../dusha/v1/run.sh --corpus-root DIR --init-model "$PWD/$dir/models/avg_model.pt"
 
 if [ -f "$exp/results.md" ] && [ "$stop_stage" -ge 7 ]; then
   cat "$exp/results.md"
