@@ -1,5 +1,6 @@
 """Extract utterance embeddings for one job of a split: ``<out-dir>/xvector.<job>.ark/scp``.
 
+Example:
     python -m embspace.bin.extract --model exp/ecapa/models/avg_model.pt \
         --cuts data/fbank/mini_cuts_test.jsonl.gz --job 1 --nj 4 --out-dir exp/ecapa/embeddings/test
 ``--model ge2e`` uses the pretrained GE2E encoder shipped with resemblyzer (reads audio, not fbank).
@@ -26,13 +27,13 @@ from embspace.utils.errors import cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="extract", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
-    p.add_argument("--cuts", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--job", type=int, default=1)
-    p.add_argument("--nj", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--use-gpu", default="false", choices=["true", "false"])
-    p.add_argument("--num-threads", type=int, default=1)
+    p.add_argument("--cuts", required=True, help="cuts with fbank features (audio for ge2e)")
+    p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
+    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj (default: %(default)s)")
+    p.add_argument("--nj", type=int, default=1, help="number of jobs the cuts are split into (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass (default: %(default)s)")
+    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on CUDA")
+    p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.num_threads)
     device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)

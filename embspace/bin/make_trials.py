@@ -3,13 +3,15 @@
     python -m embspace.bin.make_trials --data-dir data/test --out data/test/trials \
         [--same-gender-out data/test/trials_same_gender] [--max-trials 0 --seed 1]
 ``trials``: all pairs. ``trials_same_gender``: the target trials plus only those non-target trials
-whose speakers share a gender (harder; needs ``spk2gender``). ``--max-trials`` subsamples
-non-target trials deterministically when the full list would be too long.
+whose speakers share a gender (harder). Without ``spk2gender`` (gender is optional) the same-gender
+list is skipped with a message, exit status 0, and a stale one is removed. ``--max-trials``
+subsamples non-target trials deterministically when the full list would be too long.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from embspace.data.kaldi_dir import validate_data_dir
 from embspace.data.tables import read_table, write_lines
-from embspace.utils.errors import DataError, cli_main
+from embspace.utils.errors import cli_main
 
 
 def all_pairs(utts: list[str], utt2spk: dict[str, str], max_trials: int = 0, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,11 +40,12 @@ def all_pairs(utts: list[str], utt2spk: dict[str, str], max_trials: int = 0, see
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--same-gender-out", default=None)
-    p.add_argument("--max-trials", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", required=True, help="Kaldi data dir of the test set (utt2spk, optionally spk2gender)")
+    p.add_argument("--out", required=True, help="trial list of all pairs to write")
+    p.add_argument("--same-gender-out", default=None,
+                   help="also write the same-gender list here (skipped, with a message, without spk2gender)")
+    p.add_argument("--max-trials", type=int, default=0, help="keep at most this many trials (all targets; 0: all)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the non-target subsampling (default: %(default)s)")
     args = p.parse_args(argv)
     d = Path(args.data_dir)
     validate_data_dir(d)
@@ -54,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
     if args.same_gender_out:
         if not (d / "spk2gender").is_file():
-            raise DataError("spk2gender needed for same-gender trials", d / "spk2gender")
+            note = ""
+            if os.path.lexists(args.same_gender_out):
+                os.unlink(args.same_gender_out)  # left from data with genders: it no longer belongs to this data
+                note = f"; removed the old {args.same_gender_out}"
+            print(f"make_trials: skipping same-gender trials: {d / 'spk2gender'} does not exist (the data has no "
+                  f"gender){note}", file=sys.stderr)
+            return 0
         spk2gender = read_table(d / "spk2gender")
         gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
         keep = target | (gender[i] == gender[j])

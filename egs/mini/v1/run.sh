@@ -52,14 +52,18 @@ ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
-# trial lists: file -> report name (mini_test, mini_test_same_gender for the generated ones)
-if [ "$trials" = auto ]; then
-  trial_lists=("$data/test/trials" "$data/test/trials_same_gender")
-else
-  read -r -a trial_lists <<< "$trials"
-fi
+# The trial lists scored (call after stage 1: the same-gender list needs spk2gender), and their report
+# names (mini_test, mini_test_same_gender for the generated ones; the file name for yours).
+set_trial_lists() {
+  if [ "$trials" = auto ]; then
+    trial_lists=("$data/test/trials")
+    [ ! -f "$data/test/spk2gender" ] || trial_lists+=("$data/test/trials_same_gender")
+  else
+    read -r -a trial_lists <<< "$trials"
+  fi
+}
 trials_name() { local b; b=$(basename "$1"); if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -117,14 +121,17 @@ fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: trials and scores"
+  set_trial_lists
   if [ "$trials" = auto ]; then
     if [ -f "$data/test/trials" ] && [ ! -f "$done_dir/5.trials" ]; then
       echo "$0: $data/test/trials exists but was not made by this recipe: to score your own lists pass" \
         "--trials \"$data/test/trials ...\" (they are kept as they are); to regenerate it, delete it" >&2
       exit 1
     fi
-    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
-      --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
+    gender_input=()  # same-gender trials only when the data has genders
+    [ ! -f "$data/test/spk2gender" ] || gender_input=("$data/test/spk2gender")
+    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "${gender_input[@]}" \
+      --outputs "$data/test/trials" -- \
       python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
         --same-gender-out "$data/test/trials_same_gender"
   fi
@@ -146,10 +153,10 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "Stage 6: report -> $exp_root/results.json, results.md, det_*.png"
+  log "Stage 6: report -> $exp_root/results.json, results.md (DET plots at the end, after the method blocks)"
+  set_trial_lists
   for list in "${trial_lists[@]}"; do
     name=$(trials_name "$list")
-    det_args=()
     for sys in "$system" ge2e; do
       for norm in none asnorm; do
         label=$sys; [ "$norm" = none ] || label=${sys}_$norm
@@ -158,12 +165,8 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
           --inputs "$out.metrics.json" --outputs "$exp_root/results.json" -- \
           python -m embspace.bin.report --results "$exp_root/results.json" --system "$label" --method baseline \
             --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
-        det_args+=("$label=$out.score")
       done
     done
-    run_stage --name "det-$name" --marker "$done_dir/6.det.$name" --inputs "${det_args[@]#*=}" \
-      --outputs "$exp_root/det_$name.png" -- \
-      python -m embspace.bin.report --det-png "$exp_root/det_$name.png" --scores "${det_args[@]}" --title "$name"
   done
 fi
 
@@ -288,6 +291,11 @@ if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
       --style-check "$emo/style_check.md" --out-md "$emo/report.md" --det-png "$emo/det_test_merged.png"
 fi
 
-if [ -f "$exp_root/results.md" ] && [ "$stop_stage" -ge 6 ]; then
+if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
+  log "DET curves of every system in the report, one plot per trial list -> $exp_root/det_<list>.png"
+  set_trial_lists
+  run_stage --name det --marker "$done_dir/6.det" --inputs "$exp_root/results.json" \
+    --outputs "$exp_root/det_$(trials_name "${trial_lists[0]}").png" -- \
+    python -m embspace.bin.report --det-dir "$exp_root" --from-results "$exp_root/results.json"
   cat "$exp_root/results.md"
 fi

@@ -52,7 +52,7 @@ done_dir=$exp/.done
 corpus=voxceleb
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
@@ -98,12 +98,12 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   if [ -n "$musan_root" ]; then
     run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" --stat-inputs "$musan_root" \
       --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
-      python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests"
+      python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
   if [ -n "$rir_root" ]; then
     run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" --stat-inputs "$rir_root" \
       --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
-      python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests"
+      python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
 fi
 
@@ -188,10 +188,9 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  log "Stage 7: report -> $exp/results.json, $exp/results.md, $exp/det_*.png"
+  log "Stage 7: report -> $exp/results.json, $exp/results.md (DET plots at the end, after the method blocks)"
   for item in "${trial_lists[@]}"; do
     name=${item%%=*}
-    det_args=()
     for norm in none asnorm; do
       label=$system; [ "$norm" = none ] || label=${system}_$norm
       out=$dir/scores_$norm/$name
@@ -199,11 +198,7 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
         --inputs "$out.metrics.json" --outputs "$exp/results.json" -- \
         python -m embspace.bin.report --results "$exp/results.json" --system "$label" --method baseline \
           --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
-      det_args+=("$label=$out.score")
     done
-    run_stage --name "det-$system-$name" --marker "$done_dir/7.det.$system.$name" --inputs "${det_args[@]#*=}" \
-      --outputs "$exp/det_${system}_$name.png" -- \
-      python -m embspace.bin.report --det-png "$exp/det_${system}_$name.png" --scores "${det_args[@]}" --title "$name"
   done
 fi
 
@@ -220,6 +215,9 @@ fi
 # The encoder trained here is fine-tuned on an emotional corpus (Dusha crowd, ESD or CREMA-D) by
 # egs/dusha/v1: ../../dusha/v1/run.sh --corpus-root DIR --init-model "$PWD/$dir/models/avg_model.pt"
 
-if [ -f "$exp/results.md" ] && [ "$stop_stage" -ge 7 ]; then
+if [ -f "$exp/results.json" ] && [ "$stop_stage" -ge 7 ]; then
+  log "DET curves of every system in the report, one plot per trial list -> $exp/det_<list>.png"
+  run_stage --name det --marker "$done_dir/7.det" --inputs "$exp/results.json" --outputs "$exp/det_vox1_O.png" -- \
+    python -m embspace.bin.report --det-dir "$exp" --from-results "$exp/results.json"
   cat "$exp/results.md"
 fi
