@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from embspace.bin.train import load_config
+from embspace.training.config import load_config
 from embspace.emotion.config import emotion_options
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main

@@ -299,6 +299,13 @@ def test_finetune_from_a_pretrained_encoder_with_all_components(tiny_emotion_dat
                                "--device", "cpu", "--num-threads", "1", *extra],
                               env=env, capture_output=True, text=True, timeout=300)
 
+    from embspace.bin.check_train_config import main as check
+
+    (tmp_path / "check.yaml").write_text(yaml.safe_dump({**cfg, "init": str(init)}))
+    assert check(["--config", str(tmp_path / "check.yaml"), "--cuts", str(tiny_emotion_data["train_cuts"])]) == 0
+    (tmp_path / "check.yaml").write_text(yaml.safe_dump({**cfg, "init": str(init), "emotion": {"em": {"ratio": 2}}}))
+    with pytest.raises(SystemExit):
+        check(["--config", str(tmp_path / "check.yaml"), "--cuts", str(tiny_emotion_data["train_cuts"])])
     proc = train("--init", str(init))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "emotion pairs (cp+erl+em): 32 utterances of 4 speakers" in proc.stdout

@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
 
-from embspace.bin.make_mini_corpus import _check_config, _write_jsonl
+from embspace.bin.make_mini_corpus import _check_config, _write_jsonl, render_all
 from embspace.corpus.mini import Speaker, plan_speakers
 from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, StyledUtterance, mini_config_from_json, \
     plan_speaker_styles, plan_styled_utterances, render_styled
@@ -111,30 +110,12 @@ def main(argv: list[str] | None = None) -> int:
 
     _check_config(out_dir, _Design)
 
-    from tqdm import tqdm
-
     by_spk = {s.speaker: s for s in speakers}
-    durations: dict[str, float] = {}
-    skipped, start = 0, time.time()
-    with EspeakDataDirs(list(styles.values()), by_spk) as folders, \
-            tqdm(total=len(items), desc="emotion corpus", unit="utt", mininterval=1.0) as bar:
+    start = time.time()
+    with EspeakDataDirs(list(styles.values()), by_spk) as folders:
         # jobs in speaker order, so that a worker rarely switches espeak data folders
         jobs = [(str(out_dir), it, by_spk[it.utt.speaker], folders[it.utt.speaker], cfg.voice_quality) for it in items]
-        pool = None
-        if args.nj == 1:
-            results = map(_render_job, jobs)
-        else:
-            pool = mp.get_context().Pool(args.nj)
-            results = pool.imap_unordered(_render_job, jobs, chunksize=8)
-        try:
-            for utt_id, dur, was_skipped in results:
-                durations[utt_id] = dur
-                skipped += was_skipped
-                bar.update()
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+        durations, skipped = render_all(_render_job, jobs, args.nj, "emotion corpus")
 
     _write_jsonl(out_dir / "styles.jsonl", (dataclasses.asdict(s) for s in styles.values()))
     split = {s.speaker: s.split for s in speakers}

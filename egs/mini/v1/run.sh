@@ -288,7 +288,7 @@ if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
   run_stage --name emotion-report --marker "$done_dir/46.emotion_report" \
     --inputs "${score_dirs[@]}" "$emo/style_check.md" --outputs "$emo/report.md" "$exp_root/results.json" -- \
     python -m embspace.bin.emotion_report --results "$exp_root/results.json" --corpus "$corpus" "${sys_args[@]}" \
-      --style-check "$emo/style_check.md" --out-md "$emo/report.md" --det-png "$emo/det_test_merged.png"
+      --style-check "$emo/style_check.md" --out-md "$emo/report.md"  # DET curves: the det step below
 fi
 
 if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
