@@ -161,8 +161,8 @@ def test_selection_skips_and_errors(cuts):
     sel = select_cuts(cuts, opts(emotions=["angry"], unknown_emotion="skip"))
     assert sel.skipped["utterances with an unknown emotion label"] == sum(
         c.supervisions[0].custom["emotion"] == "sad" for c in cuts)
-    with pytest.raises(DataError, match="no emotion label 'style'"):
-        select_cuts(cuts, opts(emotion_field="style"))
+    with pytest.raises(DataError, match="no emotion label 'mood'"):
+        select_cuts(cuts, opts(emotion_field="mood"))
 
 
 def test_plain_pairs_cross_neutral_and_emotional(cuts):
