@@ -19,6 +19,8 @@ from tests.conftest import REPO
 RECIPE = REPO / "egs" / "mini" / "v1"
 SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker", "6", "--num-avg", "2",
          "--top-n", "8",
+         "--nessa-encoders", "conf/tiny_old.yaml", "--nessa-dev-speakers", "2",
+         "--nessa-utts-per-profile", "2", "--nessa-profiles-per-speaker", "1",
          # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, two rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
          "--emotion-rows", "base,all"]
@@ -63,7 +65,8 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
-    rows = {k: r for k, r in _rows(root).items() if k[1] in BACKBONE_LISTS}
+    rows = {(s, t): r for (s, t), r in _rows(root).items()  # the backbone's systems (NESSA adds tiny_old, profiles)
+            if r["method"] == "baseline" and s != "tiny_old" and t in BACKBONE_LISTS}
     assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
         assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9 and row["method"] == "baseline"
@@ -88,6 +91,29 @@ def test_emotion_block_rows_and_report(clean_run):
     check = json.loads((root / "exp" / "emotion" / "style_check.json").read_text())
     assert check["classifier"]["raw"]["classes"] == ["angry", "happy", "neutral", "sad", "surprised"]
     assert set(check["eer"]) >= {"nn", "merged"}
+
+
+def test_nessa_block(clean_run):
+    """Stages 30-33: an old x-vector trained and extracted, dev/profile lists, mappers, rows with G."""
+    root, out = clean_run
+    exp = root / "exp"
+    assert (exp / "tiny_old" / "embeddings" / "test" / "xvector.scp").is_file()
+    assert (root / "data" / "nessa" / "dev" / "trials").is_file() and (root / "data" / "test" / "profiles").is_file()
+    rows = _rows(root)
+    for old in ("ge2e", "tiny_old"):
+        for trials in ("mini_test", "mini_test_profiles"):
+            assert rows[(old, trials)]["method"] == "baseline" and ("tiny", trials) in rows
+            for e, t in ((old, "tiny"), ("tiny", old)):
+                for scoring in ("nessa", "logit"):
+                    r = rows[(f"{e}/{t}.{scoring}", trials)]
+                    assert r["method"] == "nessa" and r["baseline"] == old and Path(r["score_file"]).is_file()
+                    assert "gain_fraction" in r and "gain_fraction_mindcf" in r
+    # equal dimensions (64): raw cosine rows; both trained with a classifier: its logit space too
+    assert ("tiny_old/tiny.raw", "mini_test") in rows and ("ge2e/tiny.raw", "mini_test") not in rows
+    assert ("tiny/tiny_old.logit_classifier", "mini_test_profiles") in rows
+    assert ("ge2e/tiny.nessa.average_then_map", "mini_test_profiles") in rows
+    summary = json.loads((exp / "nessa" / "ge2e-tiny" / "nessa" / "summary.json").read_text())
+    assert summary["num_train_speakers"] == 8 and summary["dev_history"][0]["epoch"] == 0
 
 
 def test_rerun_is_a_noop(clean_run):

@@ -38,6 +38,15 @@ top_n=100               # AS-norm cohort size (train speaker means)
 corpus=mini             # corpus name in manifest file names and trial-list names
 data=data               # where corpus, manifests, Kaldi dirs and features go
 exp_root=exp            # where models, embeddings, scores and the report go
+# NESSA (stages 30-39): align separately trained enrollment and runtime models
+nessa_encoders=conf/xvector_mini.yaml  # NESSA: extra (old) encoders stage 30 trains and extracts (space-separated configs)
+nessa_num_avg=2         # NESSA: epoch models averaged for those encoders
+nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E and each of $nessa_encoders -> $system
+nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
+nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
+nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
+nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
+nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
 emotion_utts=3          # emotion (40-49): utterances per speaker in each of angry, happy, sad, surprised
 emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per ablation row is derived from it
 emotion_rows=base,cp,erl,em,all  # emotion: ablation rows (base = fine-tuned without the components; all = the three)
@@ -177,7 +186,97 @@ fi
 # (block 20-29: SEED)
 
 # ------------------------------------------------------------------ NESSA (stages 30-39)
-# (block 30-39: NESSA)
+# An old model A and a new model B (pairs old:new): symmetric A/A and B/B, and A-enrolled/B-runtime
+# and B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and
+# NESSA mappers; single-utterance and multi-utterance-profile trials; G per configuration.
+if [ "$nessa_pairs" = auto ]; then
+  nessa_pairs="ge2e:$system"
+  for config in $nessa_encoders; do nessa_pairs+=" $(basename "$config" .yaml):$system"; done
+fi
+if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
+  for config in $nessa_encoders; do
+    sys=$(basename "$config" .yaml)
+    log "Stage 30: train $sys (an old model for NESSA) -> $exp_root/$sys, and its embeddings"
+    run_stage --name "train-$sys" --marker "$done_dir/30.train.$sys" \
+      --inputs "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      --outputs "$exp_root/$sys/models/avg_model.pt" --reset "$exp_root/$sys/models" -- \
+      steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
+        "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp_root/$sys"
+    for split in train test; do
+      cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
+      run_stage --name "extract-$sys-$split" --marker "$done_dir/30.extract.$sys.$split" \
+        --inputs "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
+        --outputs "$exp_root/$sys/embeddings/$split/xvector.scp" -- \
+        steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
+          "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/$split" "$exp_root/$sys/embeddings/$split"
+    done
+  done
+fi
+
+if [ "$stage" -le 31 ] && [ "$stop_stage" -ge 31 ]; then
+  log "Stage 31: NESSA lists: dev speakers held out of training -> $data/nessa; test profiles -> $data/test/profiles"
+  run_stage --name nessa-split --marker "$done_dir/31.nessa.split" --inputs "$data/train/utt2spk" \
+    --outputs "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" -- \
+    python -m embspace.bin.nessa_split --utt2spk "$data/train/utt2spk" --num-dev-speakers "$nessa_dev_speakers" \
+      --out-dir "$data/nessa"
+  run_stage --name nessa-profiles --marker "$done_dir/31.nessa.profiles" \
+    --inputs "$data/test/utt2spk" "$data/test/wav.scp" "$data/test/spk2utt" \
+    --outputs "$data/test/profiles" "$data/test/trials_profiles" -- \
+    python -m embspace.bin.make_trials --data-dir "$data/test" --profiles-out "$data/test/profiles" \
+      --profile-trials-out "$data/test/trials_profiles" --utts-per-profile "$nessa_utts_per_profile" \
+      --profiles-per-speaker "$nessa_profiles_per_speaker"
+fi
+
+if [ "$stage" -le 32 ] && [ "$stop_stage" -ge 32 ]; then
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}; dir=$exp_root/nessa/$old-$new
+    xs=$exp_root/$old/embeddings/train/xvector.scp; ys=$exp_root/$new/embeddings/train/xvector.scp
+    lists=(--utt2spk "$data/nessa/train/utt2spk" --dev-trials "$data/nessa/dev/trials")
+    common=(--x-scp "$xs" --y-scp "$ys" --x-name "$old" --y-name "$new" "${lists[@]}")
+    log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $dir"
+    run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new" \
+      --inputs "$nessa_config" "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" \
+      --outputs "$dir/nessa/mapper.pt" --reset "$dir/nessa" -- \
+      python -m embspace.bin.nessa_train --config "$nessa_config" "${common[@]}" --exp-dir "$dir/nessa"
+    run_stage --name "nessa-logit-$old-$new" --marker "$done_dir/32.logit.$old-$new" \
+      --inputs "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" --outputs "$dir/logit/mapper.pt" -- \
+      python -m embspace.bin.nessa_train --mapper logit --reference centroids "${common[@]}" --exp-dir "$dir/logit"
+    # classifier-trained pairs (same training speakers): the logit space of their classifier rows too
+    ckx=$exp_root/$old/models/checkpoint_latest.pt; cky=$exp_root/$new/models/checkpoint_latest.pt
+    if [ -f "$ckx" ] && [ -f "$cky" ]; then
+      run_stage --name "nessa-logit-classifier-$old-$new" --marker "$done_dir/32.logit_classifier.$old-$new" \
+        --inputs "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" "$ckx" "$cky" \
+          "$exp_root/$old/spk2id.json" "$exp_root/$new/spk2id.json" --outputs "$dir/logit_classifier/mapper.pt" -- \
+        python -m embspace.bin.nessa_train --mapper logit --reference classifier --center-in false "${common[@]}" \
+          --x-classifier "$ckx" --y-classifier "$cky" --x-spk2id "$exp_root/$old/spk2id.json" \
+          --y-spk2id "$exp_root/$new/spk2id.json" --exp-dir "$dir/logit_classifier"
+    fi
+  done
+fi
+
+if [ "$stage" -le 33 ] && [ "$stop_stage" -ge 33 ]; then
+  set_trial_lists
+  list=${trial_lists[0]}
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}; dir=$exp_root/nessa/$old-$new
+    log "Stage 33: NESSA evaluation $old/$new on $(trials_name "$list") and profiles -> $exp_root/results.json"
+    mappers=(); mapper_files=()
+    for m in nessa logit logit_classifier; do
+      [ ! -f "$dir/$m/mapper.pt" ] || { mappers+=(--mapper "$m=$dir/$m/mapper.pt"); mapper_files+=("$dir/$m/mapper.pt"); }
+    done
+    run_stage --name "nessa-eval-$old-$new" --marker "$done_dir/33.nessa.eval.$old-$new" \
+      --inputs "$list" "$data/test/trials_profiles" "$data/test/profiles" "${mapper_files[@]}" \
+        "$exp_root/$old/embeddings/test/xvector.scp" "$exp_root/$new/embeddings/test/xvector.scp" \
+        "$exp_root/$old/embeddings/train/mean.vec" "$exp_root/$new/embeddings/train/mean.vec" \
+      --outputs "$dir/eval/rows.json" -- \
+      python -m embspace.bin.nessa_evaluate --old "$old=$exp_root/$old/embeddings/test/xvector.scp" \
+        --new "$new=$exp_root/$new/embeddings/test/xvector.scp" --old-mean "$exp_root/$old/embeddings/train/mean.vec" \
+        --new-mean "$exp_root/$new/embeddings/train/mean.vec" "${mappers[@]}" \
+        --trials "$(trials_name "$list")=$list" --profile-trials "${corpus}_test_profiles=$data/test/trials_profiles" \
+        --profiles "$data/test/profiles" --profile-modes $nessa_profile_modes --out-dir "$dir/eval" \
+        --results "$exp_root/results.json"
+  done
+fi
 
 # ------------------------------------------------------------------ emotion-invariant training (stages 40-49)
 # Emotional speaking styles of the same speakers (a corpus of its own; the base corpus is only read),
