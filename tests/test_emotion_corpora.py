@@ -192,6 +192,7 @@ def test_recipe_data_stages(trees, tmp_path, corpus, num_test, extra):
         assert "skipped 1 test: speakers with fewer than 2 neutral utterances" in out
 
 
+@pytest.mark.slow
 def test_recipe_whole_run_with_a_tiny_encoder(trees, tmp_path):
     """Stages 1-7 on the CREMA-D tree (a random tiny encoder stands in for the VoxCeleb one), then a no-op rerun."""
     import torch
