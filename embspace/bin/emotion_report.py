@@ -8,7 +8,7 @@
 the second the fine-tuning baseline (``method: emotion``, compared with the first), every other one a
 component row (``method: emotion``, compared with the fine-tuning baseline). Each folder holds
 ``scores/<list>.{score,metrics.json}`` (emotion_eval). Rows of the ``--result-lists`` go into the
-results table (through ``embspace.bin.report``) as ``<corpus>_emo_<list>``; ``report.md`` has every
+results table (``embspace.report.add_rows``) as ``<corpus>_emo_<list>``; ``report.md`` has every
 list (test and dev), EER and minDCF with the relative change, and the style check.
 """
 
@@ -23,6 +23,7 @@ import yaml
 
 from embspace.bin import report as report_cli
 from embspace.emotion.config import emotion_options
+from embspace.report import add_rows
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
@@ -86,15 +87,17 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"name": name, "dir": sdir, "metrics": metrics, "baseline": baseline,
                      "components": components_of(Path(folder))})
     result_lists = [x for x in args.result_lists.split(",") if x]
+    results_rows = []
     for r in rows:
         for lst in result_lists:
             if lst not in r["metrics"]:
                 raise DataError(f"no metrics for list '{lst}'", r["dir"])
-            argv_row = ["--results", args.results, "--system", r["name"], "--trials", f"{args.corpus}_emo_{lst.removeprefix('test_')}",
-                        "--metrics", str(r["dir"] / f"{lst}.metrics.json"), "--score-file", str(r["dir"] / f"{lst}.score"),
-                        "--extra", f"components={r['components']}", "--extra", "norm=none"]
-            argv_row += ["--method", "baseline"] if r["baseline"] is None else ["--method", "emotion", "--baseline", r["baseline"]]
-            report_cli.main(argv_row)
+            m = r["metrics"][lst]
+            results_rows.append({"system": r["name"], "method": "baseline" if r["baseline"] is None else "emotion",
+                                 "baseline": r["baseline"], "trials": f"{args.corpus}_emo_{lst.removeprefix('test_')}",
+                                 **{k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05")},
+                                 "score_file": str(r["dir"] / f"{lst}.score"), "components": r["components"], "norm": "none"})
+    add_rows(args.results, results_rows)  # every row checked before results.json is rewritten, once
     all_lists = sorted(rows[0]["metrics"], key=lambda n: (not n.startswith("test"), n not in ("test_nn", "dev_nn"),
                                                            n.endswith("merged"), n))
     lines = ["# Emotion-invariant fine-tuning: ablation", "",
