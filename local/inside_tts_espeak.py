@@ -47,7 +47,7 @@ def projection_voice(emb: np.ndarray) -> tuple[str, int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="inside_tts_espeak.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("jobs", help="job list (JSONL)")
     ap.add_argument("--rate", type=int, default=16000, help="sampling rate of the written files (default 16000)")
     ap.add_argument("--model", help="conditioning network of the built-in espeak backend (embedding in its space)")

@@ -18,7 +18,7 @@ import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from embspace.corpus.mini import NOISE_TYPES, MiniConfig, Speaker, Utterance, plan_corpus, render_utterance
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -38,6 +38,29 @@ def _render_job(job: tuple[str, Utterance, Speaker]) -> tuple[str, float, bool]:
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, 16000, subtype="PCM_16", format="WAV")
     return utt.utt, len(audio) / 16000, False
+
+
+def render_all(render_job: Callable[[tuple], tuple[str, float, bool]], jobs: list[tuple], nj: int,
+               desc: str) -> tuple[dict[str, float], int]:
+    """``render_job`` over ``jobs`` in ``nj`` worker processes with a progress bar; each job returns
+    ``(utt, duration, skipped)``. Returns the durations and how many wavs were already there."""
+    from tqdm import tqdm
+
+    durations: dict[str, float] = {}
+    skipped = 0
+    with tqdm(total=len(jobs), desc=desc, unit="utt", mininterval=1.0) as bar:
+        pool = mp.get_context().Pool(nj) if nj > 1 else None
+        results = pool.imap_unordered(render_job, jobs, chunksize=8) if pool else map(render_job, jobs)
+        try:
+            for utt_id, dur, was_skipped in results:
+                durations[utt_id] = dur
+                skipped += was_skipped
+                bar.update()
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return durations, skipped
 
 
 def _check_config(out_dir: Path, cfg: MiniConfig) -> None:
@@ -112,29 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_config(out_dir, cfg)
 
-    from tqdm import tqdm
-
     by_spk = {s.speaker: s for s in speakers}
-    jobs = [(str(out_dir), u, by_spk[u.speaker]) for u in utts]
-    durations: dict[str, float] = {}
-    skipped = 0
     start = time.time()
-    with tqdm(total=len(jobs), desc="mini corpus", unit="utt", mininterval=1.0) as bar:
-        if args.nj == 1:
-            results = map(_render_job, jobs)
-            pool = None
-        else:
-            pool = mp.get_context().Pool(args.nj)
-            results = pool.imap_unordered(_render_job, jobs, chunksize=8)
-        try:
-            for utt_id, dur, was_skipped in results:
-                durations[utt_id] = dur
-                skipped += was_skipped
-                bar.update()
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+    durations, skipped = render_all(_render_job, [(str(out_dir), u, by_spk[u.speaker]) for u in utts], args.nj,
+                                    "mini corpus")
 
     split = {s.speaker: s.split for s in speakers}
     _write_jsonl(out_dir / "speakers.jsonl", (dataclasses.asdict(s) for s in speakers))

@@ -341,15 +341,20 @@ def active_power(x: np.ndarray, frame: int = 320, floor_db: float = -30.0) -> fl
     return float(p[keep].mean())
 
 
-def render_voice(utt: Utterance, spk: Speaker, synth=None) -> np.ndarray:
-    """The clean voice of one utterance: espeak-ng (``synth``, default the process-wide engine) and the
-    speaker colouring, float64 at 16 kHz, no channel, padding or noise."""
+def render_voice(utt: Utterance, spk: Speaker, synth=None, *, data_path: str | None = None,
+                 ssml: bool = False) -> np.ndarray:
+    """The clean voice of one utterance: espeak-ng (``synth``, default the process-wide engine of
+    ``data_path``) and the speaker colouring, float64 at 16 kHz, no channel, padding or noise.
+
+    ``data_path`` (an espeak-ng data folder with extra voice variants) and ``ssml`` (``utt.text`` is
+    SSML markup) serve derived corpora such as the emotional styles of ``embspace.corpus.styles``.
+    """
     if synth is None:
         from embspace.corpus.espeak import get_synth
 
-        synth = get_synth()
+        synth = get_synth(data_path)
     speech = synth.synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch, pitch_range=spk.pitch_range,
-                         word_gap=spk.word_gap, seed=utt.synth_seed).astype(np.float64)
+                         word_gap=spk.word_gap, seed=utt.synth_seed, ssml=ssml).astype(np.float64)
     if len(speech) == 0 or not np.any(speech):
         raise DataError("espeak-ng produced silence", key=utt.utt)
     return np.convolve(speech, speaker_fir(spk), mode="same")
@@ -376,10 +381,11 @@ def degrade(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 
     return y.astype(np.float32)
 
 
-def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, synth=None) -> np.ndarray:
-    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
+def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, synth=None, *,
+                     data_path: str | None = None, ssml: bool = False) -> np.ndarray:
+    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1 (options: :func:`render_voice`)."""
     sess = next(s for s in spk.sessions if s.session == utt.session)
-    return degrade(render_voice(utt, spk, synth), utt, sess, spk.gain_db, level_dbfs)
+    return degrade(render_voice(utt, spk, synth, data_path=data_path, ssml=ssml), utt, sess, spk.gain_db, level_dbfs)
 
 
 def record_speaker(speeches: Sequence[np.ndarray], rng: random.Random, cfg: MiniConfig | None = None) -> list[np.ndarray]:
