@@ -62,6 +62,8 @@ EXCLUDED_VARIANTS: dict[str, str] = {
 ENGLISH_ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                    "en-us-nyc")
 NOISE_TYPES = ("white", "pink", "brown")
+EXTRA_NOISE_TYPES = ("blue", "violet")  # not used by the corpus design; for unseen-noise test conditions
+_NOISE_SLOPES = {"pink": -0.5, "brown": -1.0, "blue": 0.5, "violet": 1.0}  # amplitude ∝ f^slope
 
 
 @dataclass
@@ -313,14 +315,16 @@ def session_fir(sess: Session) -> np.ndarray:
 
 
 def coloured_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Unit-power white, pink (1/f power) or brown (1/f^2 power) noise."""
+    """Unit-power white, pink (1/f power), brown (1/f^2), blue (f) or violet (f^2 power) noise."""
     if kind == "white":
         white = rng.standard_normal(n)
     else:  # shape white noise in the frequency domain, on a power-of-two length (fast FFT)
+        if kind not in _NOISE_SLOPES:
+            raise ValueError(f"unknown noise colour {kind!r}")
         m = 1 << max(n - 1, 1).bit_length()
         spec = np.fft.rfft(rng.standard_normal(m))
         f = np.maximum(np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE), 20.0)
-        spec *= f ** (-0.5 if kind == "pink" else -1.0)
+        spec *= f ** _NOISE_SLOPES[kind]
         white = np.fft.irfft(spec, m)[:n]
     white -= white.mean()
     return white / max(np.sqrt(np.mean(white ** 2)), 1e-12)
@@ -336,26 +340,45 @@ def active_power(x: np.ndarray, frame: int = 320, floor_db: float = -30.0) -> fl
     return float(p[keep].mean())
 
 
-def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
-    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
+def render_speech(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
+    """The utterance's speech before noise: synthesised, speaker- and channel-coloured, padded,
+    at ``level_dbfs`` + the speaker's gain (active level); float64."""
     from embspace.corpus.espeak import get_synth
 
     speech = get_synth().synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch, pitch_range=spk.pitch_range,
                                word_gap=spk.word_gap, seed=utt.synth_seed).astype(np.float64)
     if len(speech) == 0 or not np.any(speech):
         raise DataError("espeak-ng produced silence", key=utt.utt)
-    sess = next(s for s in spk.sessions if s.session == utt.session)
+    sess = session_of(utt, spk)
     speech = np.convolve(speech, speaker_fir(spk), mode="same")
     speech = np.convolve(speech, session_fir(sess), mode="same")
     pad = np.zeros(round(utt.pad_before_s * SAMPLE_RATE)), np.zeros(round(utt.pad_after_s * SAMPLE_RATE))
     speech = np.concatenate([pad[0], speech, pad[1]])
     p = active_power(speech)
-    speech *= 10.0 ** ((level_dbfs + spk.gain_db) / 20.0) / math.sqrt(p)
+    return speech * (10.0 ** ((level_dbfs + spk.gain_db) / 20.0) / math.sqrt(p))
+
+
+def session_of(utt: Utterance, spk: Speaker) -> Session:
+    """The recording session of ``utt``."""
+    return next(s for s in spk.sessions if s.session == utt.session)
+
+
+def session_noise(utt: Utterance, spk: Speaker, speech: np.ndarray) -> np.ndarray:
+    """The session's noise (colour, channel) for ``speech`` at the utterance's SNR."""
     noise = coloured_noise(len(speech), utt.noise, np.random.default_rng(utt.noise_seed))
-    noise = np.convolve(noise, session_fir(sess), mode="same")  # the channel colours the noise too
-    noise *= math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
-    y = speech + noise
-    peak = np.abs(y).max()
-    if peak > 0.99:
-        y *= 0.99 / peak
+    noise = np.convolve(noise, session_fir(session_of(utt, spk)), mode="same")  # the channel colours the noise too
+    return noise * math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
+
+
+def peak_limit(y: np.ndarray, peak: float = 0.99) -> np.ndarray:
+    """``y`` scaled down to a peak of ``peak`` if louder, as float32."""
+    top = np.abs(y).max()
+    if top > peak:
+        y = y * (peak / top)
     return y.astype(np.float32)
+
+
+def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
+    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
+    speech = render_speech(utt, spk, level_dbfs)
+    return peak_limit(speech + session_noise(utt, spk, speech))

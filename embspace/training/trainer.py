@@ -59,7 +59,9 @@ class Trainer:
         on_step: called before each step with ``(epoch, batch_in_epoch, num_batches)``; returns
             extra values to log (e.g. the margin it set).
         export_fn: what goes into ``model_<epoch>.pt`` (given the unwrapped network).
-        sampler_state: ``() -> dict`` to store in checkpoints.
+        on_epoch_end: called on the main rank with ``(epoch, network)`` after ``model_<epoch>.pt`` is
+            written and before the end-of-epoch checkpoint, so that a killed run redoes it (e.g. a
+            dev evaluation for model selection); returns values to log.
     """
 
     def __init__(self, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -67,7 +69,8 @@ class Trainer:
                  exp_dir: str | os.PathLike, dist_info: DistInfo, options: TrainerOptions,
                  on_step: Callable[[int, int, int], dict] | None = None,
                  export_fn: Callable[[torch.nn.Module], dict] | None = None,
-                 config: dict | None = None) -> None:
+                 config: dict | None = None,
+                 on_epoch_end: Callable[[int, torch.nn.Module], dict] | None = None) -> None:
         self.dist = dist_info
         self.network = network.to(dist_info.device)
         self.wrapped = (DistributedDataParallel(self.network, device_ids=[dist_info.device.index] if dist_info.device.type == "cuda" else None)
@@ -79,6 +82,7 @@ class Trainer:
         self.opts = options
         self.on_step = on_step or (lambda e, b, n: {})
         self.export_fn = export_fn or (lambda net: {"model": net.state_dict()})
+        self.on_epoch_end = on_epoch_end
         self.config = config or {}
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.epoch_sums: dict[str, float] = {}  # per-step means summed over this epoch's batches so far
@@ -217,4 +221,9 @@ class Trainer:
             self._log(f"epoch {epoch + 1} done in {time.time() - t0:.1f}s: " + json.dumps({k: round(v, 4) for k, v in means.items()}))
             self.epoch, self.batch_in_epoch, self.epoch_sums = epoch + 1, 0, {}
             self.save_epoch_model(self.epoch)
+            if self.on_epoch_end is not None and self.dist.is_main:
+                shown = self.on_epoch_end(self.epoch, self.network)
+                if shown:
+                    self._log(f"epoch {self.epoch} end: " + json.dumps(shown))
+                self.wrapped.train()
             self.save_latest()
