@@ -48,7 +48,7 @@ class Enhancer:
         self.clip = 3.0 * model.dim ** 0.5 if clip_sample else None
 
     def _predict(self, x_t: torch.Tensor, t: int) -> torch.Tensor:
-        x0 = self.model(x_t, torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device))
+        x0 = self.model(x_t, torch.tensor(t, device=x_t.device))  # one timestep: its embedding is computed once
         return x0.clamp(-self.clip, self.clip) if self.clip is not None else x0
 
     @torch.inference_mode()

@@ -64,8 +64,9 @@ class SeedMLP(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """``x_t`` [B, D], ``t`` [B] → predicted x0 [B, D] (a batch of one works)."""
-        temb = self.time_mlp(timestep_embedding(t, self.width))
+        """``x_t`` [B, D], ``t`` [B] (or a 0-dim tensor: one timestep for all rows, whose
+        embedding is then computed once) → predicted x0 [B, D]. A batch of one works."""
+        temb = self.time_mlp(timestep_embedding(t.reshape(-1), self.width))
         h = self.input(x_t)
         for block in self.blocks:
             h = block(h, temb)
