@@ -1,9 +1,23 @@
-"""Completion markers for recipe stages.
+"""Completion markers for recipe stages: a stage reruns when any byte it reads changes, and only then.
 
-A stage is skipped when its marker exists, every declared output exists, and the fingerprint
-(the command line plus the content of every declared input) is unchanged. The marker is written
-only after the command succeeded, so a killed stage simply runs again; the commands themselves
-write their outputs under temporary names and rename them when whole.
+A stage is skipped when its marker exists, every declared output exists, and the fingerprint is
+unchanged. The fingerprint is a SHA-256 over
+
+* the command line, without the options that only say *how* to run and not *what* to compute
+  (:data:`VOLATILE_OPTIONS`: ``--nj``, ``--cmd`` ...; their merged outputs do not depend on them);
+* the **content** of every declared input (``--inputs``): a file's bytes; a folder's file names and
+  bytes; for a Kaldi ``.scp`` file also what its lines point to, since the scp itself does not
+  change when the vectors do: the bytes of every ark behind ``key file.ark:offset`` lines, and the
+  size/mtime signature of every plain file behind ``key path`` lines (the audio of a ``wav.scp``);
+* a cheap **signature** of the inputs declared with ``--stat-inputs``: relative name, size and
+  modification time of each file (for large audio trees, where hashing every byte on every no-op
+  rerun would be slow).
+
+Content digests are cached per file under its (size, mtime, ctime, inode), so an unchanged input
+costs one ``stat`` on a rerun; a rewritten file (new mtime or inode) is hashed again.
+
+The marker is written only after the command succeeded, so a killed stage simply runs again; the
+commands themselves write their outputs under temporary names and rename them when whole.
 """
 
 from __future__ import annotations
@@ -11,23 +25,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from embspace.utils.atomic import atomic_write_text
 
+#: options (with their value) left out of a fingerprint: they choose parallelism or a launcher, not a result
+VOLATILE_OPTIONS = ("--nj", "--cmd", "--max-jobs-run", "--num-threads")
 
-def _hash_path(h: "hashlib._Hash", path: Path) -> None:
-    """Feed a file's bytes, or a folder's file names and bytes, into ``h``."""
-    if path.is_dir():
-        for sub in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".tmp")):
-            h.update(str(sub.relative_to(path)).encode())
-            _hash_file(h, sub)
-    elif path.is_file():
-        _hash_file(h, path)
-    else:
-        h.update(b"<missing>")
+_SCP_LOCATION = re.compile(r"^(?P<path>.+?):(?P<offset>\d+)$")
 
 
 def _hash_file(h: "hashlib._Hash", path: Path) -> None:
@@ -43,13 +51,125 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def fingerprint(command: Sequence[str], inputs: Sequence[str | os.PathLike]) -> str:
-    """SHA-256 over the command line and the content of each input file or folder."""
+class DigestCache:
+    """File digests remembered under ``(size, mtime_ns, ctime_ns, inode)`` in a small JSON file."""
+
+    def __init__(self, path: str | os.PathLike | None) -> None:
+        self.path = Path(path) if path else None
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        if self.path is not None and self.path.is_file():
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def digest(self, path: Path) -> str:
+        """SHA-256 of ``path``'s bytes, from the cache when its stat signature is unchanged."""
+        st = path.stat()
+        sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        key = str(path.resolve())
+        hit = self.entries.get(key)
+        if hit is not None and hit[:4] == sig:
+            return hit[4]
+        sha = file_sha256(path)
+        self.entries[key] = sig + [sha]
+        self.dirty = True
+        return sha
+
+    def save(self) -> None:
+        """Write the cache back (atomically; entries of files that no longer exist are dropped)."""
+        if self.path is None or not self.dirty:
+            return
+        live = {k: v for k, v in self.entries.items() if os.path.exists(k)}
+        atomic_write_text(self.path, json.dumps(live, separators=(",", ":")) + "\n")
+        self.dirty = False
+
+
+def _files_below(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp"))
+
+
+def scp_targets(scp: Path) -> list[tuple[Path, bool]]:
+    """Files referenced by a Kaldi scp, in first-seen order, each with ``True`` for an ark
+    (``key file.ark:offset``) and ``False`` for a plain file (``key path``, e.g. audio).
+
+    Pipe commands (``... |``) and locations that are not files are skipped; relative paths are taken
+    from the current directory, as Kaldi tools do.
+    """
+    seen: dict[str, bool] = {}
+    with open(scp, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.split(None, 1)
+            if len(fields) != 2:
+                continue
+            loc = fields[1].strip()
+            if loc.endswith("|"):
+                continue
+            m = _SCP_LOCATION.match(loc)
+            target = m.group("path") if m else loc
+            if target not in seen and os.path.isfile(target):
+                seen[target] = m is not None
+    return [(Path(p), is_ark) for p, is_ark in seen.items()]
+
+
+def strip_volatile(command: Sequence[str], volatile: Sequence[str] = VOLATILE_OPTIONS) -> list[str]:
+    """``command`` without the volatile options and their values (``--nj 4`` and ``--nj=4`` forms)."""
+    out: list[str] = []
+    skip = False
+    for tok in command:
+        if skip:
+            skip = False
+            continue
+        name = tok.split("=", 1)[0]
+        if name in volatile:
+            skip = "=" not in tok
+            continue
+        out.append(tok)
+    return out
+
+
+def _content_records(inp: Path, cache: DigestCache) -> Iterator[str]:
+    if inp.is_dir():
+        for sub in _files_below(inp):
+            yield f"{sub.relative_to(inp)}={cache.digest(sub)}"
+    elif inp.is_file():
+        yield cache.digest(inp)
+        if inp.suffix == ".scp":
+            for target, is_ark in scp_targets(inp):
+                yield f"{target}={cache.digest(target)}" if is_ark else f"{target}:{_stat_signature(target)}"
+    else:
+        yield "<missing>"
+
+
+def _stat_signature(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _stat_records(inp: Path) -> Iterator[str]:
+    files = _files_below(inp) if inp.is_dir() else [inp] if inp.is_file() else []
+    if not files:
+        yield "<missing>"
+    for f in files:
+        yield f"{f.relative_to(inp) if inp.is_dir() else f.name}:{_stat_signature(f)}"
+
+
+def fingerprint(command: Sequence[str], inputs: Sequence[str | os.PathLike] = (),
+                stat_inputs: Sequence[str | os.PathLike] = (), cache: DigestCache | None = None,
+                volatile: Sequence[str] = VOLATILE_OPTIONS) -> str:
+    """SHA-256 over the command line (volatile options removed), input contents and input signatures."""
+    cache = cache or DigestCache(None)
     h = hashlib.sha256()
-    h.update(json.dumps(list(command)).encode())
+    h.update(json.dumps(strip_volatile(command, volatile)).encode())
     for inp in inputs:
-        h.update(b"\0" + str(inp).encode() + b"\0")
-        _hash_path(h, Path(inp))
+        h.update(b"\0content\0" + str(inp).encode() + b"\0")
+        for rec in _content_records(Path(inp), cache):
+            h.update(rec.encode() + b"\n")
+    for inp in stat_inputs:
+        h.update(b"\0stat\0" + str(inp).encode() + b"\0")
+        for rec in _stat_records(Path(inp)):
+            h.update(rec.encode() + b"\n")
     return h.hexdigest()
 
 

@@ -11,7 +11,7 @@ PARSE = Path(__file__).resolve().parents[1] / "utils" / "parse_options.sh"
 
 SCRIPT = """set -euo pipefail
 stage=0
-stop_stage=100
+stop_stage=100   # last stage to run
 use_gpu=false
 name="a b"
 help_message="usage: demo.sh [options] <dir>"
@@ -50,15 +50,23 @@ def test_config_is_sourced_first(tmp_path: Path) -> None:
     assert r.stdout.splitlines()[0] == "stage=1 stop_stage=6 use_gpu=false name=a b"
 
 
-def test_help(tmp_path: Path) -> None:
+def test_help_lists_every_option_with_its_value_and_comment(tmp_path: Path) -> None:
     for flag in ("--help", "-h"):
         r = bash(tmp_path, "--stage", "2", flag)
-        assert r.returncode == 0 and r.stdout == "usage: demo.sh [options] <dir>\n"
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0] == "usage: demo.sh [options] <dir>"
+        opts = {ln.split()[0]: ln.split(None, 2)[1:] for ln in lines if ln.startswith("  --")}
+        assert set(opts) == {"--stage", "--stop-stage", "--use-gpu", "--name"}
+        assert opts["--stage"] == ["2"]  # the value after the options given before --help
+        assert opts["--stop-stage"] == ["100", "# last stage to run"]
 
 
 @pytest.mark.parametrize("args,msg", [
     (["--nope", "1"], "invalid option '--nope'"),
     (["--use-gpu", "yes"], "expects true or false"),
+    (["--stage", "three"], "expects an integer, got 'three'"),
+    (["--stop-stage", "2.5"], "expects an integer"),
     (["--stage=2"], "not '--stage=2'"),
     (["--stage"], "needs a value"),
     (["--config", "missing.conf"], "not found"),

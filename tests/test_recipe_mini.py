@@ -17,17 +17,26 @@ from embspace.embio import read_embeddings
 from tests.conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "v1"
-SMALL = ["--train-config", "conf/tiny.yaml", "--num-speakers", "16", "--num-test-speakers", "6",
-         "--utts-per-speaker", "6", "--num-avg", "2", "--top-n", "8"]
+SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker", "6", "--num-avg", "2",
+         "--top-n", "8"]
 
 pytestmark = pytest.mark.slow
+
+
+def _config(root: Path) -> Path:
+    """Each run's own copy of conf/tiny.yaml (system name 'tiny'), so a test may change its content."""
+    path = root / "conf" / "tiny.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((RECIPE / "conf" / "tiny.yaml").read_text())
+    return path
 
 
 def _start(root: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.Popen(["bash", str(RECIPE / "run.sh"), "--data", str(root / "data"), "--exp-root", str(root / "exp"),
-                             *SMALL, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+                             "--train-config", str(_config(root)), *SMALL, *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
 
 
 def _run(root: Path, *extra: str) -> str:
@@ -100,3 +109,37 @@ def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_pat
     for key in a:
         if not key[0].endswith("_asnorm"):  # the AS-norm rows of the clean run were rescored with --top-n 4 above
             assert a[key]["eer"] == b[key]["eer"] and a[key]["mindcf_0.01"] == b[key]["mindcf_0.01"]
+
+
+def test_redoing_stage_1_with_unchanged_data_skips_everything_after_it(clean_run):
+    root, _ = clean_run
+    out = _run(root, "--stage", "1", "--stop-stage", "1", "--force", "true")
+    assert "prepare_manifests:" in out, "--force must rerun the selected stage"
+    out = _run(root, "--stage", "2", "--stop-stage", "6")
+    assert "[fbank-train] already done" in out and "[train-tiny] already done" in out
+    assert "score: wrote" not in out
+
+
+def test_changed_config_content_reruns_scoring_and_report(clean_run):
+    """Same config file name, new content: the report must show the new model's EER, not the old one."""
+    from embspace.data.tables import read_trials
+    from embspace.embio import read_vector
+    from embspace.scoring.metrics import compute_eer
+
+    root, _ = clean_run
+    before = _rows(root)[("tiny", "mini_test")]["eer"]
+    cfg = _config(root)
+    cfg.write_text(cfg.read_text().replace("seed: 42", "seed: 7").replace("epochs: 2", "epochs: 3"))
+    out = _run(root)
+    assert "[train-tiny] already done" not in out and "[score-tiny-none-mini_test] already done" not in out
+    emb = root / "exp" / "tiny" / "embeddings"
+    keys, x = read_embeddings(emb / "test" / "xvector.scp")
+    x = x - read_vector(emb / "train" / "mean.vec")
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = {k: i for i, k in enumerate(keys)}
+    trials = read_trials(root / "data" / "test" / "trials")
+    scores = np.array([x[index[e]] @ x[index[t]] for e, t, _ in trials])
+    labels = np.array([is_target for _, _, is_target in trials])
+    reported = _rows(root)[("tiny", "mini_test")]["eer"]
+    assert reported == pytest.approx(compute_eer(scores, labels)[0], abs=1e-3)
+    assert reported != before, "a retrained model with another seed gives another EER"

@@ -62,3 +62,76 @@ def test_reset_removes_derived_dir_only_after_a_finished_run(tmp_path):
     args2 = args[:-1] + ["mkdir -p derived; touch derived/newer"]
     assert _run_stage(tmp_path, *args2).returncode == 0
     assert not (derived / "old").exists() and (derived / "newer").exists()
+
+
+def _count(counter) -> int:
+    return counter.read_text().count("x") if counter.exists() else 0
+
+
+def test_scp_input_reruns_when_the_ark_behind_it_changes(tmp_path):
+    """The scp's own bytes (keys and offsets) stay the same when the vectors change."""
+    import numpy as np
+
+    from embspace.embio import write_embeddings
+
+    write_embeddings(tmp_path / "x.ark", tmp_path / "x.scp", [("a", np.ones(4)), ("b", np.arange(1, 5.0))])
+    scp_before = (tmp_path / "x.scp").read_bytes()
+    counter = tmp_path / "count"
+    args = ["--marker", "done/s5", "--inputs", "x.scp", "--", "bash", "-c", f"echo x >> '{counter}'"]
+    assert _run_stage(tmp_path, *args).returncode == 0
+    assert "skipping" in _run_stage(tmp_path, *args).stderr
+    write_embeddings(tmp_path / "x.ark", tmp_path / "x.scp", [("a", 2 * np.ones(4)), ("b", np.arange(1, 5.0))])
+    assert (tmp_path / "x.scp").read_bytes() == scp_before
+    assert _run_stage(tmp_path, *args).returncode == 0
+    assert _count(counter) == 2
+
+
+def test_audio_behind_a_wav_scp_and_stat_inputs_count_by_size_and_mtime(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"RIFF0000")
+    (tmp_path / "wav.scp").write_text("u1 a.wav\nu2 sox x.wav -t wav - |\n")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "f").write_text("1")
+    counter = tmp_path / "count"
+    args = ["--marker", "done/s6", "--inputs", "wav.scp", "--stat-inputs", "tree", "--",
+            "bash", "-c", f"echo x >> '{counter}'"]
+    assert _run_stage(tmp_path, *args).returncode == 0
+    assert "skipping" in _run_stage(tmp_path, *args).stderr
+    os.utime(tmp_path / "a.wav", ns=(1, 10**18))
+    assert _run_stage(tmp_path, *args).returncode == 0 and _count(counter) == 2
+    (tmp_path / "tree" / "g").write_text("new file")
+    assert _run_stage(tmp_path, *args).returncode == 0 and _count(counter) == 3
+    assert "skipping" in _run_stage(tmp_path, *args).stderr
+
+
+def test_nj_and_cmd_do_not_count_and_force_reruns(tmp_path):
+    counter = tmp_path / "count"
+    cmd = ["bash", "-c", f"echo x >> '{counter}'", "--", "--nj"]
+    base = ["--marker", "done/s7", "--"]
+    assert _run_stage(tmp_path, *base, *cmd, "2", "--cmd", "utils/run.py").returncode == 0
+    p = _run_stage(tmp_path, *base, *cmd, "8", "--cmd", "utils/slurm.py --mem 4G")
+    assert "skipping" in p.stderr and _count(counter) == 1
+    p = _run_stage(tmp_path, "--force", *base, *cmd, "8")
+    assert p.returncode == 0 and _count(counter) == 2
+
+
+def test_digest_cache_reuses_digests_of_unchanged_files(tmp_path, monkeypatch):
+    from embspace import stage
+
+    f = tmp_path / "big.bin"
+    f.write_bytes(b"abc" * 1000)
+    cache = stage.DigestCache(tmp_path / "cache.json")
+    fp1 = stage.fingerprint(["cmd"], [f], cache=cache)
+    cache.save()
+    calls = []
+    monkeypatch.setattr(stage, "file_sha256", lambda p: calls.append(p) or "never")
+    cache2 = stage.DigestCache(tmp_path / "cache.json")
+    assert stage.fingerprint(["cmd"], [f], cache=cache2) == fp1 and calls == []
+    f.write_bytes(b"abd" * 1000)  # rewritten: new mtime -> hashed again
+    stage.fingerprint(["cmd"], [f], cache=cache2)
+    assert calls == [f]
+
+
+def test_strip_volatile_options():
+    from embspace.stage import strip_volatile
+
+    assert strip_volatile(["a", "--nj", "4", "--top-n", "5", "--cmd=x", "b"]) == ["a", "--top-n", "5", "b"]

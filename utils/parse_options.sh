@@ -4,15 +4,35 @@
 #   . utils/parse_options.sh
 #
 # "--foo-bar VALUE" (or --foo_bar) sets the existing shell variable foo_bar; an unknown option is an
-# error. A variable whose current value is true or false only takes true or false. "--config FILE"
-# (may be repeated) is sourced before any other option is applied, so the command line wins over it.
-# "--help" / "-h" prints $help_message and exits 0. "--name=value" is rejected. Parsing stops at the
-# first word that is not an option (or after "--"); the positional arguments stay in "$@".
+# error. A variable whose current value is true or false only takes true or false; one whose current
+# value is an integer only takes an integer (write float defaults as 1.0). "--config FILE" (may be
+# repeated) is sourced before any other option is applied, so the command line wins over it.
+# "--help" / "-h" prints $help_message, then every option of the calling script (the variables
+# assigned at the start of a line before this file is sourced) with its value and its trailing
+# comment, and exits 0. "--name=value" is rejected. Parsing stops at the first word that is not an
+# option (or after "--"); the positional arguments stay in "$@".
 # Safe under "set -euo pipefail". Errors print a message and exit 1 (this file is sourced).
 
 __po_die() {
   echo "${0##*/}: $*" >&2
   exit 1
+}
+
+# The options of the calling script: "name=value  # comment" lines before parse_options.sh is sourced.
+__po_list_options() {
+  [ -f "$0" ] || return 0
+  local line name comment
+  echo
+  echo "Options (current value; set with --name value):"
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ "$line" =~ ^[[:space:]]*(\.|source)[[:space:]].*parse_options\.sh ]] && break
+    [[ "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)=[^#]*(#[[:space:]]*(.*))?$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    comment=${BASH_REMATCH[3]}
+    [ "$name" = help_message ] && continue
+    [ -n "${!name+set}" ] || continue
+    printf '  --%-28s %s\n' "${name//_/-} ${!name}" "${comment:+# $comment}"
+  done < "$0"
 }
 
 # Pass 1: source the --config files (only among the leading options).
@@ -46,6 +66,7 @@ while [ "$#" -gt 0 ]; do
       ;;
     -h|--help)
       printf '%s\n' "${help_message:-no help available}"
+      __po_list_options
       exit 0
       ;;
     --*=*)
@@ -68,6 +89,9 @@ while [ "$#" -gt 0 ]; do
           esac
           ;;
       esac
+      if [[ "${!__po_name}" =~ ^-?[0-9]+$ ]] && ! [[ "$2" =~ ^-?[0-9]+$ ]]; then
+        __po_die "option $1 expects an integer, got '$2'"
+      fi
       printf -v "$__po_name" '%s' "$2"
       shift 2
       ;;
@@ -78,5 +102,5 @@ while [ "$#" -gt 0 ]; do
 done
 
 unset -v __po_i __po_arg __po_file __po_name
-unset -f __po_die
+unset -f __po_die __po_list_options
 true

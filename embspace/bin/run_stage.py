@@ -1,10 +1,13 @@
 """Run a recipe step unless its completion marker says it is already done with the same inputs.
 
     python -m embspace.bin.run_stage --marker exp/.done/fbank --inputs a.jsonl.gz conf/x.yaml \
-        --outputs data/fbank/cuts_train.jsonl.gz -- steps/compute_fbank.sh ...
+        --stat-inputs data/corpus/wav --outputs data/fbank/cuts_train.jsonl.gz -- steps/compute_fbank.sh ...
 
-The fingerprint covers the command line (so a changed option reruns the step) and the content
-of each input; the marker is written only when the command exits 0.
+The fingerprint covers the command line (so a changed option reruns the step; ``--nj``/``--cmd``
+and the like do not count), the content of each ``--inputs`` file or folder (for an ``.scp``, also
+the files it points to) and the size/mtime signature of each ``--stat-inputs`` tree; see
+``embspace.stage``. The marker is written only when the command exits 0. ``--force`` reruns a
+stage whatever its marker says (``run.sh --force true``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from embspace.stage import fingerprint, is_done, mark_done
+from embspace.stage import VOLATILE_OPTIONS, DigestCache, fingerprint, is_done, mark_done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,25 +29,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     split = argv.index("--")
     parser = argparse.ArgumentParser(prog="run_stage")
-    parser.add_argument("--marker", required=True)
-    parser.add_argument("--inputs", nargs="*", default=[])
-    parser.add_argument("--outputs", nargs="*", default=[])
+    parser.add_argument("--marker", required=True, help="completion marker file, e.g. exp/.done/3.train")
+    parser.add_argument("--inputs", nargs="*", default=[],
+                        help="files/folders the step reads, fingerprinted by content (an .scp also by the files it points to)")
+    parser.add_argument("--stat-inputs", nargs="*", default=[],
+                        help="large trees fingerprinted by file name, size and mtime only (e.g. audio folders)")
+    parser.add_argument("--outputs", nargs="*", default=[], help="files that must exist after the step")
     parser.add_argument("--name", default=None, help="label for log lines")
     parser.add_argument("--reset", nargs="*", default=[],
                         help="derived folders to delete before rerunning a stage that had finished with other inputs/options")
+    parser.add_argument("--force", action="store_true", help="rerun even when the marker says the stage is done")
+    parser.add_argument("--volatile", nargs="*", default=list(VOLATILE_OPTIONS),
+                        help="command options left out of the fingerprint (default: %(default)s)")
+    parser.add_argument("--digest-cache", default=None,
+                        help="cache of file digests (default: .digests.json beside the marker)")
     args = parser.parse_args(argv[:split])
     command = argv[split + 1:]
     if not command:
         parser.error("no command after --")
     name = args.name or args.marker
-    fp = fingerprint(command, args.inputs)
-    if is_done(args.marker, fp, args.outputs):
+    cache = DigestCache(args.digest_cache or os.path.join(os.path.dirname(args.marker) or ".", ".digests.json"))
+    fp = fingerprint(command, args.inputs, args.stat_inputs, cache, args.volatile)
+    cache.save()
+    if not args.force and is_done(args.marker, fp, args.outputs):
         print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
         return 0
     if args.reset and os.path.isfile(args.marker):
+        why = "forced to rerun" if args.force else "inputs or options changed since the last run"
         for path in args.reset:
             if os.path.isdir(path):
-                print(f"[{name}] inputs or options changed since the last run; removing {path}", file=sys.stderr)
+                print(f"[{name}] {why}; removing {path}", file=sys.stderr)
                 shutil.rmtree(path)
     start = time.time()
     rc = subprocess.call(command)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from lhotse import AudioSource, CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.qa import validate_recordings_and_supervisions
@@ -75,12 +77,26 @@ def manifest_paths(out_dir: str | os.PathLike, corpus: str, split: str) -> tuple
     return (out_dir / f"{corpus}_recordings_{split}.jsonl.gz", out_dir / f"{corpus}_supervisions_{split}.jsonl.gz")
 
 
+def write_manifest(manifest: Any, path: str | os.PathLike) -> None:
+    """Save a lhotse manifest as JSONL (gzipped for ``.gz``), atomically and deterministically.
+
+    lhotse's own ``to_file`` puts the time and the (temporary) file name into the gzip header, so
+    the same manifest written twice differs in bytes and every stage reading it would rerun; here
+    the header has no name and mtime 0: same content, same bytes.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else raw
+        with io.TextIOWrapper(stream, encoding="utf-8", newline="\n") as f:
+            for item in manifest.to_dicts():
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
 def save_manifests(recs: RecordingSet, sups: SupervisionSet, out_dir: str | os.PathLike, corpus: str, split: str) -> tuple[Path, Path]:
-    """Write both manifests atomically (supervisions last)."""
+    """Write both manifests atomically and deterministically (supervisions last)."""
     rec_path, sup_path = manifest_paths(out_dir, corpus, split)
     for manifest, path in ((recs, rec_path), (sups, sup_path)):
-        with atomic_path(path) as tmp:
-            manifest.to_file(tmp)
+        write_manifest(manifest, path)
     return rec_path, sup_path
 
 

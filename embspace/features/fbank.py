@@ -7,6 +7,7 @@ augmentation changes the waveform (noise, reverb), since then every epoch sees n
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,10 @@ import numpy as np
 from lhotse import CutSet, Fbank, FbankConfig, LilcomChunkyWriter
 from lhotse.cut import Cut
 
-from embspace.utils.atomic import atomic_path
+from embspace.data.manifests import write_manifest
+
+#: cuts per feature file; fixed so that the stored layout (and the cut manifest) does not depend on ``num_jobs``
+SHARD_SIZE = 500
 
 
 def make_extractor(num_mel_bins: int = 80, dither: float = 0.0) -> Fbank:
@@ -23,25 +27,40 @@ def make_extractor(num_mel_bins: int = 80, dither: float = 0.0) -> Fbank:
     return Fbank(FbankConfig(num_filters=num_mel_bins, dither=dither))
 
 
+def _store_shard(job: tuple[list[Cut], str, int]) -> list[Cut]:
+    """Fbank of one shard of cuts into one lilcom file (runs in a worker process)."""
+    import torch
+
+    torch.set_num_threads(1)
+    cuts, storage_path, num_mel_bins = job
+    stored = CutSet.from_cuts(cuts).compute_and_store_features(
+        extractor=make_extractor(num_mel_bins), storage_path=storage_path, num_jobs=1, storage_type=LilcomChunkyWriter)
+    return list(stored)
+
+
 def compute_and_store(cuts: CutSet, out_cuts: str | os.PathLike, storage_dir: str | os.PathLike,
                       num_mel_bins: int = 80, num_jobs: int = 1) -> CutSet:
     """Compute fbank for every cut into ``storage_dir`` (lilcom chunks) and save the cut manifest.
 
-    A leftover ``storage_dir`` from a killed run is removed first; the cut manifest, written
-    atomically last, is what marks the features as complete.
+    Cuts go in fixed shards of :data:`SHARD_SIZE` (``feats-<k>.lca``), computed by ``num_jobs``
+    worker processes, so the features, their files and the manifest are the same bytes for any
+    ``num_jobs``. A leftover ``storage_dir`` from a killed run is removed first; the cut manifest,
+    written atomically and deterministically last, is what marks the features as complete.
     """
     storage_dir = Path(storage_dir)
     if storage_dir.exists():
         shutil.rmtree(storage_dir)
     storage_dir.mkdir(parents=True)
-    # one job writes <dir>/feats.lca; several write <dir>/feats/feats-<i>.lca
-    with_feats = cuts.compute_and_store_features(
-        extractor=make_extractor(num_mel_bins), storage_path=storage_dir / "feats", num_jobs=num_jobs,
-        storage_type=LilcomChunkyWriter,
-    )
-    with_feats = with_feats.to_eager()
-    with atomic_path(out_cuts) as tmp:
-        with_feats.to_file(tmp)
+    ordered = list(cuts)
+    jobs = [(ordered[i:i + SHARD_SIZE], str(storage_dir / f"feats-{i // SHARD_SIZE:04d}"), num_mel_bins)
+            for i in range(0, len(ordered), SHARD_SIZE)]
+    if num_jobs > 1 and len(jobs) > 1:
+        with mp.get_context("fork").Pool(min(num_jobs, len(jobs))) as pool:
+            shards = pool.map(_store_shard, jobs, chunksize=1)
+    else:
+        shards = [_store_shard(job) for job in jobs]
+    with_feats = CutSet.from_cuts(c for shard in shards for c in shard)
+    write_manifest(with_feats, out_cuts)
     return with_feats
 
 

@@ -1,35 +1,43 @@
 #!/usr/bin/env bash
 # embspace — the mini recipe: a synthetic multi-speaker corpus made offline with espeak-ng,
-# a speaker encoder trained on it, embeddings, verification scores and a report.
+# a speaker encoder trained on it, embeddings, verification scores and a report; then the four
+# methods on the same backbone (10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion).
 #
-#   ./run.sh                                 # everything (stages 0-49)
+#   ./run.sh                                 # everything
 #   ./run.sh --stage 3 --stop-stage 4        # only training and extraction
+#   ./run.sh --stage 5 --force true          # rerun stages 5.. even though nothing changed
 #   ./run.sh --train-config conf/resnet_mini.yaml  # another encoder (a new exp dir)
+#   ./run.sh --help                          # every option with its current value
 #
-# Every stage is skipped when it already ran with the same inputs and options (markers in
-# exp/.done/); a killed stage reruns (training resumes from its last checkpoint).
+# Every stage is skipped when it already ran with the same options and the same content of what it
+# reads (markers in exp/.done/; see embspace/stage.py: files and folders by content, the arks behind
+# an scp by content, audio trees by size+mtime); --nj and --cmd do not count. A killed stage reruns
+# (training resumes from its last checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
 . ./cmd.sh
 
-stage=0
-stop_stage=49           # 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+stage=0                 # first stage to run
+stop_stage=49           # last stage: 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+force=false             # true: rerun the selected stages even when their inputs did not change
 nj=2                    # parallel jobs for corpus synthesis, features and extraction
 use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
-train_config=conf/ecapa_mini.yaml  # (--config is parse_options.sh's own: a file of options)
+train_config=conf/ecapa_mini.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=3               # average the last N epoch models
-# corpus
-num_speakers=120
-num_test_speakers=40
-utts_per_speaker=20
-corpus_seed=1
-second_language_fraction=0.0
-# scoring
+num_speakers=120        # corpus: speakers in all (train + test)
+num_test_speakers=40    # corpus: test speakers (disjoint from train)
+utts_per_speaker=20     # corpus: utterances per speaker
+corpus_seed=1           # corpus: the seed every corpus choice is drawn from
+second_language_fraction=0.0  # corpus: probability that an utterance is in German
+trials=auto             # auto: all test pairs -> data/test/trials (+ trials_same_gender); else your lists (files, space-separated), kept as they are
 top_n=100               # AS-norm cohort size (train speaker means)
+corpus=mini             # corpus name in manifest file names and trial-list names
+data=data               # where corpus, manifests, Kaldi dirs and features go
+exp_root=exp            # where models, embeddings, scores and the report go
 # SEED (stages 20-29)
 seed_config=conf/seed_mini.yaml  # SEED network, diffusion, training, copies and inference settings
 seed_degraded_per_speaker=6      # mismatch corpus: test utterances per speaker re-rendered degraded
@@ -38,18 +46,24 @@ seed_segments_per_speaker=5      # mismatch corpus: utterances per speaker and c
 seed_eval_seeds=1,2,3            # diffusion-noise seeds of the evaluation (rows give mean and std)
 seed_sweep=10,50,100,200         # t* values of the sweep table
 seed_enhance_nj=1                # jobs of the enhancement step (a few thousand vectors: start-up dominates)
-corpus=mini
-data=data               # where corpus, manifests, Kaldi dirs and features go
-exp_root=exp            # where models, embeddings, scores and the report go
-help_message="Usage: $0 [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] ..."
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ..."
 . utils/parse_options.sh
 
 system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
-run_stage() { python -m embspace.bin.run_stage "$@"; }
+force_opt=()
+[ "$force" = false ] || force_opt=(--force)
+run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
+# trial lists: file -> report name (mini_test, mini_test_same_gender for the generated ones)
+if [ "$trials" = auto ]; then
+  trial_lists=("$data/test/trials" "$data/test/trials_same_gender")
+else
+  read -r -a trial_lists <<< "$trials"
+fi
+trials_name() { local b; b=$(basename "$1"); if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesise the corpus with espeak-ng -> $data/corpus"
@@ -62,6 +76,7 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "Stage 1: lhotse manifests -> $data/manifests, Kaldi data dirs -> $data/{train,test}"
   run_stage --name manifests --marker "$done_dir/1.manifests" --inputs "$data/corpus/metadata.jsonl" \
+    --stat-inputs "$data/corpus" \
     --outputs "$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/test/utt2spk" -- \
     python -m embspace.bin.prepare_manifests --metadata "$data/corpus/metadata.jsonl" --corpus "$corpus" \
       --manifest-dir "$data/manifests" --kaldi-dir "$data"
@@ -72,6 +87,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     log "Stage 2: fbank features ($split) -> $data/fbank"
     run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
       --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
+        "$data/$split/wav.scp" \
       --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
       steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$corpus" "$split" "$data/fbank"
   done
@@ -80,8 +96,8 @@ fi
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "Stage 3: train $system -> $exp"
   run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" --outputs "$exp/models/avg_model.pt" \
-    --reset "$exp/models" -- \
+    --inputs "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+    --outputs "$exp/models/avg_model.pt" --reset "$exp/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$train_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
 fi
@@ -89,36 +105,44 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   for split in train test; do
     log "Stage 4: embeddings of $split with $system and with pretrained GE2E"
+    cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
     run_stage --name "extract-$system-$split" --marker "$done_dir/4.extract.$system.$split" \
-      --inputs "$exp/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" \
+      --inputs "$exp/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
       --outputs "$exp/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        "$exp/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp/embeddings/$split"
+        "$exp/models/avg_model.pt" "$cuts" "$data/$split" "$exp/embeddings/$split"
     run_stage --name "extract-ge2e-$split" --marker "$done_dir/4.extract.ge2e.$split" \
-      --inputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
+      --inputs "$cuts" "$data/$split/wav.scp" "$data/$split/utt2spk" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        ge2e "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$ge2e/embeddings/$split"
+        ge2e "$cuts" "$data/$split" "$ge2e/embeddings/$split"
   done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: trials and scores"
-  run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
-    --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
-    python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
-      --same-gender-out "$data/test/trials_same_gender"
+  if [ "$trials" = auto ]; then
+    if [ -f "$data/test/trials" ] && [ ! -f "$done_dir/5.trials" ]; then
+      echo "$0: $data/test/trials exists but was not made by this recipe: to score your own lists pass" \
+        "--trials \"$data/test/trials ...\" (they are kept as they are); to regenerate it, delete it" >&2
+      exit 1
+    fi
+    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
+      --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
+      python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
+        --same-gender-out "$data/test/trials_same_gender"
+  fi
   for sys in "$system" ge2e; do
+    emb=$exp_root/$sys/embeddings
     for norm in none asnorm; do
-      for trials in trials trials_same_gender; do
-        name=${corpus}_test${trials#trials}
+      for list in "${trial_lists[@]}"; do
+        name=$(trials_name "$list")
         out=$exp_root/$sys/scores_$norm
         norm_opts=(--norm "$norm")
         [ "$norm" = none ] || norm_opts+=(--top-n "$top_n")  # so that --top-n only reruns AS-norm scoring
-        run_stage --name "score-$sys-$norm-$trials" --marker "$done_dir/5.score.$sys.$norm.$trials" \
-          --inputs "$data/test/$trials" "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/train/spk_xvector.scp" \
+        run_stage --name "score-$sys-$norm-$name" --marker "$done_dir/5.score.$sys.$norm.$name" \
+          --inputs "$list" "$emb/test/xvector.scp" "$emb/train/mean.vec" "$emb/train/spk_xvector.scp" \
           --outputs "$out/$name.metrics.json" -- \
-          steps/score.sh "${norm_opts[@]}" "$data/test/$trials" "$exp_root/$sys/embeddings/test" \
-            "$exp_root/$sys/embeddings/train" "$out/$name"
+          steps/score.sh "${norm_opts[@]}" "$list" "$emb/test" "$emb/train" "$out/$name"
       done
     done
   done
@@ -126,8 +150,8 @@ fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   log "Stage 6: report -> $exp_root/results.json, results.md, det_*.png"
-  for trials in trials trials_same_gender; do
-    name=${corpus}_test${trials#trials}
+  for list in "${trial_lists[@]}"; do
+    name=$(trials_name "$list")
     det_args=()
     for sys in "$system" ge2e; do
       for norm in none asnorm; do
@@ -159,18 +183,18 @@ if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ]; then
   log "Stage 20: mismatched test conditions -> $data/corpus_seed, $data/test_seed (+ fbank, trials)"
   run_stage --name seed-corpus --marker "$done_dir/20.seed.corpus" \
     --inputs "$data/corpus/config.json" "$data/corpus/speakers.jsonl" "$data/corpus/metadata.jsonl" \
-    --outputs "$data/corpus_seed/metadata.jsonl" --reset "$data/corpus_seed" -- \
+    --stat-inputs "$data/corpus/wav" --outputs "$data/corpus_seed/metadata.jsonl" --reset "$data/corpus_seed" -- \
     python -m embspace.bin.seed_make_corpus --corpus-dir "$data/corpus" --out-dir "$data/corpus_seed" --nj "$nj" \
       --degraded-per-speaker "$seed_degraded_per_speaker" --conversations-per-speaker "$seed_conversations_per_speaker" \
       --segments-per-speaker "$seed_segments_per_speaker"
   run_stage --name seed-manifests --marker "$done_dir/20.seed.manifests" --inputs "$data/corpus_seed/metadata.jsonl" \
-    --outputs "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" "$data/test_seed/utt2spk" -- \
+    --stat-inputs "$data/corpus_seed" --outputs "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" "$data/test_seed/utt2spk" -- \
     python -m embspace.bin.prepare_manifests --metadata "$data/corpus_seed/metadata.jsonl" --corpus "$corpus" \
       --manifest-dir "$data/manifests" --kaldi-dir "$data"
   # one job: lhotse's multi-process feature extraction costs more CPU than it saves on 640 cuts
   run_stage --name seed-fbank --marker "$done_dir/20.seed.fbank" \
     --inputs "$data/manifests/${corpus}_recordings_test_seed.jsonl.gz" "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" \
-    --outputs "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" -- \
+      "$data/test_seed/wav.scp" --outputs "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" -- \
     steps/compute_fbank.sh --nj 1 --num-mel-bins 80 "$data/manifests" "$corpus" test_seed "$data/fbank"
   run_stage --name seed-trials --marker "$done_dir/20.seed.trials" \
     --inputs "$data/corpus/metadata.jsonl" "$data/corpus_seed/metadata.jsonl" \
@@ -184,7 +208,8 @@ if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
     log "Stage 21: embeddings of test_seed with $sys"
-    inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz"); [ "$model" = ge2e ] || inputs+=("$model")
+    inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed/utt2spk")
+    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$data/fbank/${corpus}_feats_test_seed"); fi
     run_stage --name "seed-extract-$sys" --marker "$done_dir/21.seed.extract.$sys" --inputs "${inputs[@]}" \
       --outputs "$exp_root/$sys/embeddings/test_seed/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
@@ -196,7 +221,7 @@ if [ "$stage" -le 22 ] && [ "$stop_stage" -ge 22 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
     log "Stage 22: SEED training data: $sys embeddings of noise/music/reverb copies of training utterances"
-    inputs=("$seed_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz"); [ "$model" = ge2e ] || inputs+=("$model")
+    inputs=("$seed_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train/wav.scp"); [ "$model" = ge2e ] || inputs+=("$model")
     run_stage --name "seed-copies-$sys" --marker "$done_dir/22.seed.copies.$sys" --inputs "${inputs[@]}" \
       --outputs "$exp_root/${sys}_seed/copies/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" --copies-config "$seed_config" \
@@ -236,15 +261,15 @@ fi
 if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
-    log "Stage 25: score baseline and SEED ($sys) on ${corpus}_test, ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
+    log "Stage 25: score baseline and SEED ($sys) on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
     run_stage --name "seed-evaluate-$sys" --marker "$done_dir/25.seed.evaluate.$sys" \
       --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
         "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
-        "$data/test/trials" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
+        "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
       --outputs "$exp_root/${sys}_seed/scores/sweep.md" -- \
       python -m embspace.bin.seed_evaluate --model "$exp_root/${sys}_seed/seed_model.pt" --extractor "$model" \
         --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
-        --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "${corpus}_test=$data/test/trials" \
+        --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$(trials_name "${trial_lists[0]}")=${trial_lists[0]}" \
         --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
         --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
         --sweep "$seed_sweep" --out-dir "$exp_root/${sys}_seed/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \

@@ -8,15 +8,18 @@
 #   ./run.sh ... --stage 4 --stop-stage 4 --train-config conf/resnet34.yaml   # another encoder
 #
 # Relative paths are taken from this folder (egs/voxceleb/v1). Every stage is skipped when it
-# already ran with the same inputs and options (markers in $exp/.done/); a killed stage reruns
-# (training resumes from its last checkpoint).
+# already ran with the same options and the same content of what it reads (markers in $exp/.done/;
+# see embspace/stage.py: files by content, the arks behind an scp by content, corpus trees and the
+# audio of a wav.scp by size+mtime); --nj and --cmd do not count; --force true reruns the selected
+# stages. A killed stage reruns (training resumes from its last checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
 . ./cmd.sh
 
-stage=1
-stop_stage=49  # 1-7 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+stage=1                 # first stage to run
+stop_stage=49           # last stage: 1-7 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
+force=false             # true: rerun the selected stages even when their inputs did not change
 # corpora ('' = skip that corpus; nothing is downloaded)
 voxceleb1_root=         # wav/idNNNNN/<youtube id>/NNNNN.wav + vox1_meta.csv
 voxceleb2_root=         # [dev/|test/]aac/idNNNNN/<youtube id>/NNNNN.m4a (+ vox2_meta.csv)
@@ -27,17 +30,17 @@ rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noise
 trials_dir=             # veri_test2.txt (required from stage 2), list_test_all2.txt, list_test_hard2.txt (optional)
 augment=true            # on-the-fly MUSAN/RIR augmentation when those corpora are given
 # outputs
-data=data
-exp=exp
+data=data               # manifests, Kaldi dirs, trials, features
+exp=exp                 # models, embeddings, scores, report
 # compute
 nj=8                    # parallel jobs for manifests, features and extraction
 use_gpu=false           # extraction on GPU (one per job)
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda
 num_threads=0           # torch threads per training process (0: torch's default)
-train_config=conf/ecapa_c512.yaml  # (--config is parse_options.sh's own: a file of options)
+train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=10              # average the last N epoch models
-num_mel_bins=80
+num_mel_bins=80         # fbank filters (must match the config's feat_dim)
 top_n=300               # AS-norm cohort size (train speaker means)
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ..."
@@ -47,7 +50,9 @@ system=$(basename "$train_config" .yaml)
 dir=$exp/$system
 done_dir=$exp/.done
 corpus=voxceleb
-run_stage() { python -m embspace.bin.run_stage "$@"; }
+force_opt=()
+[ "$force" = false ] || force_opt=(--force)
+run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
@@ -79,23 +84,24 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   [ -n "$voxceleb1_root$voxceleb2_root" ] || die "give --voxceleb1-root and/or --voxceleb2-root"
   log "Stage 1: lhotse manifests -> $data/manifests, Kaldi data dirs -> $data/{voxceleb_train,voxceleb1_test}"
   outputs=("$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/voxceleb_train/utt2spk")
-  inputs=()
+  inputs=(); trees=()
   if [ -n "$voxceleb1_root" ]; then
     outputs+=("$data/manifests/${corpus}_supervisions_test.jsonl.gz" "$data/voxceleb1_test/utt2spk")
-    inputs+=("$voxceleb1_root/vox1_meta.csv")
+    inputs+=("$voxceleb1_root/vox1_meta.csv"); trees+=("$voxceleb1_root")
   fi
+  [ -z "$voxceleb2_root" ] || trees+=("$voxceleb2_root")
   run_stage --name manifests-voxceleb --marker "$done_dir/1.manifests.voxceleb" --inputs "${inputs[@]}" \
-    --outputs "${outputs[@]}" -- \
+    --stat-inputs "${trees[@]}" --outputs "${outputs[@]}" -- \
     python local/prepare_voxceleb.py --voxceleb1-root "$voxceleb1_root" --voxceleb2-root "$voxceleb2_root" \
       --vox2-ext "$vox2_ext" --vox1-dev-in-train "$vox1_dev_in_train" --manifest-dir "$data/manifests" \
       --kaldi-dir "$data" --nj "$nj"
   if [ -n "$musan_root" ]; then
-    run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" \
+    run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" --stat-inputs "$musan_root" \
       --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
       python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests"
   fi
   if [ -n "$rir_root" ]; then
-    run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" \
+    run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" --stat-inputs "$rir_root" \
       --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
       python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests"
   fi
@@ -121,7 +127,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     log "Stage 3: fbank features ($split) -> $data/fbank"
     run_stage --name "fbank-$split" --marker "$done_dir/3.fbank.$split" \
       --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
-      --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
+        "$data/${kaldi_name[$split]}/wav.scp" --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
       steps/compute_fbank.sh --nj "$nj" --num-mel-bins "$num_mel_bins" "$data/manifests" "$corpus" "$split" "$data/fbank"
   done
 fi
@@ -139,14 +145,16 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     --noise-manifest "$noise" --rir-manifest "$rir")
   if [ "$kind" = augment ]; then
     cuts=$data/manifests/${corpus}_cuts_train.jsonl.gz
+    reads=("$data/${kaldi_name[train]}/wav.scp")  # the audio behind the cuts
   else
     cuts=$data/fbank/${corpus}_cuts_train.jsonl.gz
+    reads=("$data/fbank/${corpus}_feats_train")  # the stored features behind the cuts
   fi
   log "Stage 4: train $system ($kind features${noise:+, noise $noise}${rir:+, RIRs $rir}) -> $dir"
   aug_inputs=()
   for m in "$noise" "$rir"; do [ -z "$m" ] || aug_inputs+=("$m"); done
   run_stage --name "train-$system" --marker "$done_dir/4.train.$system" \
-    --inputs "$dir/train_config.yaml" "$cuts" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" \
+    --inputs "$dir/train_config.yaml" "$cuts" "${reads[@]}" "${aug_inputs[@]}" --outputs "$dir/models/avg_model.pt" \
     --reset "$dir/models" -- \
     steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
       "$dir/train_config.yaml" "$cuts" "$dir"
@@ -158,7 +166,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     log "Stage 5: embeddings of $name with $system"
     run_stage --name "extract-$system-$name" --marker "$done_dir/5.extract.$system.$name" \
       --inputs "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" \
-      --outputs "$dir/embeddings/$name/xvector.scp" -- \
+        "$data/fbank/${corpus}_feats_$split" "$data/$name/utt2spk" --outputs "$dir/embeddings/$name/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
         "$dir/models/avg_model.pt" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name" "$dir/embeddings/$name"
   done
@@ -172,7 +180,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       out=$dir/scores_$norm/$name
       run_stage --name "score-$system-$norm-$name" --marker "$done_dir/6.score.$system.$norm.$name" \
         --inputs "$data/trials/$name" "$dir/embeddings/voxceleb1_test/xvector.scp" \
-          "$dir/embeddings/voxceleb_train/spk_xvector.scp" --outputs "$out.metrics.json" -- \
+          "$dir/embeddings/voxceleb_train/mean.vec" "$dir/embeddings/voxceleb_train/spk_xvector.scp" --outputs "$out.metrics.json" -- \
         steps/score.sh --norm "$norm" --top-n "$top_n" "$data/trials/$name" "$dir/embeddings/voxceleb1_test" \
           "$dir/embeddings/voxceleb_train" "$out"
     done
