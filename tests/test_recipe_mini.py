@@ -12,13 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from embspace.embio import read_embeddings
 from tests.conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "v1"
 SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker", "6", "--num-avg", "2",
-         "--top-n", "8"]
+         "--top-n", "8",
+         # SEED (stages 20-25): a small mismatch corpus and model
+         "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "2",
+         "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2"]
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +64,9 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
     rows = _rows(root)
-    assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
+    assert {s for (s, _), r in rows.items() if r["method"] == "baseline"} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
-        assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9 and row["method"] == "baseline"
+        assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9
         assert Path(row["score_file"]).is_file()
     assert (root / "exp" / "results.md").read_text().count("| tiny") >= 2
     assert (root / "exp" / "det_mini_test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -143,3 +147,27 @@ def test_changed_config_content_reruns_scoring_and_report(clean_run):
     reported = _rows(root)[("tiny", "mini_test")]["eer"]
     assert reported == pytest.approx(compute_eer(scores, labels)[0], abs=1e-3)
     assert reported != before, "a retrained model with another seed gives another EER"
+
+
+def test_seed_block(clean_run):
+    """Stages 20-25: the mismatch corpus, both extractors' SEED models, rows on the three lists."""
+    from embspace.data.tables import read_trials
+
+    root, _ = clean_run
+    meta = [json.loads(x) for x in (root / "data" / "corpus_seed" / "metadata.jsonl").read_text().splitlines()]
+    assert sorted({m["condition"] for m in meta}) == ["babble", "conversation", "noise", "reverb"] and len(meta) == 24
+    base = {json.loads(x)["utt"] for x in (root / "data" / "corpus" / "metadata.jsonl").read_text().splitlines()}
+    assert not base & {m["utt"] for m in meta}
+    session = {m["utt"]: m["session_id"] for m in meta}
+    for e, t, target in read_trials(root / "data" / "test_seed" / "trials_vcmix"):
+        if not target:  # non-target trials only within a shared session
+            assert session[e] == session[t] and e.split("-")[0] != t.split("-")[0]
+    rows = _rows(root)
+    for sys in ("tiny", "ge2e"):
+        for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+            row = rows[(f"{sys}_seed", name)]
+            assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
+            assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
+        assert (root / "exp" / f"{sys}_seed" / "scores" / "sweep.md").read_text().count("\n") == 7
+        model = torch.load(root / "exp" / f"{sys}_seed" / "seed_model.pt", weights_only=True)
+        assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")

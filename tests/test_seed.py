@@ -49,6 +49,8 @@ def test_network_is_zero_at_init_and_takes_a_batch_of_one():
         assert y.shape == (b, 256) and not y.any()
     m(torch.randn(1, 256), torch.tensor([3])).sum().backward()  # zero output layers still get gradients
     assert m.out.weight.grad.abs().sum() > 0
+    x = torch.randn(3, 16)
+    assert torch.equal(SeedMLP(16, skip=True)(x, torch.tensor(50)), x)  # the skip variant starts as the identity
 
 
 def test_timestep_embedding():
@@ -178,13 +180,13 @@ def tables(tmp_path_factory) -> dict[str, Path]:
     plan = plan_copies(u2s, cfg.data, cfg.seed)
     copies = {k: (clean[parse_copy_key(k)[0]] + shift + 0.7 * rng.standard_normal(8)).astype(np.float32)
               for k in plan.copy_keys(cfg.data.kinds, 1)}
-    write_embeddings(root / "clean.ark", root / "clean.scp", sorted(clean.items()))
+    write_embeddings(root / "sets" / "clean" / "xvector.ark", root / "sets" / "clean" / "xvector.scp", sorted(clean.items()))
     write_embeddings(root / "copies.ark", root / "copies.scp", sorted(copies.items()))
     (root / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in sorted(u2s.items())))
     (root / "seed.yaml").write_text(yaml.safe_dump(TINY))
     (root / "extractor.pt").write_bytes(b"pretend encoder A")
     (root / "other.pt").write_bytes(b"pretend encoder B")
-    return {"root": root, "clean": root / "clean.scp", "copies": root / "copies.scp", "utt2spk": root / "utt2spk",
+    return {"root": root, "clean": root / "sets" / "clean" / "xvector.scp", "copies": root / "copies.scp", "utt2spk": root / "utt2spk",
             "config": root / "seed.yaml", "extractor": root / "extractor.pt", "other": root / "other.pt"}
 
 
@@ -244,11 +246,11 @@ def test_enhance_cli_matches_library_and_is_independent_of_nj(trained, tables, t
     model = trained / "seed_model.pt"
     for nj in (1, 2):
         for job in range(1, nj + 1):
-            assert _enhance("--model", model, "--extractor", tables["extractor"], "--in-scp", tables["clean"],
-                            "--out-dir", tmp_path / f"nj{nj}", "--job", job, "--nj", nj, "--eval-seed", 4)[0] == 0
-        merge_embeddings.main(["--dir", str(tmp_path / f"nj{nj}"), "--nj", str(nj)])
-    k1, e1 = read_embeddings(tmp_path / "nj1" / "xvector.scp")
-    k2, e2 = read_embeddings(tmp_path / "nj2" / "xvector.scp")
+            assert _enhance("--model", model, "--extractor", tables["extractor"], "--in-root", tables["clean"].parents[1],
+                            "--out-root", tmp_path / f"nj{nj}", "--job", job, "--nj", nj, "--eval-seed", 4, "clean")[0] == 0
+        merge_embeddings.main(["--dir", str(tmp_path / f"nj{nj}" / "clean"), "--nj", str(nj)])
+    k1, e1 = read_embeddings(tmp_path / "nj1" / "clean" / "xvector.scp")
+    k2, e2 = read_embeddings(tmp_path / "nj2" / "clean" / "xvector.scp")
     assert k1 == k2
     np.testing.assert_allclose(e1, e2, atol=1e-6)  # equal up to float rounding of different batch sizes
     keys, emb = read_embeddings(tables["clean"])
@@ -260,10 +262,11 @@ def test_enhance_cli_matches_library_and_is_independent_of_nj(trained, tables, t
 def _bad_scp(tmp_path: Path, tables, fn) -> Path:
     """The clean table rewritten through ``fn(keys, emb) -> rows`` with kaldiio (no checks)."""
     keys, emb = read_embeddings(tables["clean"])
-    with kaldiio.WriteHelper(f"ark,scp:{tmp_path / 'bad.ark'},{tmp_path / 'bad.scp'}") as w:
+    (tmp_path / "in" / "bad").mkdir(parents=True)
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path / 'in/bad/xvector.ark'},{tmp_path / 'in/bad/xvector.scp'}") as w:
         for k, v in fn(list(keys), emb.copy()):
             w(k, v)
-    return tmp_path / "bad.scp"
+    return tmp_path / "in" / "bad" / "xvector.scp"
 
 
 @pytest.mark.parametrize("case", ["nan", "zero", "dim"])
@@ -278,10 +281,11 @@ def test_enhance_refuses_bad_embeddings(trained, tables, tmp_path, capsys, case)
         return list(zip(keys, emb))
 
     bad = _bad_scp(tmp_path, tables, corrupt)
-    out = tmp_path / "out"
-    out.mkdir()
+    out = tmp_path / "out" / "bad"
+    out.mkdir(parents=True)
     (out / "xvector.1.scp").write_text("previous\n")
-    rc, err = _enhance("--model", trained / "seed_model.pt", "--in-scp", bad, "--out-dir", out, capsys=capsys)
+    rc, err = _enhance("--model", trained / "seed_model.pt", "--in-root", tmp_path / "in", "--out-root", out.parent, "bad",
+                       capsys=capsys)
     assert rc == 1
     keys = read_embeddings(tables["clean"])[0]
     key = keys[0] if case == "dim" else keys[3]
@@ -291,11 +295,11 @@ def test_enhance_refuses_bad_embeddings(trained, tables, tmp_path, capsys, case)
 
 
 def test_enhance_refuses_a_model_of_another_extractor(trained, tables, tmp_path, capsys):
-    rc, err = _enhance("--model", trained / "seed_model.pt", "--extractor", tables["other"], "--in-scp", tables["clean"],
-                       "--out-dir", tmp_path, capsys=capsys)
+    rc, err = _enhance("--model", trained / "seed_model.pt", "--extractor", tables["other"], "--in-root",
+                       tables["clean"].parents[1], "--out-root", tmp_path, "clean", capsys=capsys)
     assert rc == 1
     assert f"{trained / 'seed_model.pt'}: key 'extractor'" in err and "trained on embeddings of" in err
-    assert not list(tmp_path.glob("xvector*"))
+    assert not (tmp_path / "clean").exists()
 
 
 def test_objective_learns_to_undo_a_shift():

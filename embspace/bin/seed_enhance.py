@@ -1,8 +1,10 @@
-"""Enhance embeddings with a trained SEED model: one job of an scp -> ``<out-dir>/xvector.<job>.ark/scp``.
+"""Enhance embeddings with a trained SEED model: one job of each of several embedding sets.
 
     python -m embspace.bin.seed_enhance --model exp/ecapa_mini_seed/seed_model.pt \
-        --extractor exp/ecapa_mini/models/avg_model.pt --in-scp exp/ecapa_mini/embeddings/test/xvector.scp \
-        --out-dir exp/ecapa_mini_seed/embeddings/test --job 1 --nj 2
+        --extractor exp/ecapa_mini/models/avg_model.pt --in-root exp/ecapa_mini/embeddings \
+        --out-root exp/ecapa_mini_seed/embeddings --job 1 --nj 2 train test
+reads ``<in-root>/<set>/xvector.scp`` and writes ``<out-root>/<set>/xvector.<job>.ark/scp`` for
+every set named (one process for all of them: the start-up costs more than the work).
 
 Single-step enhancement at ``--t-star`` (default: the model's), averaged over ``--num-draws``
 noise draws, or a DDIM chain with ``--ddim-steps N``. The noise of each embedding depends only
@@ -54,8 +56,9 @@ def inference_settings(args: argparse.Namespace, meta: dict) -> tuple[int, int, 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="seed_enhance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="SEED model file (seed_model.pt)")
-    p.add_argument("--in-scp", required=True, help="embeddings to enhance")
-    p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
+    p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
+    p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
+    p.add_argument("sets", nargs="+", help="names of the embedding sets, e.g. train test")
     p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj")
     p.add_argument("--nj", type=int, default=1, help="number of jobs the scp is split into")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
@@ -69,16 +72,21 @@ def main(argv: list[str] | None = None) -> int:
     identity = extractor_identity(args.extractor) if args.extractor else None
     enhancer, meta = load_seed_model(args.model, device, identity)
     t_star, draws, ddim = inference_settings(args, meta)
-    keys, emb = read_embeddings(args.in_scp)
-    check_dim(meta["seed"], emb.shape[1], args.model, args.in_scp, keys[0])
-    part = split_for_job(range(len(keys)), args.job, args.nj)
-    job_keys = [keys[i] for i in part]
-    out = enhance_table(enhancer, job_keys, emb[part.start:part.stop], args.eval_seed, t_star, draws, ddim,
-                        args.batch_size, device)
-    d = Path(args.out_dir)
-    n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out))
-    print(f"seed_enhance: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
-          f"{f', DDIM {ddim} steps' if ddim > 1 else ''}, seed {args.eval_seed} on {device}", file=sys.stderr)
+    tables = []
+    for name in args.sets:  # check every input before writing anything
+        scp = Path(args.in_root) / name / "xvector.scp"
+        keys, emb = read_embeddings(scp)
+        check_dim(meta["seed"], emb.shape[1], args.model, scp, keys[0])
+        tables.append((name, keys, emb))
+    for name, keys, emb in tables:
+        part = split_for_job(range(len(keys)), args.job, args.nj)
+        job_keys = [keys[i] for i in part]
+        out = enhance_table(enhancer, job_keys, emb[part.start:part.stop], args.eval_seed, t_star, draws, ddim,
+                            args.batch_size, device)
+        d = Path(args.out_root) / name
+        n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out))
+        print(f"seed_enhance: {name}: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
+              f"{f', DDIM {ddim} steps' if ddim > 1 else ''}, seed {args.eval_seed} on {device}", file=sys.stderr)
     return 0
 
 

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if dist_info.world_size > 1:
         raise DataError("seed_train runs in one process (the model is small); do not start it under torchrun")
     torch.manual_seed(cfg.seed)
-    model = SeedMLP(dim, cfg.model.width_mult, cfg.model.num_blocks, cfg.model.dropout)
+    model = SeedMLP(dim, cfg.model.width_mult, cfg.model.num_blocks, cfg.model.dropout, cfg.model.skip)
     schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.beta_start, cfg.diffusion.beta_end)
     objective = SeedObjective(model, schedule, cfg.diffusion.t_min, cfg.diffusion.t_max)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer["lr"], weight_decay=cfg.optimizer["weight_decay"])

@@ -31,7 +31,8 @@ def model_meta(cfg: SeedConfig, dim: int) -> dict[str, Any]:
 
 def build_model(meta: dict[str, Any]) -> SeedMLP:
     """An untrained network of the recorded shape."""
-    return SeedMLP(int(meta["dim"]), int(meta["width_mult"]), int(meta["num_blocks"]), float(meta["dropout"]))
+    return SeedMLP(int(meta["dim"]), int(meta["width_mult"]), int(meta["num_blocks"]), float(meta["dropout"]),
+                   bool(meta.get("skip", False)))
 
 
 def check_extractor(state: dict, path: str | os.PathLike, extractor: dict | None) -> None:

@@ -3,7 +3,7 @@
 Sections (defaults in brackets; every key optional)::
 
     seed: 42                       # training seed (batch order, diffusion noise)
-    model: {width_mult: 2, num_blocks: 3, dropout: 0.0}
+    model: {width_mult: 2, num_blocks: 3, dropout: 0.0, skip: false}
     diffusion: {num_steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, t_min: 0, t_max: 1000, clip_sample: true}
     normalisation: sqrt_d          # sqrt_d | none | official (see embspace.seed.norm)
     optimizer: {lr: 5.0e-4, weight_decay: 5.0e-5}
@@ -38,6 +38,7 @@ class ModelConfig:
     width_mult: int = 2
     num_blocks: int = 3
     dropout: float = 0.0
+    skip: bool = False  # x0 = x_t + g(x_t, t) (not in the paper): starts as the identity
 
 
 @dataclass

@@ -247,14 +247,12 @@ if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
     log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $exp_root/${sys}_seed/embeddings"
-    for split in train test test_seed; do
-      run_stage --name "seed-enhance-$sys-$split" --marker "$done_dir/24.seed.enhance.$sys.$split" \
-        --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/$split/xvector.scp" \
-        --outputs "$exp_root/${sys}_seed/embeddings/$split/xvector.scp" -- \
-        steps/seed_enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
-          "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/$split" "$data/$split" \
-          "$exp_root/${sys}_seed/embeddings/$split"
-    done
+    run_stage --name "seed-enhance-$sys" --marker "$done_dir/24.seed.enhance.$sys" \
+      --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
+        "$data/"{train,test,test_seed}/utt2spk --outputs "$exp_root/${sys}_seed/embeddings/test_seed/xvector.scp" -- \
+      steps/seed_enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
+        --data-root "$data" "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings" \
+        "$exp_root/${sys}_seed/embeddings" train test test_seed
   done
 fi
 

@@ -288,13 +288,13 @@ if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
 fi
 
 if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
-  for name in "${seed_sets[@]}"; do
-    log "Stage 24: enhance the $seed_sys embeddings of $name -> $seed_dir/embeddings/$name"
-    run_stage --name "seed-enhance-$seed_sys-$name" --marker "$done_dir/24.seed.enhance.$seed_sys.$name" \
-      --inputs "$seed_dir/seed_model.pt" "$seed_emb/$name/xvector.scp" --outputs "$seed_dir/embeddings/$name/xvector.scp" -- \
-      steps/seed_enhance.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" --extractor "$seed_model" \
-        "$seed_dir/seed_model.pt" "$seed_emb/$name" "$data/$name" "$seed_dir/embeddings/$name"
-  done
+  log "Stage 24: enhance the $seed_sys embeddings of ${seed_sets[*]} -> $seed_dir/embeddings"
+  enh_inputs=()
+  for name in "${seed_sets[@]}"; do enh_inputs+=("$seed_emb/$name/xvector.scp" "$data/$name/utt2spk"); done
+  run_stage --name "seed-enhance-$seed_sys" --marker "$done_dir/24.seed.enhance.$seed_sys" \
+    --inputs "$seed_dir/seed_model.pt" "${enh_inputs[@]}" --outputs "$seed_dir/embeddings/voxceleb1_test/xvector.scp" -- \
+    steps/seed_enhance.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" --extractor "$seed_model" \
+      --data-root "$data" "$seed_dir/seed_model.pt" "$seed_emb" "$seed_dir/embeddings" "${seed_sets[@]}"
 fi
 
 if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
