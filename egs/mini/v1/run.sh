@@ -239,7 +239,7 @@ if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
       --outputs "$exp_root/${sys}_seed/seed_model.pt" --reset "$exp_root/${sys}_seed/models" -- \
       python -m embspace.bin.seed_train --config "$seed_config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
         --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
-        --extractor "$model" --exp-dir "$exp_root/${sys}_seed" --device "$device" --num-threads "$num_threads"
+        --extractor "$model" --exp-dir "$exp_root/${sys}_seed" --device "$device" --num-threads 1  # small matrices: one thread is fastest
   done
 fi
 
