@@ -11,7 +11,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError
@@ -97,18 +97,29 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
 
 def add_row(results_json: str | os.PathLike, row: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Add (or replace by ``(system, trials)``) a row, then rewrite results.json and results.md."""
+    return add_rows(results_json, [row])
+
+
+def add_rows(results_json: str | os.PathLike, new_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Add (or replace by ``(system, trials)``) several rows in order; results.json and results.md are
+    rewritten once, after every row was checked."""
     path = Path(results_json)
-    new = dict(row)
-    if new.get("method") == "baseline":
-        new.setdefault("baseline", None)
-    check_row(new, path)
+    checked = []
+    for row in new_rows:
+        new = dict(row)
+        if new.get("method") == "baseline":
+            new.setdefault("baseline", None)
+        check_row(new, path)
+        checked.append(new)
     rows = load_rows(path)
-    for i, r in enumerate(rows):
-        if (r["system"], r["trials"]) == (new["system"], new["trials"]):
-            rows[i] = new
-            break
-    else:
-        rows.append(new)
+    index = {(r["system"], r["trials"]): i for i, r in enumerate(rows)}
+    for new in checked:
+        key = (new["system"], new["trials"])
+        if key in index:
+            rows[index[key]] = new
+        else:
+            index[key] = len(rows)
+            rows.append(new)
     update_rel_change(rows)
     atomic_write_text(path, json.dumps({"rows": rows}, indent=2) + "\n")
     atomic_write_text(path.with_suffix(".md"), render_markdown(rows))

@@ -33,10 +33,10 @@ def load_config(path: str) -> dict:
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_train_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--noise-manifest", default="")
-    p.add_argument("--rir-manifest", default="")
+    p.add_argument("--config", required=True, help="the recipe's training config (conf/*.yaml)")
+    p.add_argument("--out", required=True, help="the run's training config to write")
+    p.add_argument("--noise-manifest", default="", help="MUSAN recordings manifest for noise augmentation ('' = none)")
+    p.add_argument("--rir-manifest", default="", help="RIR recordings manifest for reverberation ('' = none)")
     args = p.parse_args(argv)
     cfg = load_config(args.config)
     for m in (args.noise_manifest, args.rir_manifest):

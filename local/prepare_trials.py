@@ -17,22 +17,21 @@ from pathlib import Path
 
 from lhotse import RecordingSet, SupervisionSet
 
-from embspace.data.manifests import manifest_paths
+from embspace.data.manifests import manifest_paths, write_manifest
 from embspace.data.tables import write_lines
 from embspace.data.voxceleb import convert_trials, kaldi_trial_lines, lhotse_trial_cuts, read_supervision_speakers
-from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="prepare_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trial-list", required=True)
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--corpus", default="voxceleb")
-    p.add_argument("--split", default="test")
-    p.add_argument("--out", required=True)
-    p.add_argument("--lhotse-cuts-dir", default=None)
+    p.add_argument("--trial-list", required=True, help="official list: 1|0 <spk>/<youtube id>/<utt>.wav x2 per line")
+    p.add_argument("--manifest-dir", required=True, help="folder of the lhotse manifests (stage 1)")
+    p.add_argument("--corpus", default="voxceleb", help="manifest name prefix (default: %(default)s)")
+    p.add_argument("--split", default="test", help="split whose supervisions hold the trial utterances (default: %(default)s)")
+    p.add_argument("--out", required=True, help="Kaldi trials file to write")
+    p.add_argument("--lhotse-cuts-dir", default=None, help="also write lhotse's pos/neg trial CutSets here")
     args = p.parse_args(argv)
     rec_path, sup_path = manifest_paths(args.manifest_dir, args.corpus, args.split)
     trials = convert_trials(args.trial_list, read_supervision_speakers(sup_path), manifest_name=str(sup_path))
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lhotse_cuts_dir:
         cuts = lhotse_trial_cuts(trials, RecordingSet.from_file(rec_path), SupervisionSet.from_file(sup_path))
         for name, cutset in cuts.items():
-            with atomic_path(Path(args.lhotse_cuts_dir) / f"{args.corpus}_{name}.jsonl.gz") as tmp:
-                cutset.to_file(tmp)
+            write_manifest(cutset, Path(args.lhotse_cuts_dir) / f"{args.corpus}_{name}.jsonl.gz")
     return 0
 
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """VoxCeleb1/2 lhotse manifests and Kaldi data dirs, offline (no trial-list download).
 
+Example:
     python local/prepare_voxceleb.py --voxceleb1-root /corpora/VoxCeleb1 [--voxceleb2-root /corpora/VoxCeleb2] \
         --manifest-dir data/manifests --kaldi-dir data --nj 8
 Writes ``<manifest-dir>/voxceleb_{recordings,supervisions}_{train,test}.jsonl.gz`` (lhotse's names
 and ids), ``<manifest-dir>/voxceleb_cuts_train.jsonl.gz`` (audio cuts, for on-the-fly augmentation)
-and the Kaldi dirs ``<kaldi-dir>/voxceleb_train`` and ``<kaldi-dir>/voxceleb1_test``.
+and the Kaldi dirs ``<kaldi-dir>/voxceleb_train`` and ``<kaldi-dir>/voxceleb1_test``. Every file is
+checked first (readable, not empty, not truncated, 16 kHz, mono); all bad files are reported
+together and nothing is written.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ import argparse
 import sys
 
 from embspace.data.kaldi_dir import export_data_dir
-from embspace.data.manifests import load_cuts, manifest_paths, save_manifests
+from embspace.data.manifests import load_cuts, manifest_paths, save_manifests, write_manifest
 from embspace.data.voxceleb import prepare_voxceleb
-from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import cli_main
 
 KALDI_NAMES = {"train": "voxceleb_train", "test": "voxceleb1_test"}
@@ -30,12 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vox2-ext", default="m4a", choices=["m4a", "wav"], help="m4a (as lhotse reads it) or wav (converted copy)")
     p.add_argument("--vox1-dev-in-train", default="true", choices=["true", "false"],
                    help="true: VoxCeleb1 dev trains (Kaldi/lhotse split); false: it joins the test set (Vox1-E/H)")
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--kaldi-dir", required=True)
-    p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
+    p.add_argument("--kaldi-dir", required=True, help="where the Kaldi data dirs go")
+    p.add_argument("--resample", action="store_true", help="resample files not at 16 kHz (lhotse) instead of rejecting them")
+    p.add_argument("--nj", type=int, default=1, help="processes for the audio check (default: %(default)s)")
     args = p.parse_args(argv)
     splits = prepare_voxceleb(args.voxceleb1_root or None, args.voxceleb2_root or None,
-                              vox1_dev_in_train=args.vox1_dev_in_train == "true", vox2_ext=args.vox2_ext, num_jobs=args.nj)
+                              vox1_dev_in_train=args.vox1_dev_in_train == "true", vox2_ext=args.vox2_ext, num_jobs=args.nj,
+                              resample=args.resample)
     for split in ("train", "test"):
         if split not in splits:  # e.g. no VoxCeleb1 this time: drop a stale test set of an earlier run
             for path in manifest_paths(args.manifest_dir, "voxceleb", split):
@@ -44,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         recs, sups = splits[split]
         save_manifests(recs, sups, args.manifest_dir, "voxceleb", split)
         if split == "train":
-            with atomic_path(f"{args.manifest_dir}/voxceleb_cuts_train.jsonl.gz") as tmp:
-                load_cuts(args.manifest_dir, "voxceleb", "train").to_file(tmp)  # the same cuts (and ids) as the fbank stage
+            # the same cuts (and ids) as the fbank stage
+            write_manifest(load_cuts(args.manifest_dir, "voxceleb", "train"), f"{args.manifest_dir}/voxceleb_cuts_train.jsonl.gz")
         export_data_dir(recs, sups, f"{args.kaldi_dir}/{KALDI_NAMES[split]}")
         print(f"prepare_voxceleb: {split}: {len(recs)} utterances, {len({s.speaker for s in sups})} speakers, "
               f"{sum(r.duration for r in recs) / 3600:.2f} h -> {args.kaldi_dir}/{KALDI_NAMES[split]}", file=sys.stderr)

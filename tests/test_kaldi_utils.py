@@ -142,7 +142,8 @@ def test_split_refuses_inconsistent_dir(tmp_path):
     (d / "text").write_text("".join(l + "\n" for l in (d / "text").read_text().splitlines() if not l.startswith("spkC-01")))
     with pytest.raises(DataError, match="fix_data_dir") as e:
         split_data(d, 2)
-    assert e.value.key == "spkC-01" and Path(e.value.path).name == "text"
+    # named where it has a line: the utt2spk line of the utterance that text lacks
+    assert e.value.key == "spkC-01" and Path(e.value.path).name == "utt2spk" and "is not in text" in str(e.value)
 
 
 def test_subset_data_dir(tmp_path):

@@ -20,6 +20,8 @@ from tests.conftest import REPO
 RECIPE = REPO / "egs" / "mini" / "v1"
 SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker", "6", "--num-avg", "2",
          "--top-n", "8",
+         "--nessa-encoders", "conf/tiny_old.yaml", "--nessa-dev-speakers", "2",
+         "--nessa-utts-per-profile", "2", "--nessa-profiles-per-speaker", "1",
          # SEED (stages 20-25): a small mismatch corpus and model
          "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "2",
          "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2"]
@@ -63,8 +65,9 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
-    rows = _rows(root)
-    assert {s for (s, _), r in rows.items() if r["method"] == "baseline"} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
+    rows = {(s, t): r for (s, t), r in _rows(root).items()  # the backbone's systems (NESSA adds tiny_old, profiles; SEED adds *_seed)
+            if r["method"] == "baseline" and s != "tiny_old" and not t.endswith("_profiles")}
+    assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
         assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9
         assert Path(row["score_file"]).is_file()
@@ -72,6 +75,29 @@ def test_full_run_writes_report(clean_run):
     assert (root / "exp" / "det_mini_test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the pretrained GE2E encoder separates these synthetic voices far better than chance
     assert rows[("ge2e", "mini_test")]["eer"] < 30
+
+
+def test_nessa_block(clean_run):
+    """Stages 30-33: an old x-vector trained and extracted, dev/profile lists, mappers, rows with G."""
+    root, out = clean_run
+    exp = root / "exp"
+    assert (exp / "tiny_old" / "embeddings" / "test" / "xvector.scp").is_file()
+    assert (root / "data" / "nessa" / "dev" / "trials").is_file() and (root / "data" / "test" / "profiles").is_file()
+    rows = _rows(root)
+    for old in ("ge2e", "tiny_old"):
+        for trials in ("mini_test", "mini_test_profiles"):
+            assert rows[(old, trials)]["method"] == "baseline" and ("tiny", trials) in rows
+            for e, t in ((old, "tiny"), ("tiny", old)):
+                for scoring in ("nessa", "logit"):
+                    r = rows[(f"{e}/{t}.{scoring}", trials)]
+                    assert r["method"] == "nessa" and r["baseline"] == old and Path(r["score_file"]).is_file()
+                    assert "gain_fraction" in r and "gain_fraction_mindcf" in r
+    # equal dimensions (64): raw cosine rows; both trained with a classifier: its logit space too
+    assert ("tiny_old/tiny.raw", "mini_test") in rows and ("ge2e/tiny.raw", "mini_test") not in rows
+    assert ("tiny/tiny_old.logit_classifier", "mini_test_profiles") in rows
+    assert ("ge2e/tiny.nessa.average_then_map", "mini_test_profiles") in rows
+    summary = json.loads((exp / "nessa" / "ge2e-tiny" / "nessa" / "summary.json").read_text())
+    assert summary["num_train_speakers"] == 8 and summary["dev_history"][0]["epoch"] == 0
 
 
 def test_rerun_is_a_noop(clean_run):
@@ -117,9 +143,10 @@ def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_pat
 
 def test_redoing_stage_1_with_unchanged_data_skips_everything_after_it(clean_run):
     root, _ = clean_run
-    out = _run(root, "--stage", "1", "--stop-stage", "1", "--force", "true")
+    same = ("--top-n", "4")  # as the last run of this recipe dir left it (test_changed_option...)
+    out = _run(root, "--stage", "1", "--stop-stage", "1", "--force", "true", *same)
     assert "prepare_manifests:" in out, "--force must rerun the selected stage"
-    out = _run(root, "--stage", "2", "--stop-stage", "6")
+    out = _run(root, "--stage", "2", "--stop-stage", "6", *same)
     assert "[fbank-train] already done" in out and "[train-tiny] already done" in out
     assert "score: wrote" not in out
 

@@ -353,3 +353,42 @@ def test_seed_stages_with_ge2e_and_vcmix(recipe, tmp_path):
     again = run_recipe(*args)
     assert again.returncode == 0 and "failed" not in again.stderr
     assert again.stderr.count("already done") >= 8
+
+
+def test_nessa_stages_on_two_embedding_sets(recipe, tmp_path):
+    """Stages 31-33 with two embedding sets the user points to (synthetic ones for the miniature test set)."""
+    from embspace.embio import write_embeddings
+    from tests.test_nessa import two_models
+
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    shutil.copytree(recipe["data"] / "voxceleb1_test", data / "voxceleb1_test")
+    shutil.copytree(recipe["data"] / "trials", data / "trials")
+    sets = {"fake_train": two_models(12, 5, seed=5, prefix="spk"),
+            "voxceleb1_test": two_models(0, 0, seed=6, utt2spk=read_table(data / "voxceleb1_test" / "utt2spk"))}
+    (data / "fake_train").mkdir()
+    (data / "fake_train" / "utt2spk").write_text("".join(f"{k} {s}\n" for k, s in zip(sets["fake_train"]["keys"],
+                                                                                        sets["fake_train"]["spk"])))
+    for model, side in (("old", "x"), ("new", "y")):
+        for name, m in sets.items():
+            d = exp / model / "embeddings" / name
+            write_embeddings(d / "xvector.ark", d / "xvector.scp", zip(m["keys"], m[side]))
+            (d / "mean.vec").write_text(" ".join(map(str, m[side].mean(0))) + "\n")
+    cfg = tmp_path / "nessa.yaml"
+    cfg.write_text("mapper: mlp\ndirection: both_to_z\nshared_dim: 8\nhidden_dims: [16]\nepochs: 3\n")
+    args = ["--stage", "31", "--stop-stage", "33", "--data", str(data), "--exp", str(exp), "--nessa-old", str(exp / "old"),
+            "--nessa-new", str(exp / "new"), "--nessa-train-set", "fake_train", "--nessa-dev-speakers", "3",
+            "--nessa-utts-per-profile", "2", "--nessa-profiles-per-speaker", "1", "--nessa-config", str(cfg)]
+    proc = run_recipe(*args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {(r["system"], r["trials"]): r for r in json.loads((exp / "results.json").read_text())["rows"]}
+    for trials in ("vox1_O", "vox1_profiles"):
+        assert rows[("old", trials)]["method"] == "baseline" and ("new", trials) in rows
+        for system in ("old/new.nessa", "new/old.nessa", "old/new.logit", "new/old.logit"):
+            assert rows[(system, trials)]["baseline"] == "old" and "gain_fraction" in rows[(system, trials)]
+    assert len(read_trials(data / "trials" / "vox1_profiles")) == 6 * 12
+    again = run_recipe(*args)
+    assert again.returncode == 0 and "nessa_evaluate" not in again.stderr and "nessa_train" not in again.stdout
+    assert all(f"[{name}] already done" in again.stderr for name in ("nessa-split", "nessa-profiles", "nessa-train-old-new",
+                                                                      "nessa-logit-old-new", "nessa-eval-old-new"))
+    skipped = run_recipe("--stage", "31", "--stop-stage", "33", "--data", str(data), "--exp", str(exp))
+    assert skipped.returncode == 0 and "NESSA stages 31-33 skipped" in skipped.stderr

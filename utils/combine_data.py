@@ -17,8 +17,8 @@ from embspace.utils.errors import cli_main  # noqa: E402
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="combine_data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("out")
-    p.add_argument("dirs", nargs="+")
+    p.add_argument("out", help="combined data dir to write")
+    p.add_argument("dirs", nargs="+", help="data dirs to combine")
     args = p.parse_args(argv)
     for name in combine_data_dirs(args.out, args.dirs):
         print(f"combine_data: warning: {name} is not in every input dir; left out of {args.out}", file=sys.stderr)

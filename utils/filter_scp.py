@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="filter_scp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exclude", action="store_true", help="keep the lines whose key is NOT in the list")
     p.add_argument("-f", "--field", type=int, default=1, help="1-based field holding the key (default 1)")
-    p.add_argument("id_list")
-    p.add_argument("scp", nargs="?", default="-")
+    p.add_argument("id_list", help="file whose first field per line is an id to keep")
+    p.add_argument("scp", nargs="?", default="-", help="table to filter (default: stdin)")
     args = p.parse_args(argv)
     if args.field < 1:
         p.error(f"-f must be >= 1, got {args.field}")

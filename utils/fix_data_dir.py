@@ -17,7 +17,7 @@ from embspace.utils.errors import cli_main  # noqa: E402
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fix_data_dir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir")
+    p.add_argument("dir", help="the data dir to fix in place")
     args = p.parse_args(argv)
     report = fix_data_dir(args.dir)
     for line in report.summary(args.dir).splitlines():

@@ -19,8 +19,8 @@ from embspace.utils.errors import cli_main  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="split_data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-utt", action="store_true", help="split by utterance; a speaker may span parts")
-    p.add_argument("dir")
-    p.add_argument("n", type=int)
+    p.add_argument("dir", help="the data dir to split")
+    p.add_argument("n", type=int, help="number of parts")
     args = p.parse_args(argv)
     for part in split_data(args.dir, args.n, per_utt=args.per_utt):
         print(part)

@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--spk-list", help="file whose first field is a speaker id")
     g.add_argument("--first", type=int, help="the first N utterances")
     g.add_argument("--last", type=int, help="the last N utterances")
-    p.add_argument("dir")
-    p.add_argument("out")
+    p.add_argument("dir", help="source data dir")
+    p.add_argument("out", help="subset data dir to write")
     args = p.parse_args(argv)
     subset_data_dir(args.dir, args.out, utt_list=args.utt_list, spk_list=args.spk_list, first=args.first, last=args.last)
     return 0

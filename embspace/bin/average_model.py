@@ -1,5 +1,6 @@
 """Average the encoder weights of the last N epoch models: ``model_<e>.pt`` -> ``avg_model.pt``.
 
+Example:
     python -m embspace.bin.average_model --model-dir exp/ecapa/models --num 3 --out exp/ecapa/models/avg_model.pt
 """
 
@@ -15,9 +16,9 @@ from embspace.utils.errors import DataError, cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="average_model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--num", type=int, default=3)
-    p.add_argument("--out", required=True)
+    p.add_argument("--model-dir", required=True, help="folder with the epoch models model_<e>.pt")
+    p.add_argument("--num", type=int, default=3, help="average the last N epoch models (default: %(default)s)")
+    p.add_argument("--out", required=True, help="averaged model to write, e.g. <model-dir>/avg_model.pt")
     args = p.parse_args(argv)
     models = epoch_models(args.model_dir)
     if not models:

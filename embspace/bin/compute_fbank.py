@@ -1,5 +1,6 @@
 """Compute and store lhotse fbank features for a corpus split.
 
+Example:
     python -m embspace.bin.compute_fbank --manifest-dir data/manifests --corpus mini --split train \
         --out-dir data/fbank --num-mel-bins 80 --nj 2
 writes ``<out-dir>/<corpus>_cuts_<split>.jsonl.gz`` and ``<out-dir>/<corpus>_feats_<split>/``.
@@ -21,12 +22,12 @@ from embspace.utils.errors import cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="compute_fbank", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--num-mel-bins", type=int, default=80)
-    p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--manifest-dir", required=True, help="folder of the lhotse recordings/supervisions manifests")
+    p.add_argument("--corpus", required=True, help="corpus name (manifest file name prefix)")
+    p.add_argument("--split", required=True, help="split name (train, test...)")
+    p.add_argument("--out-dir", required=True, help="where the cuts and the lilcom feature chunks go")
+    p.add_argument("--num-mel-bins", type=int, default=80, help="mel filters = feature dimension (default: %(default)s)")
+    p.add_argument("--nj", type=int, default=1, help="parallel feature-extraction processes (default: %(default)s)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     cuts = load_cuts(args.manifest_dir, args.corpus, args.split)

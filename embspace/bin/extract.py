@@ -1,5 +1,6 @@
 """Extract utterance embeddings for one job of a split: ``<out-dir>/xvector.<job>.ark/scp``.
 
+Example:
     python -m embspace.bin.extract --model exp/ecapa/models/avg_model.pt \
         --cuts data/fbank/mini_cuts_test.jsonl.gz --job 1 --nj 4 --out-dir exp/ecapa/embeddings/test
 ``--model ge2e`` uses the pretrained GE2E encoder shipped with resemblyzer (reads audio, not fbank).
@@ -58,13 +59,13 @@ class _Lazy:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="extract", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
-    p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio with --copies-config)")
+    p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
-    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj")
-    p.add_argument("--nj", type=int, default=1, help="number of jobs the cuts are split into")
-    p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass (equal lengths only)")
-    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on a GPU")
-    p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj (default: %(default)s)")
+    p.add_argument("--nj", type=int, default=1, help="number of jobs the cuts are split into (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass, equal lengths only (default: %(default)s)")
+    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on CUDA")
+    p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
     g = p.add_argument_group("augmented copies (SEED training data)")
     g.add_argument("--copies-config", help="SEED YAML: embed augmented copies of the utterances its plan selects")
     g.add_argument("--noise-manifest", help="noise recordings/cuts (default: generated coloured noise)")

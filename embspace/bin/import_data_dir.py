@@ -1,8 +1,13 @@
-"""Import a Kaldi data dir (``wav.scp``, ``utt2spk``, optional ``segments``, ``spk2gender``,
-``text``, ``utt2lang``) as lhotse manifests, after validating it.
+"""Import a Kaldi data dir (``wav.scp`` with files or ``cmd |`` pipes, ``utt2spk``, optional
+``segments``, ``spk2gender``, ``text``, ``utt2lang``) as lhotse manifests, after validating it.
 
-    python -m embspace.bin.import_data_dir --data-dir data/mycorpus_train --corpus mycorpus \
+Example:
+    python -m embspace.bin.import_data_dir --data-dir data/mycorpus_train --corpus mycorpus \\
         --split train --manifest-dir data/manifests
+
+The tables are checked as strictly as Kaldi's validate_data_dir.sh, then every recording (each
+pipe is run): readable, not empty, not truncated, sampling rate (or --resample), mono (or
+--channel N). All bad recordings are reported together; nothing is written then.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from embspace.bin._audio_options import add_audio_options
 from embspace.data.kaldi_dir import import_data_dir
 from embspace.data.manifests import save_manifests
 from embspace.utils.errors import cli_main
@@ -18,13 +24,13 @@ from embspace.utils.errors import cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="import_data_dir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--split", required=True)
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--sampling-rate", type=int, default=16000)
+    p.add_argument("--data-dir", required=True, help="the Kaldi data dir to import")
+    p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
+    p.add_argument("--split", required=True, help="split name in the manifest file names (train, test...)")
+    p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
+    add_audio_options(p)
     args = p.parse_args(argv)
-    recs, sups = import_data_dir(args.data_dir, args.sampling_rate)
+    recs, sups = import_data_dir(args.data_dir, args.sampling_rate, args.resample, args.channel, args.nj or None)
     rec_path, sup_path = save_manifests(recs, sups, args.manifest_dir, args.corpus, args.split)
     print(f"import_data_dir: {len(recs)} recordings, {len(sups)} supervisions -> {rec_path}, {sup_path}", file=sys.stderr)
     return 0

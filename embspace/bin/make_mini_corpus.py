@@ -1,5 +1,8 @@
 """Generate the offline synthetic multi-speaker corpus "mini" with espeak-ng.
 
+Example:
+    python -m embspace.bin.make_mini_corpus --out-dir data/corpus --num-speakers 120 --num-test-speakers 40 --nj 2
+
 Writes ``DIR/wav/<spk>/<utt>.wav`` (16 kHz, 16-bit), ``DIR/speakers.jsonl`` and, last,
 ``DIR/metadata.jsonl`` (one JSON object per utterance). ``DIR/config.json`` records the design;
 a rerun with the same design skips the wavs already there (each is written atomically), a rerun
@@ -19,16 +22,20 @@ from embspace.corpus.writer import check_design, render_all, write_jsonl
 from embspace.utils.errors import DataError, cli_main
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each option; the description (with its example) as written."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options (defaults = the documented corpus design)."""
     d = MiniConfig()
     p = argparse.ArgumentParser(prog="make_mini_corpus", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--out-dir", required=True, type=Path, help="corpus folder")
-    p.add_argument("--num-speakers", type=int, default=d.num_speakers)
+    p.add_argument("--num-speakers", type=int, default=d.num_speakers, help="speakers in all")
     p.add_argument("--num-test-speakers", type=int, default=d.num_test_speakers, help="disjoint from train")
-    p.add_argument("--utts-per-speaker", type=int, default=d.utts_per_speaker)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--utts-per-speaker", type=int, default=d.utts_per_speaker, help="utterances per speaker")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the whole design")
     p.add_argument("--second-language-fraction", type=float, default=d.second_language_fraction,
                    help="probability that an utterance is in German (same speaker voice)")
     p.add_argument("--nj", type=int, default=1, help="worker processes")

@@ -1,15 +1,21 @@
 """Kaldi trial lists from a data dir: every unordered pair of distinct test utterances.
 
     python -m embspace.bin.make_trials --data-dir data/test --out data/test/trials \
-        [--same-gender-out data/test/trials_same_gender] [--max-trials 0 --seed 1]
+        [--same-gender-out data/test/trials_same_gender] [--max-trials 0 --seed 1] \
+        [--profiles-out data/test/profiles --profile-trials-out data/test/trials_profiles \
+         --utts-per-profile 3 --profiles-per-speaker 2]
 ``trials``: all pairs. ``trials_same_gender``: the target trials plus only those non-target trials
-whose speakers share a gender (harder; needs ``spk2gender``). ``--max-trials`` subsamples
-non-target trials deterministically when the full list would be too long.
+whose speakers share a gender (harder). Without ``spk2gender`` (gender is optional) the same-gender
+list is skipped with a message, exit status 0, and a stale one is removed. ``--max-trials``
+subsamples non-target trials deterministically when the full list would be too long.
+Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utterances drawn with
+``--seed``) and ``trials_profiles``: every profile against every utterance not used for enrollment.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,49 +23,69 @@ import numpy as np
 
 from embspace.data.kaldi_dir import validate_data_dir
 from embspace.data.tables import read_table, write_lines
-from embspace.utils.errors import DataError, cli_main
+from embspace.data.trials import all_pairs, make_profiles
+from embspace.utils.errors import cli_main
 
 
-def all_pairs(utts: list[str], utt2spk: dict[str, str], max_trials: int = 0, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)`` with ``i < j`` and their target flags; keeps every target pair."""
-    n = len(utts)
-    i, j = np.triu_indices(n, k=1)
-    spk = np.array([utt2spk[u] for u in utts])
-    target = spk[i] == spk[j]
-    if max_trials and len(i) > max_trials:
-        rng = np.random.default_rng(seed)
-        non = np.flatnonzero(~target)
-        keep_non = rng.choice(non, size=max(0, max_trials - int(target.sum())), replace=False)
-        keep = np.sort(np.concatenate([np.flatnonzero(target), keep_non]))
-        i, j, target = i[keep], j[keep], target[keep]
-    return i, j, target
+def write_same_gender(d: Path, out: str, utts: list[str], utt2spk: dict[str, str], i: np.ndarray, j: np.ndarray,
+                      target: np.ndarray) -> None:
+    """The same-gender list, or (without ``spk2gender``) a message and the removal of a stale one."""
+    if not (d / "spk2gender").is_file():
+        note = ""
+        if os.path.lexists(out):
+            os.unlink(out)  # left from data with genders: it no longer belongs to this data
+            note = f"; removed the old {out}"
+        print(f"make_trials: skipping same-gender trials: {d / 'spk2gender'} does not exist (the data has no "
+              f"gender){note}", file=sys.stderr)
+        return
+    spk2gender = read_table(d / "spk2gender")
+    gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
+    keep = target | (gender[i] == gender[j])
+    label = np.where(target, "target", "nontarget")
+    write_lines(out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
+    print(f"make_trials: {int(keep.sum())} same-gender trials -> {out}", file=sys.stderr)
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--same-gender-out", default=None)
-    p.add_argument("--max-trials", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", required=True, help="Kaldi data dir of the test set (utt2spk, optionally spk2gender)")
+    p.add_argument("--out", help="trial list of all pairs to write")
+    p.add_argument("--same-gender-out", default=None,
+                   help="also write the same-gender list here (skipped, with a message, without spk2gender)")
+    p.add_argument("--max-trials", type=int, default=0, help="keep at most this many trials (all targets; 0: all)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the non-target subsampling and of the profile draws (default: %(default)s)")
+    p.add_argument("--profiles-out", help="write enrollment profiles here (<profile> <utt>...)")
+    p.add_argument("--profile-trials-out", help="write profile-vs-utterance trials here (with --profiles-out)")
+    p.add_argument("--utts-per-profile", type=int, default=3, help="enrollment utterances averaged into a profile")
+    p.add_argument("--profiles-per-speaker", type=int, default=2, help="profiles per speaker (disjoint utterances)")
     args = p.parse_args(argv)
+    if bool(args.profiles_out) != bool(args.profile_trials_out):
+        p.error("--profiles-out and --profile-trials-out go together")
+    if not args.out and not args.profiles_out:
+        p.error("give --out, --profiles-out, or both")
+    if args.same_gender_out and not args.out:
+        p.error("--same-gender-out needs --out")
     d = Path(args.data_dir)
     validate_data_dir(d)
     utt2spk = read_table(d / "utt2spk")
     utts = sorted(utt2spk)
-    i, j, target = all_pairs(utts, utt2spk, args.max_trials, args.seed)
-    label = np.where(target, "target", "nontarget")
-    write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
-    print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
-    if args.same_gender_out:
-        if not (d / "spk2gender").is_file():
-            raise DataError("spk2gender needed for same-gender trials", d / "spk2gender")
-        spk2gender = read_table(d / "spk2gender")
-        gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
-        keep = target | (gender[i] == gender[j])
-        write_lines(args.same_gender_out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
-        print(f"make_trials: {int(keep.sum())} same-gender trials -> {args.same_gender_out}", file=sys.stderr)
+    if args.out:
+        i, j, target = all_pairs(utts, utt2spk, args.max_trials, args.seed)
+        label = np.where(target, "target", "nontarget")
+        write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
+        print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
+        if args.same_gender_out:
+            write_same_gender(d, args.same_gender_out, utts, utt2spk, i, j, target)
+    if args.profiles_out:
+        profiles, test = make_profiles(utt2spk, args.utts_per_profile, args.profiles_per_speaker, args.seed, d / "utt2spk")
+        write_lines(args.profiles_out, (f"{name} {' '.join(u)}" for name, u in profiles.items()))
+        spk_of = {name: utt2spk[u[0]] for name, u in profiles.items()}
+        write_lines(args.profile_trials_out, (f"{name} {t} {'target' if spk_of[name] == utt2spk[t] else 'nontarget'}"
+                                              for name in profiles for t in test))
+        print(f"make_trials: {len(profiles)} profiles of {args.utts_per_profile} utterances, {len(profiles) * len(test)} "
+              f"profile trials -> {args.profiles_out}, {args.profile_trials_out}", file=sys.stderr)
     return 0
 
 

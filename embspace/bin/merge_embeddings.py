@@ -1,6 +1,7 @@
 """Merge per-job ``xvector.JOB.scp`` into ``xvector.scp``; with ``--utt2spk`` also write speaker
 means ``spk_xvector.ark/scp`` and ``num_utts.ark``, and the global mean ``mean.vec``.
 
+Example:
     python -m embspace.bin.merge_embeddings --dir exp/ecapa/embeddings/test --nj 4 --utt2spk data/test/utt2spk
 """
 
@@ -20,9 +21,9 @@ from embspace.utils.errors import cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="merge_embeddings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dir", required=True)
-    p.add_argument("--nj", type=int, required=True)
-    p.add_argument("--utt2spk", default=None)
+    p.add_argument("--dir", required=True, help="embedding dir holding xvector.<job>.scp")
+    p.add_argument("--nj", type=int, required=True, help="number of jobs the embeddings were extracted with")
+    p.add_argument("--utt2spk", default=None, help="also write per-speaker means (spk_xvector.ark/scp, num_utts.ark)")
     args = p.parse_args(argv)
     d = Path(args.dir)
     n = merge_scps([d / f"xvector.{j}.scp" for j in range(1, args.nj + 1)], d / "xvector.scp")

@@ -1,11 +1,17 @@
 """lhotse manifests and Kaldi data dirs from a corpus ``metadata.jsonl``.
 
-    python -m embspace.bin.prepare_manifests --metadata data/corpus/metadata.jsonl --corpus mini \
+Example:
+    python -m embspace.bin.prepare_manifests --metadata data/corpus/metadata.jsonl --corpus mini \\
         --manifest-dir data/manifests --kaldi-dir data
+
 Each metadata record needs ``utt``, ``speaker``, ``path`` (relative to the metadata file) and may
-carry ``split``, ``gender``, ``language``, ``text`` and any other field (kept in
-``supervision.custom``). Writes, per split, ``<corpus>_{recordings,supervisions}_<split>.jsonl.gz``
-and ``<kaldi-dir>/<split>/{wav.scp,utt2spk,spk2utt,spk2gender,text,...}``.
+carry ``split``, ``gender`` (m/f), ``language``, ``text`` and any other field (kept in
+``supervision.custom``). Without any ``split``, a speaker-disjoint train/test split is drawn
+(``--test-fraction``, ``--split-seed``). Every audio file is checked first (readable, not empty,
+not truncated, sampling rate, mono or ``--channel``); all bad files are reported together and
+nothing is written. Writes, per split, ``<corpus>_{recordings,supervisions}_<split>.jsonl.gz``
+and ``<kaldi-dir>/<split>/{wav.scp,utt2spk,spk2utt,...}`` (``spk2gender`` when every speaker
+has a gender, ``text`` when every utterance has one).
 """
 
 from __future__ import annotations
@@ -14,37 +20,45 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.data.kaldi_dir import export_data_dir
-from embspace.data.manifests import build_manifests, read_metadata, save_manifests
-from embspace.utils.errors import DataError, cli_main
+from embspace.bin._audio_options import add_audio_options, audio_policy
+from embspace.data.kaldi_dir import kaldi_tables, write_data_dir
+from embspace.data.manifests import build_manifests, read_metadata, save_manifests, split_entries
+from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="prepare_manifests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--metadata", required=True)
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--manifest-dir", required=True)
-    p.add_argument("--kaldi-dir", default=None)
-    p.add_argument("--sampling-rate", type=int, default=16000)
+    p.add_argument("--metadata", required=True, help="metadata.jsonl, one JSON object per utterance")
+    p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
+    p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
+    p.add_argument("--kaldi-dir", default=None, help="also write Kaldi data dirs <kaldi-dir>/<split>")
+    p.add_argument("--test-fraction", type=float, default=0.25,
+                   help="without 'split' in the metadata: fraction of speakers drawn for test (default: %(default)s; "
+                        "0: everything is train)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of that draw (default: %(default)s)")
+    add_audio_options(p)
     args = p.parse_args(argv)
+    if not 0 <= args.test_fraction < 1:
+        p.error(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
     entries = read_metadata(args.metadata)
-    splits: dict[str, list[dict]] = {}
-    for e in entries:
-        splits.setdefault(e.get("split", "all"), []).append(e)
-    # Validate every split before writing anything.
-    built = {s: build_manifests(es, Path(args.metadata).parent, args.sampling_rate) for s, es in splits.items()}
-    spk_split: dict[str, str] = {}
-    for split, es in splits.items():
-        for e in es:
-            if spk_split.setdefault(e["speaker"], split) != split:
-                raise DataError(f"speaker appears in splits '{spk_split[e['speaker']]}' and '{split}'", args.metadata, key=e["speaker"])
-    for split, (recs, sups) in sorted(built.items()):
-        save_manifests(recs, sups, args.manifest_dir, args.corpus, split)
-        if args.kaldi_dir:
-            export_data_dir(recs, sups, Path(args.kaldi_dir) / split)
-        print(f"prepare_manifests: {split}: {len(recs)} utterances, {len(set(s.speaker for s in sups))} speakers, "
-              f"{sum(r.duration for r in recs) / 3600:.2f} h", file=sys.stderr)
+    splits, note = split_entries(entries, args.test_fraction, args.split_seed, args.metadata)
+    if note:
+        print(f"prepare_manifests: {note}", file=sys.stderr)
+    # Check every file and build every table of every split before writing anything.
+    recs, sups = build_manifests(entries, Path(args.metadata).parent, audio_policy(args), args.nj or None, args.metadata)
+    built = {}
+    for split, es in sorted(splits.items()):
+        ids = {e["utt"] for e in es}
+        split_recs = recs.filter(lambda r: r.id in ids).to_eager()
+        split_sups = sups.filter(lambda s: s.id in ids).to_eager()
+        built[split] = (split_recs, split_sups, kaldi_tables(split_recs, split_sups) if args.kaldi_dir else None)
+    for split, (split_recs, split_sups, tables) in built.items():
+        save_manifests(split_recs, split_sups, args.manifest_dir, args.corpus, split)
+        if tables is not None:
+            write_data_dir(tables, Path(args.kaldi_dir) / split)
+        print(f"prepare_manifests: {split}: {len(split_recs)} utterances, {len({s.speaker for s in split_sups})} speakers, "
+              f"{sum(r.duration for r in split_recs) / 3600:.2f} h", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,18 @@
-"""Add a system's metrics to exp/results.json (+ results.md), and/or plot several DET curves."""
+"""Add a system's metrics to exp/results.json (+ results.md), and/or plot several DET curves.
+
+Examples:
+    python -m embspace.bin.report --results exp/results.json --system ecapa_mini --method baseline \
+        --trials mini_test --metrics exp/ecapa_mini/scores_none/mini_test.metrics.json \
+        --score-file exp/ecapa_mini/scores_none/mini_test.score --extra norm=none
+    python -m embspace.bin.report --det-png exp/det_mini_test.png --from-results exp/results.json --trials mini_test
+    python -m embspace.bin.report --det-dir exp --from-results exp/results.json   # exp/det_<list>.png for every list
+    python -m embspace.bin.report --det-png det.png --scores ecapa=a.score resnet=b.score --title mini_test
+
+A row copies the scoring settings compute_metrics --scoring-info put in the metrics JSON
+(cohort_size, top_n, top_n_requested). --from-results draws one curve per row of the results
+file for the trial list, labelled by system; score_file paths are taken relative to the current
+directory (the recipe dir, as run.sh writes them).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +21,17 @@ import json
 import sys
 from pathlib import Path
 
-from embspace.report import REQUIRED, add_row
+from embspace.report import REQUIRED, add_row, load_rows
 from embspace.utils.errors import DataError, cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
+#: fields of a compute_metrics JSON copied into the row besides the metrics (from score --info-json)
+SCORING_FIELDS = ("cohort_size", "top_n", "top_n_requested")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="report", description=__doc__)
+    p = argparse.ArgumentParser(prog="report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("results row")
     g.add_argument("--results", help="results JSON, e.g. exp/results.json (results.md goes beside it)")
     g.add_argument("--system", help="system name, unique per trials list")
@@ -29,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = p.add_argument_group("DET plot")
     d.add_argument("--det-png", help="draw the DET curves of --scores here")
     d.add_argument("--scores", nargs="+", default=[], metavar="NAME=FILE", help="score files to plot")
-    d.add_argument("--title", help="DET plot title")
+    d.add_argument("--from-results", metavar="RESULTS_JSON",
+                   help="plot every system of this results file on the trial list --trials (instead of --scores)")
+    d.add_argument("--det-dir", metavar="DIR",
+                   help="with --from-results and no --trials: one plot per trial list of the results file, "
+                        "DIR/det_<trials>.png")
+    d.add_argument("--title", help="DET plot title (default with --from-results: the trial list)")
     return p
 
 
@@ -49,8 +70,8 @@ def _parse_extra(items: list[str], parser: argparse.ArgumentParser) -> dict[str,
     return out
 
 
-def _read_metrics(path: str) -> dict[str, float]:
-    """The three metrics from a compute_metrics JSON."""
+def _read_metrics(path: str) -> dict[str, object]:
+    """The three metrics from a compute_metrics JSON, and the scoring settings it carries."""
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", p)
@@ -63,7 +84,51 @@ def _read_metrics(path: str) -> dict[str, float]:
     missing = [k for k in ("eer", "mindcf_0.01", "mindcf_0.05") if k not in m]
     if missing:
         raise DataError(f"lacks {', '.join(missing)}", p)
-    return {k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05")}
+    return {k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05", *SCORING_FIELDS) if k in m}
+
+
+def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
+    """``{system: score file}`` of every row of ``results`` on ``trials``, in the table's order.
+
+    Every score file must exist (relative paths are taken from the current directory, the recipe dir).
+    """
+    rows = [r for r in load_rows(results) if r["trials"] == trials]
+    if not rows:
+        known = sorted({r["trials"] for r in load_rows(results)})
+        raise DataError(f"no row for trials '{trials}' (trial lists there: {', '.join(known) or 'none'})", results)
+    scores = {r["system"]: r["score_file"] for r in rows if r.get("score_file")}
+    for system, path in scores.items():
+        if not Path(path).is_file():
+            raise DataError(f"score file of system '{system}' not found: {path} (taken relative to the current "
+                            "directory, the recipe dir)", results, key=system)
+    return scores
+
+
+def plot_results_det(results: str, trials: str, png: str | Path, parser: argparse.ArgumentParser) -> None:
+    """One DET plot of every system of ``results`` on ``trials``, labelled by system."""
+    from embspace.scoring.det import plot_det
+
+    scores = det_inputs_from_results(results, trials)
+    plot_det(_curves([f"{s}={p}" for s, p in scores.items()], parser), png, trials)
+
+
+def _curves(items: list[str], parser: argparse.ArgumentParser) -> dict[str, tuple]:
+    """DET curves of ``NAME=FILE`` score files, checked to hold both kinds of trial."""
+    from embspace.scoring.metrics import det_curve, read_scores
+
+    curves = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            parser.error(f"--scores expects NAME=FILE, got {item!r}")
+        if name in curves:
+            parser.error(f"--scores: name {name!r} given twice")
+        s, y = read_scores(path)
+        n_tgt = int(y.sum())
+        if n_tgt == 0 or n_tgt == len(y):
+            raise DataError(f"need both target and non-target trials, got {n_tgt} and {len(y) - n_tgt}", path)
+        curves[name] = det_curve(s, y)[:2]
+    return curves
 
 
 @cli_main
@@ -71,14 +136,32 @@ def main(argv: list[str] | None = None) -> int:
     """Validate everything, then write the row and/or the plot."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.det_dir:
+        if not args.from_results or args.trials or args.det_png or args.scores:
+            parser.error("--det-dir goes with --from-results only")
+        lists = sorted({r["trials"] for r in load_rows(args.from_results) if r.get("score_file")})
+        if not lists:
+            raise DataError("no rows with score files", args.from_results)
+        for trials in lists:
+            plot_results_det(args.from_results, trials, Path(args.det_dir) / f"det_{trials}.png", parser)
+        print(f"report: DET plots of {len(lists)} trial lists -> {args.det_dir}/det_*.png", file=sys.stderr)
+        return 0
+    if args.from_results:
+        extra_row = [a for a in ROW_ARGS if a != "trials" and getattr(args, a)]
+        if not args.det_png or not args.trials or args.scores or extra_row:
+            parser.error("--from-results goes with --det-png and --trials only")
+        scores = det_inputs_from_results(args.from_results, args.trials)
+        args.scores = [f"{system}={path}" for system, path in scores.items()]
+        args.title = args.title or args.trials
+        args.trials = None
     given = [a for a in ROW_ARGS if getattr(args, a)]
     if not given and not args.det_png:
-        parser.error("give the results row options, --det-png with --scores, or both")
+        parser.error("give the results row options, --det-png with --scores (or --from-results), or both")
     if given and len(given) < len(ROW_ARGS):
         missing = [a for a in ROW_ARGS if not getattr(args, a)]
         parser.error("a results row needs " + ", ".join("--" + a.replace("_", "-") for a in missing))
     if args.det_png and not args.scores:
-        parser.error("--det-png needs --scores NAME=FILE ...")
+        parser.error("--det-png needs --scores NAME=FILE ... or --from-results")
     if args.scores and not args.det_png:
         parser.error("--scores needs --det-png")
     if given and args.method != "baseline" and not args.baseline:
@@ -89,22 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"system": args.system, "method": args.method, "baseline": args.baseline,
                "trials": args.trials, **_read_metrics(args.metrics), "score_file": args.score_file}
         row.update(_parse_extra(args.extra, parser))
-    curves = {}
-    if args.det_png:
-        from embspace.scoring.metrics import det_curve, read_scores
-
-        for item in args.scores:
-            name, sep, path = item.partition("=")
-            if not sep or not name or not path:
-                parser.error(f"--scores expects NAME=FILE, got {item!r}")
-            if name in curves:
-                parser.error(f"--scores: name {name!r} given twice")
-            s, y = read_scores(path)
-            n_tgt = int(y.sum())
-            if n_tgt == 0 or n_tgt == len(y):
-                raise DataError(f"need both target and non-target trials, got {n_tgt} and {len(y) - n_tgt}",
-                                path)
-            curves[name] = det_curve(s, y)[:2]
+    curves = _curves(args.scores, parser) if args.det_png else {}
 
     if row is not None:
         add_row(args.results, row)

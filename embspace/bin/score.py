@@ -1,12 +1,20 @@
 """Cosine scoring of a trials list, optionally with mean subtraction and AS-norm.
 
+Example:
+    python -m embspace.bin.score --trials data/test/trials --test-scp exp/ecapa/embeddings/test/xvector.scp \
+        --mean-vec exp/ecapa/embeddings/train/mean.vec --cohort-scp exp/ecapa/embeddings/train/spk_xvector.scp \
+        --top-n 300 --output exp/ecapa/scores_asnorm/mini_test.score --info-json exp/ecapa/scores_asnorm/mini_test.scoring.json
+
 Writes ``<enroll> <test> <score> target|nontarget`` lines. Every input is read and checked
-before the output is written (atomically).
+before the output is written (atomically). With a cohort, a ``--top-n`` larger than the cohort is
+a warning (AS-norm then uses the whole cohort: s-norm); ``--info-json`` records the cohort size and
+the top-N used, for compute_metrics --scoring-info and the results rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import numpy as np
@@ -15,12 +23,13 @@ from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.scoring.cosine import score_trials, write_scores
 from embspace.scoring.norm import score_trials_asnorm
+from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="score", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="score", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", required=True, help="Kaldi trials: <enroll> <test> target|nontarget")
     p.add_argument("--test-scp", required=True, help="test (and by default enrollment) embeddings")
     p.add_argument("--enroll-scp", help="enrollment embeddings, per utterance or per speaker (spk_xvector.scp)")
@@ -30,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cohort-scp", help="AS-norm cohort embeddings (e.g. training speakers' means)")
     p.add_argument("--top-n", type=int, default=300, help="AS-norm top-N cohort scores; <= 0: s-norm (all)")
     p.add_argument("--output", required=True, help="score file to write")
+    p.add_argument("--info-json", help="write the scoring settings used ({cohort_size, top_n, ...}) here")
     return p
 
 
@@ -65,12 +75,22 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(dims.values())) > 1:
         raise DataError("embedding dimensions differ: " + ", ".join(f"{p}: {d}" for p, d in dims.items()),
                         args.test_scp)
+    info: dict[str, object] = {"norm": "none"}
     if cohort is None:
         scores = score_trials(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path=args.trials)
     else:
+        used = len(cohort) if args.top_n <= 0 else min(args.top_n, len(cohort))
+        if args.top_n > len(cohort):
+            print(f"score: warning: --top-n {args.top_n} exceeds the AS-norm cohort of {len(cohort)} embeddings "
+                  f"({args.cohort_scp}); using all {len(cohort)}, i.e. plain s-norm", file=sys.stderr)
+        info = {"norm": "asnorm", "cohort_size": len(cohort), "top_n": used}
+        if args.top_n != used:
+            info["top_n_requested"] = args.top_n
         scores = score_trials_asnorm(trials, keys, emb, cohort, args.top_n, enroll_keys, enroll_emb, mean,
                                      trials_path=args.trials)
     write_scores(args.output, trials, scores)
+    if args.info_json:
+        atomic_write_text(args.info_json, json.dumps(info, indent=2) + "\n")
     print(f"score: wrote {len(trials)} scores to {args.output}", file=sys.stderr)
     return 0
 

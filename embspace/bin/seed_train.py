@@ -136,23 +136,34 @@ def main(argv: list[str] | None = None) -> int:
                  f"{len(batches)} batches/epoch x {cfg.epochs} epochs")
     models = exp_dir / "models"
 
-    def on_epoch_end(epoch: int, network: torch.nn.Module) -> dict:
-        enhancer = Enhancer(network.model, schedule, norm, cfg.diffusion.clip_sample)
-        metrics = dev_eval(enhancer)
-        score = selection_score(metrics)
-        atomic_write_text(models / f"dev_{epoch}.json", json.dumps({"epoch": epoch, "score": score, **metrics}) + "\n")
-        best = _best(models, epoch)
-        if best == epoch:
-            with atomic_path(exp_dir / "seed_model.pt") as tmp:
-                shutil.copyfile(models / f"model_{epoch}.pt", tmp)
-        return {"dev_score": round(score, 3), "best_epoch": best}
+    class DevSelection:
+        """Epoch hook: dev scores to ``models/dev_<epoch>.json`` (they are its state, so a resumed run
+        keeps them); the best epoch so far is copied to ``seed_model.pt``. Never stops training."""
+
+        def __call__(self, epoch: int, network: torch.nn.Module) -> bool:
+            enhancer = Enhancer(network.model, schedule, norm, cfg.diffusion.clip_sample)
+            metrics = dev_eval(enhancer)
+            score = selection_score(metrics)
+            atomic_write_text(models / f"dev_{epoch}.json", json.dumps({"epoch": epoch, "score": score, **metrics}) + "\n")
+            best = _best(models, epoch)
+            if best == epoch:
+                with atomic_path(exp_dir / "seed_model.pt") as tmp:
+                    shutil.copyfile(models / f"model_{epoch}.pt", tmp)
+            logging.info(f"epoch {epoch}: dev score {score:.3f}, best epoch {best}")
+            return False
+
+        def state_dict(self) -> dict:
+            return {}
+
+        def load_state_dict(self, state: dict) -> None:
+            pass
 
     trainer = Trainer(objective, optimizer, batches, len(batches), lambda step: cfg.optimizer["lr"], exp_dir, dist_info,
                       TrainerOptions(epochs=cfg.epochs, save_every_steps=cfg.save_every_steps,
                                      log_every=max(1, len(batches) * 5), keep_last=cfg.keep_last),
                       export_fn=lambda net: {"model": net.model.state_dict(), "seed": meta, "extractor": identity},
                       config={**cfg.to_dict(), "extractor": identity, "train_pairs_sha256": data_sha},
-                      on_epoch_end=on_epoch_end)
+                      epoch_hook=DevSelection())
     try:
         trainer.fit()
     finally:

@@ -1,5 +1,7 @@
 """Train a speaker encoder with a margin softmax head (single process or under torchrun).
 
+Example (steps/train.sh runs it so, after python -m embspace.bin.check_train_config):
+    python -m embspace.bin.train --config conf/ecapa.yaml --cuts data/fbank/mini_cuts_train.jsonl.gz --exp-dir exp/ecapa
     torchrun --standalone --nproc_per_node 1 -m embspace.bin.train --config conf/ecapa.yaml \
         --cuts data/fbank/mini_cuts_train.jsonl.gz --exp-dir exp/ecapa
 Rerunning resumes from ``<exp-dir>/models/checkpoint_latest.pt`` and continues exactly.
@@ -24,6 +26,7 @@ from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
 from embspace.models import build_model, count_parameters
 from embspace.stage import file_sha256
 from embspace.training.augment import AugmentOptions, Augmenter
+from embspace.training.config import build_optimizer, load_config
 from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
 from embspace.training.distributed import cleanup, init_distributed
 from embspace.training.sampler import SpeakerBalancedSampler
@@ -33,35 +36,13 @@ from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
-def load_config(path: str | Path) -> dict:
-    """Read a YAML training config; a missing file or non-mapping is a DataError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("config not found", path)
-    cfg = yaml.safe_load(path.read_text())
-    if not isinstance(cfg, dict):
-        raise DataError("config must be a YAML mapping", path)
-    return cfg
-
-
-def build_optimizer(params, cfg: dict) -> torch.optim.Optimizer:
-    cfg = dict(cfg)
-    kind = cfg.pop("type", "sgd")
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=0.0, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", True),
-                               weight_decay=cfg.get("weight_decay", 1e-4))
-    if kind == "adam":
-        return torch.optim.AdamW(params, lr=0.0, weight_decay=cfg.get("weight_decay", 1e-4))
-    raise ValueError(f"unknown optimizer '{kind}' (sgd or adam)")
-
-
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True)
+    p.add_argument("--config", required=True, help="training config (YAML: model, loss, optimizer, data, epochs...)")
     p.add_argument("--cuts", required=True, help="training cuts with features (or audio, with augmentation)")
-    p.add_argument("--exp-dir", required=True)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--exp-dir", required=True, help="experiment dir: models/, config.yaml, spk2id.json")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
     p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from embspace.data.tables import iter_lines, read_table, write_lines
+from embspace.data.tables import iter_lines, key_lines, read_table, write_lines
 from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import DataError
 
@@ -38,7 +38,7 @@ IdSource = str | os.PathLike | Collection[str]
 
 
 @dataclass
-class _DataDir:
+class DataDir:
     """The known tables of one data dir (``spk2utt`` is not kept: it is regenerated)."""
 
     path: Path
@@ -59,7 +59,7 @@ class _DataDir:
         return "reco" if name == "wav.scp" or name in RECO_FILES else "spk"
 
 
-def _load(data_dir: str | os.PathLike) -> _DataDir:
+def load_data_dir(data_dir: str | os.PathLike) -> DataDir:
     """Read and check every known table of a data dir (``utt2spk`` is required)."""
     d = Path(data_dir)
     if not d.is_dir():
@@ -84,29 +84,34 @@ def _load(data_dir: str | os.PathLike) -> _DataDir:
                 float(fields[1]), float(fields[2])
             except ValueError:
                 raise DataError("expected '<utt> <reco> <start> <end>'", d / "segments", key=utt) from None
-    return _DataDir(d, tables)
+    return DataDir(d, tables)
 
 
-def _check_consistent(dd: _DataDir) -> None:
-    """Every per-utterance table has exactly the utterances of ``utt2spk``; segments point into wav.scp."""
+def check_consistent(dd: DataDir) -> None:
+    """Every per-utterance table has exactly the utterances of ``utt2spk``; segments point into wav.scp.
+
+    The error names the file and line of the first offending key.
+    """
     utts = dd.utt2spk
+    hint = f" (run utils/fix_data_dir.py {dd.path})"
     for name, table in dd.tables.items():
         if dd.index(name) != "utt" or name == "utt2spk":
             continue
         for utt in utts:
             if utt not in table:
-                raise DataError(f"utterance of utt2spk is missing (run utils/fix_data_dir.py {dd.path})", dd.path / name, key=utt)
+                raise DataError(f"utterance is not in {name}{hint}", dd.path / "utt2spk",
+                                key_lines(dd.path / "utt2spk")[utt], utt)
         for utt in table:
             if utt not in utts:
-                raise DataError(f"utterance is not in utt2spk (run utils/fix_data_dir.py {dd.path})", dd.path / name, key=utt)
+                raise DataError(f"utterance is not in utt2spk{hint}", dd.path / name, key_lines(dd.path / name)[utt], utt)
     if dd.segmented:
         for utt, seg in dd.tables["segments"].items():
             if seg.split()[0] not in dd.tables["wav.scp"]:
-                raise DataError(f"recording '{seg.split()[0]}' is not in wav.scp (run utils/fix_data_dir.py {dd.path})",
-                                dd.path / "segments", key=utt)
+                raise DataError(f"recording '{seg.split()[0]}' is not in wav.scp{hint}", dd.path / "segments",
+                                key_lines(dd.path / "segments")[utt], utt)
 
 
-def _subset_tables(dd: _DataDir, utts: Collection[str]) -> dict[str, Table]:
+def _subset_tables(dd: DataDir, utts: Collection[str]) -> dict[str, Table]:
     """Every table restricted to ``utts`` (and their speakers and recordings), plus a fresh ``spk2utt``."""
     utts = set(utts)
     utt2spk = {u: s for u, s in dd.utt2spk.items() if u in utts}
@@ -183,7 +188,7 @@ def fix_data_dir(data_dir: str | os.PathLike) -> FixReport:
     Each file that changes is first copied to ``<dir>/.backup/``. Nothing is written when the input
     is unreadable or no utterance would be left.
     """
-    dd = _load(data_dir)
+    dd = load_data_dir(data_dir)
     d = dd.path
     utts, seen = set(dd.utt2spk), set(dd.utt2spk)
     for name, table in dd.tables.items():
@@ -267,8 +272,8 @@ def split_data(data_dir: str | os.PathLike, n: int, per_utt: bool = False) -> li
     parts = [split_dir / str(i) for i in range(1, n + 1)]
     if (d / "utt2spk").is_file() and _split_dir_is_fresh(d, parts):
         return parts
-    dd = _load(d)
-    _check_consistent(dd)
+    dd = load_data_dir(d)
+    check_consistent(dd)
     utts = sorted(dd.utt2spk)
     if per_utt:
         groups = [[u] for u in utts]
@@ -306,8 +311,8 @@ def subset_data_dir(data_dir: str | os.PathLike, out: str | os.PathLike, utt_lis
     d, out = Path(data_dir), Path(out)
     if out.exists() and _same_dir(d, out):
         raise DataError("output dir is the input dir", out)
-    dd = _load(d)
-    _check_consistent(dd)
+    dd = load_data_dir(d)
+    check_consistent(dd)
     utts = sorted(dd.utt2spk)
     if utt_list is not None:
         keep = set(_read_ids(utt_list)) & set(utts)
@@ -335,7 +340,7 @@ def combine_data_dirs(out: str | os.PathLike, dirs: Iterable[str | os.PathLike])
     same entry (e.g. gender) in both. All inputs have ``segments`` or none has.
     """
     out = Path(out)
-    dds = [_load(d) for d in dirs]
+    dds = [load_data_dir(d) for d in dirs]
     if not dds:
         raise DataError("no input data dirs", out)
     for dd in dds:
@@ -344,7 +349,7 @@ def combine_data_dirs(out: str | os.PathLike, dirs: Iterable[str | os.PathLike])
         if dd.segmented != dds[0].segmented:
             with_seg = dd if dd.segmented else dds[0]
             raise DataError(f"cannot combine dirs with segments ({with_seg.path}) and without", dd.path)
-        _check_consistent(dd)
+        check_consistent(dd)
     names = set.intersection(*(set(dd.tables) for dd in dds))
     skipped = sorted(set.union(*(set(dd.tables) for dd in dds)) - names)
     ordered = sorted(names, key=lambda n: (n != "utt2spk", n))  # duplicates are reported in utt2spk
@@ -361,7 +366,7 @@ def combine_data_dirs(out: str | os.PathLike, dirs: Iterable[str | os.PathLike])
                 elif merged[name][key] != value:
                     what = "speaker" if index == "spk" else "recording"
                     raise DataError(f"{what} has a different entry in {owner[name][key] / name}", dd.path / name, key=key)
-    combined = _DataDir(out, merged)
+    combined = DataDir(out, merged)
     _write_new_dir(out, _subset_tables(combined, merged["utt2spk"]))
     return skipped
 

@@ -2,9 +2,9 @@
 
 lhotse's ``prepare_voxceleb`` downloads the Vox1-O trial list whenever a VoxCeleb1 root is given
 (``resumable_download`` always contacts the server), so it cannot run offline. Here the same
-manifests are built from lhotse's own per-file piece (``lhotse.recipes.voxceleb._process_file``:
+manifests are built with lhotse's ids and fields (as ``lhotse.recipes.voxceleb._process_file`` does:
 recording id ``<spk>-<youtube id>-<utt>``, speaker, gender, custom speaker_name / nationality /
-split) and split as lhotse does (Kaldi style: VoxCeleb1 dev + all of VoxCeleb2 -> ``train``,
+split), every file checked by the shared audio scanner, and split as lhotse does (Kaldi style: VoxCeleb1 dev + all of VoxCeleb2 -> ``train``,
 VoxCeleb1 test -> ``test``), optionally with the VoxCeleb1 dev part moved to ``test`` so that the
 Vox1-E / Vox1-H lists can be scored. Trials come from the user's copies of the official lists
 (``veri_test2.txt``, ``list_test_all2.txt``, ``list_test_hard2.txt``).
@@ -17,15 +17,14 @@ import json
 import os
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from lhotse import CutSet, MonoCut, RecordingSet, SupervisionSet
+from lhotse import CutSet, MonoCut, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.qa import fix_manifests, validate_recordings_and_supervisions
-from lhotse.recipes.voxceleb import SpeakerMetadata, _process_file
+from lhotse.recipes.voxceleb import SpeakerMetadata
 
+from embspace.data.audio_check import AudioItem, AudioPolicy, make_recording, scan_audio
 from embspace.utils.errors import DataError
 
 SAMPLING_RATE = 16000
@@ -70,15 +69,6 @@ def read_vox2_meta(path: str | os.PathLike) -> dict[str, SpeakerMetadata]:
     return meta
 
 
-def _scan_one(path: Path, meta: dict[str, SpeakerMetadata]):
-    """lhotse's per-file manifest piece; errors come back as strings (they cross process boundaries)."""
-    try:
-        rec, sup = _process_file(path, meta)
-    except Exception as e:  # noqa: BLE001 - reported with the file name by the caller
-        return path, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    return rec, sup
-
-
 def _layout_speaker(path: Path, root: Path) -> str:
     """Speaker of ``<root>/.../<spk>/<youtube id>/<utt>.<ext>``; anything else is a DataError."""
     parts = path.relative_to(root).parts
@@ -88,36 +78,31 @@ def _layout_speaker(path: Path, root: Path) -> str:
 
 
 def scan_corpus(files: Sequence[Path], root: Path, meta: dict[str, SpeakerMetadata], meta_path: Path | str,
-                num_jobs: int = 1) -> tuple[RecordingSet, SupervisionSet]:
-    """Recordings and supervisions of ``files`` (each checked: layout, known speaker, 16 kHz, readable)."""
+                num_jobs: int | None = None, policy: AudioPolicy = AudioPolicy(SAMPLING_RATE)) -> tuple[RecordingSet, SupervisionSet]:
+    """Recordings and supervisions of ``files``, each checked (layout, known speaker, and the audio checks
+    of :mod:`embspace.data.audio_check`, in ``num_jobs`` processes); one DataError lists every bad file.
+
+    Ids and fields are lhotse's (``lhotse.recipes.voxceleb``): recording id ``<spk>-<youtube id>-<utt>``,
+    speaker, gender, custom ``speaker_name`` / ``nationality`` / ``split``.
+    """
     for p in files:
         spk = _layout_speaker(p, root)
         if spk not in meta:
             raise DataError(f"speaker of {p} is not in the speaker list", meta_path, key=spk)
-    work = partial(_scan_one, meta=meta)
-    if num_jobs > 1 and len(files) > 1:
-        with ProcessPoolExecutor(num_jobs) as ex:
-            results = list(ex.map(work, files, chunksize=max(1, min(512, len(files) // (4 * num_jobs)))))
-    else:
-        results = [work(p) for p in files]
-    recs, sups = [], []
-    for a, b in results:
-        if isinstance(b, str):
-            hint = ""
-            if a.suffix == ".m4a":
-                hint = " (.m4a needs an ffmpeg-capable audio backend for lhotse; or convert VoxCeleb2 to wav and use --vox2-ext wav)"
-            raise DataError(f"cannot read audio: {b}{hint}", a)
-        if a.sampling_rate != SAMPLING_RATE:
-            raise DataError(f"sampling rate is {a.sampling_rate} Hz, expected {SAMPLING_RATE} Hz", a.sources[0].source, key=a.id)
-        if a.num_samples <= 0:
-            raise DataError("audio file is empty (0 samples)", a.sources[0].source, key=a.id)
-        recs.append(a)
-        sups.append(b)
+    items = [AudioItem("-".join(p.with_suffix("").parts[-3:]), str(p)) for p in files]
+    infos = scan_audio(items, policy, num_jobs, listing=root, desc=f"checking {root.name}")
     seen: dict[str, str] = {}
-    for r in recs:
-        if r.id in seen:
-            raise DataError(f"two files map to recording id '{r.id}' (first: {seen[r.id]})", r.sources[0].source)
-        seen[r.id] = r.sources[0].source
+    recs, sups = [], []
+    for item in items:
+        if item.key in seen:
+            raise DataError(f"two files map to recording id '{item.key}' (first: {seen[item.key]})", item.source)
+        seen[item.key] = item.source
+        rec = make_recording(item, infos[item.key], policy)
+        spk = meta[Path(item.source).parts[-3]]
+        recs.append(rec)
+        sups.append(SupervisionSegment(id=rec.id, recording_id=rec.id, speaker=spk.id, gender=spk.gender, start=0.0,
+                                       duration=rec.duration, channel=policy.channel_of(infos[item.key]),
+                                       custom={"speaker_name": spk.name, "nationality": spk.nationality, "split": spk.split}))
     order = sorted(range(len(recs)), key=lambda i: recs[i].id)
     return (RecordingSet.from_recordings([recs[i] for i in order]),
             SupervisionSet.from_segments([sups[i] for i in order]))
@@ -162,21 +147,23 @@ def voxceleb2_files(root: str | os.PathLike, ext: str = "m4a") -> tuple[Path, li
 
 
 def prepare_voxceleb(voxceleb1_root: str | os.PathLike | None = None, voxceleb2_root: str | os.PathLike | None = None,
-                     vox1_dev_in_train: bool = True, vox2_ext: str = "m4a",
-                     num_jobs: int = 1) -> dict[str, tuple[RecordingSet, SupervisionSet]]:
+                     vox1_dev_in_train: bool = True, vox2_ext: str = "m4a", num_jobs: int | None = None,
+                     resample: bool = False) -> dict[str, tuple[RecordingSet, SupervisionSet]]:
     """``{"train": (recs, sups), "test": (recs, sups)}`` as lhotse's ``prepare_voxceleb`` builds them.
 
     ``train``: VoxCeleb1 dev (when ``vox1_dev_in_train``) + all of VoxCeleb2; ``test``: VoxCeleb1 test
     (+ VoxCeleb1 dev when not ``vox1_dev_in_train``: Vox1-E/H trials use every VoxCeleb1 speaker).
-    A split with no utterance is left out; no training utterance at all is an error.
+    A split with no utterance is left out; no training utterance at all is an error. Every file is
+    checked (:func:`scan_corpus`); ``resample``: files not at 16 kHz are resampled instead of rejected.
     """
+    policy = AudioPolicy(SAMPLING_RATE, resample=resample)
     if not (voxceleb1_root or voxceleb2_root):
         raise DataError("give a VoxCeleb1 and/or a VoxCeleb2 root")
     train: list[tuple[RecordingSet, SupervisionSet]] = []
     test: list[tuple[RecordingSet, SupervisionSet]] = []
     if voxceleb1_root:
         wav, files, meta, meta_path = voxceleb1_files(voxceleb1_root)
-        recs, sups = scan_corpus(files, wav, meta, meta_path, num_jobs)
+        recs, sups = scan_corpus(files, wav, meta, meta_path, num_jobs, policy)
         for part in ("dev", "test"):
             s = sups.filter(lambda x: x.custom["split"] == part).to_eager()
             ids = {x.recording_id for x in s}
@@ -184,7 +171,7 @@ def prepare_voxceleb(voxceleb1_root: str | os.PathLike | None = None, voxceleb2_
             (train if part == "dev" and vox1_dev_in_train else test).append((r, s))
     if voxceleb2_root:
         root, files, meta, meta_path = voxceleb2_files(voxceleb2_root, vox2_ext)
-        train.append(scan_corpus(files, root, meta, meta_path, num_jobs))
+        train.append(scan_corpus(files, root, meta, meta_path, num_jobs, policy))
     out: dict[str, tuple[RecordingSet, SupervisionSet]] = {}
     for split, parts in (("train", train), ("test", test)):
         recs = [r for rs, _ in parts for r in rs]

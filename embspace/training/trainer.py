@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -47,6 +47,20 @@ class TrainerOptions:
     keep_last: int = 0  # epoch model files kept; 0: all
 
 
+class EpochHook(Protocol):
+    """Called after every epoch (e.g. dev evaluation and early stopping); its state is checkpointed.
+
+    Every rank calls it; under DDP it must return the same answer on every rank.
+    """
+
+    def __call__(self, epoch: int, network: torch.nn.Module) -> bool:
+        """``epoch`` epochs are done; return True to stop training."""
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
 class Trainer:
     """Runs ``network`` over ``sampler``'s batches; resumes from the latest checkpoint in ``exp_dir``.
 
@@ -59,9 +73,8 @@ class Trainer:
         on_step: called before each step with ``(epoch, batch_in_epoch, num_batches)``; returns
             extra values to log (e.g. the margin it set).
         export_fn: what goes into ``model_<epoch>.pt`` (given the unwrapped network).
-        on_epoch_end: called on the main rank with ``(epoch, network)`` after ``model_<epoch>.pt`` is
-            written and before the end-of-epoch checkpoint, so that a killed run redoes it (e.g. a
-            dev evaluation for model selection); returns values to log.
+        epoch_hook: called after each epoch with the unwrapped network; returning True stops
+            training (early stopping). Its ``state_dict()`` goes into the checkpoint.
     """
 
     def __init__(self, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -69,8 +82,7 @@ class Trainer:
                  exp_dir: str | os.PathLike, dist_info: DistInfo, options: TrainerOptions,
                  on_step: Callable[[int, int, int], dict] | None = None,
                  export_fn: Callable[[torch.nn.Module], dict] | None = None,
-                 config: dict | None = None,
-                 on_epoch_end: Callable[[int, torch.nn.Module], dict] | None = None) -> None:
+                 config: dict | None = None, epoch_hook: EpochHook | None = None) -> None:
         self.dist = dist_info
         self.network = network.to(dist_info.device)
         self.wrapped = (DistributedDataParallel(self.network, device_ids=[dist_info.device.index] if dist_info.device.type == "cuda" else None)
@@ -82,8 +94,9 @@ class Trainer:
         self.opts = options
         self.on_step = on_step or (lambda e, b, n: {})
         self.export_fn = export_fn or (lambda net: {"model": net.state_dict()})
-        self.on_epoch_end = on_epoch_end
         self.config = config or {}
+        self.epoch_hook = epoch_hook
+        self.stopped = False  # set when the epoch hook asked to stop
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.epoch_sums: dict[str, float] = {}  # per-step means summed over this epoch's batches so far
         self.scaler = torch.amp.GradScaler("cuda") if options.amp == "fp16" else None
@@ -107,6 +120,9 @@ class Trainer:
         }
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
+        if self.epoch_hook is not None:
+            state["epoch_hook"] = self.epoch_hook.state_dict()
+            state["stopped"] = self.stopped
         return state
 
     def save_latest(self) -> None:
@@ -136,6 +152,9 @@ class Trainer:
         self.epoch_sums = dict(state.get("epoch_sums", {}))
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+        if self.epoch_hook is not None and "epoch_hook" in state:
+            self.epoch_hook.load_state_dict(state["epoch_hook"])
+            self.stopped = bool(state.get("stopped", False))
         rng = state["rng"]
         ckpt.set_rng_state(rng[self.dist.rank] if isinstance(rng, list) else rng)
         self._log(f"resumed from {self.latest_path} at epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.global_step}")
@@ -193,11 +212,11 @@ class Trainer:
         return means
 
     def fit(self) -> None:
-        """Train until ``options.epochs`` are done (no-op when a finished run is resumed)."""
+        """Train until ``options.epochs`` are done or the epoch hook stops it (no-op when a finished run is resumed)."""
         self.model_dir.mkdir(parents=True, exist_ok=True)
         self.resume()
         self.wrapped.train()
-        while self.epoch < self.opts.epochs:
+        while self.epoch < self.opts.epochs and not self.stopped:
             epoch, start = self.epoch, self.batch_in_epoch
             t0 = time.time()
             bar = tqdm(total=self.num_batches, initial=start, desc=f"epoch {epoch + 1}/{self.opts.epochs}",
@@ -221,9 +240,9 @@ class Trainer:
             self._log(f"epoch {epoch + 1} done in {time.time() - t0:.1f}s: " + json.dumps({k: round(v, 4) for k, v in means.items()}))
             self.epoch, self.batch_in_epoch, self.epoch_sums = epoch + 1, 0, {}
             self.save_epoch_model(self.epoch)
-            if self.on_epoch_end is not None and self.dist.is_main:
-                shown = self.on_epoch_end(self.epoch, self.network)
-                if shown:
-                    self._log(f"epoch {self.epoch} end: " + json.dumps(shown))
+            if self.epoch_hook is not None:
+                self.stopped = bool(self.epoch_hook(self.epoch, self.network))
                 self.wrapped.train()
+                if self.stopped:
+                    self._log(f"stopped after epoch {self.epoch} (epoch hook)")
             self.save_latest()

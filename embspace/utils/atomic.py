@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -55,7 +55,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def make_tmp_dir(final: str | os.PathLike) -> Path:
-    """Create an empty temporary folder beside ``final`` (for outputs renamed as a whole)."""
+    """Create an empty temporary folder beside ``final`` (for outputs renamed as a whole).
+
+    Its mode follows the umask like any ``mkdir`` (``tempfile.mkdtemp`` would make it 0700, and the
+    renamed output would stay unreadable to colleagues).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".tmp.{final.name}.", dir=final.parent))
+    while True:
+        tmp = final.parent / f".tmp.{final.name}.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            tmp.mkdir()
+            return tmp
+        except FileExistsError:
+            continue

@@ -46,6 +46,15 @@ seed_segments_per_speaker=5      # mismatch corpus: utterances per speaker and c
 seed_eval_seeds=1,2,3            # diffusion-noise seeds of the evaluation (rows give mean and std)
 seed_sweep=10,50,100,200         # t* values of the sweep table
 seed_enhance_nj=1                # jobs of the enhancement step (a few thousand vectors: start-up dominates)
+# NESSA (stages 30-39): align separately trained enrollment and runtime models
+nessa_encoders=conf/xvector_mini.yaml  # NESSA: extra (old) encoders stage 30 trains and extracts (space-separated configs)
+nessa_num_avg=2         # NESSA: epoch models averaged for those encoders
+nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E and each of $nessa_encoders -> $system
+nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
+nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
+nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
+nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
+nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ..."
 . utils/parse_options.sh
 
@@ -55,14 +64,18 @@ ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
-# trial lists: file -> report name (mini_test, mini_test_same_gender for the generated ones)
-if [ "$trials" = auto ]; then
-  trial_lists=("$data/test/trials" "$data/test/trials_same_gender")
-else
-  read -r -a trial_lists <<< "$trials"
-fi
+# The trial lists scored (call after stage 1: the same-gender list needs spk2gender), and their report
+# names (mini_test, mini_test_same_gender for the generated ones; the file name for yours).
+set_trial_lists() {
+  if [ "$trials" = auto ]; then
+    trial_lists=("$data/test/trials")
+    [ ! -f "$data/test/spk2gender" ] || trial_lists+=("$data/test/trials_same_gender")
+  else
+    read -r -a trial_lists <<< "$trials"
+  fi
+}
 trials_name() { local b; b=$(basename "$1"); if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -120,14 +133,17 @@ fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: trials and scores"
+  set_trial_lists
   if [ "$trials" = auto ]; then
     if [ -f "$data/test/trials" ] && [ ! -f "$done_dir/5.trials" ]; then
       echo "$0: $data/test/trials exists but was not made by this recipe: to score your own lists pass" \
         "--trials \"$data/test/trials ...\" (they are kept as they are); to regenerate it, delete it" >&2
       exit 1
     fi
-    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "$data/test/spk2gender" \
-      --outputs "$data/test/trials" "$data/test/trials_same_gender" -- \
+    gender_input=()  # same-gender trials only when the data has genders
+    [ ! -f "$data/test/spk2gender" ] || gender_input=("$data/test/spk2gender")
+    run_stage --name trials --marker "$done_dir/5.trials" --inputs "$data/test/utt2spk" "${gender_input[@]}" \
+      --outputs "$data/test/trials" -- \
       python -m embspace.bin.make_trials --data-dir "$data/test" --out "$data/test/trials" \
         --same-gender-out "$data/test/trials_same_gender"
   fi
@@ -149,10 +165,10 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "Stage 6: report -> $exp_root/results.json, results.md, det_*.png"
+  log "Stage 6: report -> $exp_root/results.json, results.md (DET plots at the end, after the method blocks)"
+  set_trial_lists
   for list in "${trial_lists[@]}"; do
     name=$(trials_name "$list")
-    det_args=()
     for sys in "$system" ge2e; do
       for norm in none asnorm; do
         label=$sys; [ "$norm" = none ] || label=${sys}_$norm
@@ -161,12 +177,8 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
           --inputs "$out.metrics.json" --outputs "$exp_root/results.json" -- \
           python -m embspace.bin.report --results "$exp_root/results.json" --system "$label" --method baseline \
             --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
-        det_args+=("$label=$out.score")
       done
     done
-    run_stage --name "det-$name" --marker "$done_dir/6.det.$name" --inputs "${det_args[@]#*=}" \
-      --outputs "$exp_root/det_$name.png" -- \
-      python -m embspace.bin.report --det-png "$exp_root/det_$name.png" --scores "${det_args[@]}" --title "$name"
   done
 fi
 
@@ -257,6 +269,7 @@ if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
 fi
 
 if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
+  set_trial_lists
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
     log "Stage 25: score baseline and SEED ($sys) on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
@@ -277,11 +290,106 @@ if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
 fi
 
 # ------------------------------------------------------------------ NESSA (stages 30-39)
-# (block 30-39: NESSA)
+# An old model A and a new model B (pairs old:new): symmetric A/A and B/B, and A-enrolled/B-runtime
+# and B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and
+# NESSA mappers; single-utterance and multi-utterance-profile trials; G per configuration.
+if [ "$nessa_pairs" = auto ]; then
+  nessa_pairs="ge2e:$system"
+  for config in $nessa_encoders; do nessa_pairs+=" $(basename "$config" .yaml):$system"; done
+fi
+if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
+  for config in $nessa_encoders; do
+    sys=$(basename "$config" .yaml)
+    log "Stage 30: train $sys (an old model for NESSA) -> $exp_root/$sys, and its embeddings"
+    run_stage --name "train-$sys" --marker "$done_dir/30.train.$sys" \
+      --inputs "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      --outputs "$exp_root/$sys/models/avg_model.pt" --reset "$exp_root/$sys/models" -- \
+      steps/train.sh --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
+        "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp_root/$sys"
+    for split in train test; do
+      cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
+      run_stage --name "extract-$sys-$split" --marker "$done_dir/30.extract.$sys.$split" \
+        --inputs "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
+        --outputs "$exp_root/$sys/embeddings/$split/xvector.scp" -- \
+        steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
+          "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/$split" "$exp_root/$sys/embeddings/$split"
+    done
+  done
+fi
+
+if [ "$stage" -le 31 ] && [ "$stop_stage" -ge 31 ]; then
+  log "Stage 31: NESSA lists: dev speakers held out of training -> $data/nessa; test profiles -> $data/test/profiles"
+  run_stage --name nessa-split --marker "$done_dir/31.nessa.split" --inputs "$data/train/utt2spk" \
+    --outputs "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" -- \
+    python -m embspace.bin.nessa_split --utt2spk "$data/train/utt2spk" --num-dev-speakers "$nessa_dev_speakers" \
+      --out-dir "$data/nessa"
+  run_stage --name nessa-profiles --marker "$done_dir/31.nessa.profiles" \
+    --inputs "$data/test/utt2spk" "$data/test/wav.scp" "$data/test/spk2utt" \
+    --outputs "$data/test/profiles" "$data/test/trials_profiles" -- \
+    python -m embspace.bin.make_trials --data-dir "$data/test" --profiles-out "$data/test/profiles" \
+      --profile-trials-out "$data/test/trials_profiles" --utts-per-profile "$nessa_utts_per_profile" \
+      --profiles-per-speaker "$nessa_profiles_per_speaker"
+fi
+
+if [ "$stage" -le 32 ] && [ "$stop_stage" -ge 32 ]; then
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}; dir=$exp_root/nessa/$old-$new
+    xs=$exp_root/$old/embeddings/train/xvector.scp; ys=$exp_root/$new/embeddings/train/xvector.scp
+    lists=(--utt2spk "$data/nessa/train/utt2spk" --dev-trials "$data/nessa/dev/trials")
+    common=(--x-scp "$xs" --y-scp "$ys" --x-name "$old" --y-name "$new" "${lists[@]}")
+    log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $dir"
+    run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new" \
+      --inputs "$nessa_config" "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" \
+      --outputs "$dir/nessa/mapper.pt" --reset "$dir/nessa" -- \
+      python -m embspace.bin.nessa_train --config "$nessa_config" "${common[@]}" --exp-dir "$dir/nessa"
+    run_stage --name "nessa-logit-$old-$new" --marker "$done_dir/32.logit.$old-$new" \
+      --inputs "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" --outputs "$dir/logit/mapper.pt" -- \
+      python -m embspace.bin.nessa_train --mapper logit --reference centroids "${common[@]}" --exp-dir "$dir/logit"
+    # classifier-trained pairs (same training speakers): the logit space of their classifier rows too
+    ckx=$exp_root/$old/models/checkpoint_latest.pt; cky=$exp_root/$new/models/checkpoint_latest.pt
+    if [ -f "$ckx" ] && [ -f "$cky" ]; then
+      run_stage --name "nessa-logit-classifier-$old-$new" --marker "$done_dir/32.logit_classifier.$old-$new" \
+        --inputs "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" "$ckx" "$cky" \
+          "$exp_root/$old/spk2id.json" "$exp_root/$new/spk2id.json" --outputs "$dir/logit_classifier/mapper.pt" -- \
+        python -m embspace.bin.nessa_train --mapper logit --reference classifier --center-in false "${common[@]}" \
+          --x-classifier "$ckx" --y-classifier "$cky" --x-spk2id "$exp_root/$old/spk2id.json" \
+          --y-spk2id "$exp_root/$new/spk2id.json" --exp-dir "$dir/logit_classifier"
+    fi
+  done
+fi
+
+if [ "$stage" -le 33 ] && [ "$stop_stage" -ge 33 ]; then
+  set_trial_lists
+  list=${trial_lists[0]}
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}; dir=$exp_root/nessa/$old-$new
+    log "Stage 33: NESSA evaluation $old/$new on $(trials_name "$list") and profiles -> $exp_root/results.json"
+    mappers=(); mapper_files=()
+    for m in nessa logit logit_classifier; do
+      [ ! -f "$dir/$m/mapper.pt" ] || { mappers+=(--mapper "$m=$dir/$m/mapper.pt"); mapper_files+=("$dir/$m/mapper.pt"); }
+    done
+    run_stage --name "nessa-eval-$old-$new" --marker "$done_dir/33.nessa.eval.$old-$new" \
+      --inputs "$list" "$data/test/trials_profiles" "$data/test/profiles" "${mapper_files[@]}" \
+        "$exp_root/$old/embeddings/test/xvector.scp" "$exp_root/$new/embeddings/test/xvector.scp" \
+        "$exp_root/$old/embeddings/train/mean.vec" "$exp_root/$new/embeddings/train/mean.vec" \
+      --outputs "$dir/eval/rows.json" -- \
+      python -m embspace.bin.nessa_evaluate --old "$old=$exp_root/$old/embeddings/test/xvector.scp" \
+        --new "$new=$exp_root/$new/embeddings/test/xvector.scp" --old-mean "$exp_root/$old/embeddings/train/mean.vec" \
+        --new-mean "$exp_root/$new/embeddings/train/mean.vec" "${mappers[@]}" \
+        --trials "$(trials_name "$list")=$list" --profile-trials "${corpus}_test_profiles=$data/test/trials_profiles" \
+        --profiles "$data/test/profiles" --profile-modes $nessa_profile_modes --out-dir "$dir/eval" \
+        --results "$exp_root/results.json"
+  done
+fi
 
 # ------------------------------------------------------------------ emotion-invariant training (stages 40-49)
 # (block 40-49: emotion)
 
-if [ -f "$exp_root/results.md" ] && [ "$stop_stage" -ge 6 ]; then
+if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
+  log "DET curves of every system in the report, one plot per trial list -> $exp_root/det_<list>.png"
+  set_trial_lists
+  run_stage --name det --marker "$done_dir/6.det" --inputs "$exp_root/results.json" \
+    --outputs "$exp_root/det_$(trials_name "${trial_lists[0]}").png" -- \
+    python -m embspace.bin.report --det-dir "$exp_root" --from-results "$exp_root/results.json"
   cat "$exp_root/results.md"
 fi

@@ -48,6 +48,17 @@ seed_extractor=system        # the frozen extractor: system ($exp/<train config>
 voxconverse_sv_root=         # VoxConverse SV segments + trials_wo_overlap.txt: adds the VC-Mix list ('' = Vox1-O only)
 seed_eval_seeds=1,2,3        # diffusion-noise seeds of the evaluation (rows give mean and std)
 seed_sweep=10,50,100,200     # t* values of the sweep table
+# NESSA (stages 31-33): an old model A and a new model B, each an exp dir with
+# embeddings/{$nessa_train_set,voxceleb1_test}/xvector.scp and mean.vec (e.g. exp/resnet34 from a run
+# with --train-config conf/resnet34.yaml, or any two embedding sets); the block is skipped without --nessa-old
+nessa_old=              # NESSA: the old model's exp dir (A)
+nessa_new=              # NESSA: the new model's exp dir (B); empty: this run's system ($exp/<train config>)
+nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
+nessa_train_set=voxceleb_train  # NESSA: $data/<set>/utt2spk and embeddings/<set>: the mapper's training utterances
+nessa_dev_speakers=100  # NESSA: training speakers held out for the dev trials (selection, early stopping)
+nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
+nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
+nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ..."
 . utils/parse_options.sh
@@ -58,7 +69,7 @@ done_dir=$exp/.done
 corpus=voxceleb
 force_opt=()
 [ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
+run_stage() { python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }  # -S: stdlib only, starts faster
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
 die() { echo "$0: error: $*" >&2; exit 1; }
 
@@ -104,12 +115,12 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   if [ -n "$musan_root" ]; then
     run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" --stat-inputs "$musan_root" \
       --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
-      python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests"
+      python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
   if [ -n "$rir_root" ]; then
     run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" --stat-inputs "$rir_root" \
       --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
-      python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests"
+      python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
 fi
 
@@ -194,10 +205,9 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  log "Stage 7: report -> $exp/results.json, $exp/results.md, $exp/det_*.png"
+  log "Stage 7: report -> $exp/results.json, $exp/results.md (DET plots at the end, after the method blocks)"
   for item in "${trial_lists[@]}"; do
     name=${item%%=*}
-    det_args=()
     for norm in none asnorm; do
       label=$system; [ "$norm" = none ] || label=${system}_$norm
       out=$dir/scores_$norm/$name
@@ -205,11 +215,7 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
         --inputs "$out.metrics.json" --outputs "$exp/results.json" -- \
         python -m embspace.bin.report --results "$exp/results.json" --system "$label" --method baseline \
           --trials "$name" --metrics "$out.metrics.json" --score-file "$out.score" --extra "norm=$norm"
-      det_args+=("$label=$out.score")
     done
-    run_stage --name "det-$system-$name" --marker "$done_dir/7.det.$system.$name" --inputs "${det_args[@]#*=}" \
-      --outputs "$exp/det_${system}_$name.png" -- \
-      python -m embspace.bin.report --det-png "$exp/det_${system}_$name.png" --scores "${det_args[@]}" --title "$name"
   done
 fi
 
@@ -317,11 +323,71 @@ if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
 fi
 
 # ------------------------------------------------------------------ NESSA (stages 30-39)
-# (block 30-39: NESSA)
+# Old model A (--nessa-old) and new model B (--nessa-new): symmetric A/A and B/B; A-enrolled/B-runtime and
+# B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and a NESSA
+# mapper; Vox1-O and multi-utterance profiles of the test speakers; G per configuration. Stage 30 is
+# left to the backbone: train the second encoder with another --train-config (stages 4-5).
+[ -n "$nessa_new" ] || nessa_new=$dir
+if [ -z "$nessa_old" ] && { in_range 31 || in_range 32 || in_range 33; }; then
+  log "NESSA stages 31-33 skipped: give --nessa-old DIR (and --nessa-new DIR) to align two embedding sets"
+elif in_range 31 || in_range 32 || in_range 33; then
+  old=$(basename "$nessa_old"); new=$(basename "$nessa_new"); ndir=$exp/nessa/$old-$new
+  [ "$old" != "$new" ] || die "--nessa-old and --nessa-new need different folder names, got $old twice"
+  test_set=${kaldi_name[test]}; trials=$data/trials/vox1_O
+  for m in "$nessa_old" "$nessa_new"; do
+    for f in "$m/embeddings/$nessa_train_set/xvector.scp" "$m/embeddings/$test_set/xvector.scp" \
+             "$m/embeddings/$nessa_train_set/mean.vec"; do
+      [ -f "$f" ] || die "$f not found (NESSA needs both models' embeddings of $nessa_train_set and $test_set)"
+    done
+  done
+fi
+if [ -n "$nessa_old" ] && in_range 31; then
+  log "Stage 31: NESSA lists: dev speakers held out of $nessa_train_set -> $data/nessa; profiles of $test_set"
+  run_stage --name nessa-split --marker "$done_dir/31.nessa.split" --inputs "$data/$nessa_train_set/utt2spk" \
+    --outputs "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" -- \
+    python -m embspace.bin.nessa_split --utt2spk "$data/$nessa_train_set/utt2spk" \
+      --num-dev-speakers "$nessa_dev_speakers" --out-dir "$data/nessa"
+  run_stage --name nessa-profiles --marker "$done_dir/31.nessa.profiles" \
+    --inputs "$data/$test_set/utt2spk" "$data/$test_set/wav.scp" \
+    --outputs "$data/trials/profiles" "$data/trials/vox1_profiles" -- \
+    python -m embspace.bin.make_trials --data-dir "$data/$test_set" --profiles-out "$data/trials/profiles" \
+      --profile-trials-out "$data/trials/vox1_profiles" --utts-per-profile "$nessa_utts_per_profile" \
+      --profiles-per-speaker "$nessa_profiles_per_speaker"
+fi
+if [ -n "$nessa_old" ] && in_range 32; then
+  xs=$nessa_old/embeddings/$nessa_train_set/xvector.scp; ys=$nessa_new/embeddings/$nessa_train_set/xvector.scp
+  common=(--x-scp "$xs" --y-scp "$ys" --x-name "$old" --y-name "$new" --utt2spk "$data/nessa/train/utt2spk"
+          --dev-trials "$data/nessa/dev/trials")
+  log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $ndir"
+  run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new" \
+    --inputs "$nessa_config" "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" \
+    --outputs "$ndir/nessa/mapper.pt" --reset "$ndir/nessa" -- \
+    python -m embspace.bin.nessa_train --config "$nessa_config" "${common[@]}" --exp-dir "$ndir/nessa"
+  run_stage --name "nessa-logit-$old-$new" --marker "$done_dir/32.logit.$old-$new" \
+    --inputs "$xs" "$ys" "$data/nessa/train/utt2spk" "$data/nessa/dev/trials" --outputs "$ndir/logit/mapper.pt" -- \
+    python -m embspace.bin.nessa_train --mapper logit --reference centroids "${common[@]}" --exp-dir "$ndir/logit"
+fi
+if [ -n "$nessa_old" ] && in_range 33; then
+  log "Stage 33: NESSA evaluation $old/$new on vox1_O and profiles -> $exp/results.json"
+  run_stage --name "nessa-eval-$old-$new" --marker "$done_dir/33.nessa.eval.$old-$new" \
+    --inputs "$trials" "$data/trials/vox1_profiles" "$data/trials/profiles" "$ndir/nessa/mapper.pt" \
+      "$ndir/logit/mapper.pt" "$nessa_old/embeddings/$test_set/xvector.scp" "$nessa_new/embeddings/$test_set/xvector.scp" \
+      "$nessa_old/embeddings/$nessa_train_set/mean.vec" "$nessa_new/embeddings/$nessa_train_set/mean.vec" \
+    --outputs "$ndir/eval/rows.json" -- \
+    python -m embspace.bin.nessa_evaluate --old "$old=$nessa_old/embeddings/$test_set/xvector.scp" \
+      --new "$new=$nessa_new/embeddings/$test_set/xvector.scp" \
+      --old-mean "$nessa_old/embeddings/$nessa_train_set/mean.vec" --new-mean "$nessa_new/embeddings/$nessa_train_set/mean.vec" \
+      --mapper "nessa=$ndir/nessa/mapper.pt" --mapper "logit=$ndir/logit/mapper.pt" --trials "vox1_O=$trials" \
+      --profile-trials "vox1_profiles=$data/trials/vox1_profiles" --profiles "$data/trials/profiles" \
+      --profile-modes $nessa_profile_modes --out-dir "$ndir/eval" --results "$exp/results.json"
+fi
 
 # ------------------------------------------------------------------ emotion-invariant fine-tuning (stages 40-49)
 # (block 40-49: emotion)
 
-if [ -f "$exp/results.md" ] && [ "$stop_stage" -ge 7 ]; then
+if [ -f "$exp/results.json" ] && [ "$stop_stage" -ge 7 ]; then
+  log "DET curves of every system in the report, one plot per trial list -> $exp/det_<list>.png"
+  run_stage --name det --marker "$done_dir/7.det" --inputs "$exp/results.json" --outputs "$exp/det_vox1_O.png" -- \
+    python -m embspace.bin.report --det-dir "$exp" --from-results "$exp/results.json"
   cat "$exp/results.md"
 fi

@@ -1,0 +1,49 @@
+"""Trial lists from speaker labels: all utterance pairs, and multi-utterance enrollment profiles."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from embspace.utils.errors import DataError
+
+
+def all_pairs(utts: list[str], utt2spk: dict[str, str], max_trials: int = 0, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)`` with ``i < j`` and their target flags; keeps every target pair."""
+    n = len(utts)
+    i, j = np.triu_indices(n, k=1)
+    spk = np.array([utt2spk[u] for u in utts])
+    target = spk[i] == spk[j]
+    if max_trials and len(i) > max_trials:
+        rng = np.random.default_rng(seed)
+        non = np.flatnonzero(~target)
+        keep_non = rng.choice(non, size=max(0, max_trials - int(target.sum())), replace=False)
+        keep = np.sort(np.concatenate([np.flatnonzero(target), keep_non]))
+        i, j, target = i[keep], j[keep], target[keep]
+    return i, j, target
+
+
+def make_profiles(utt2spk: dict[str, str], utts_per_profile: int, profiles_per_speaker: int, seed: int = 1,
+                  path: str | os.PathLike = "utt2spk") -> tuple[dict[str, list[str]], list[str]]:
+    """Enrollment profiles ``{<spk>-enroll<k>: utts}`` (utterances drawn per speaker with ``seed``) and the
+    remaining utterances (the test side). A speaker without enough utterances is a DataError."""
+    if utts_per_profile < 1 or profiles_per_speaker < 1:
+        raise ValueError("--utts-per-profile and --profiles-per-speaker must be >= 1")
+    rng = np.random.default_rng(seed)
+    need = utts_per_profile * profiles_per_speaker
+    profiles: dict[str, list[str]] = {}
+    test: list[str] = []
+    spk2utts: dict[str, list[str]] = {}
+    for utt in sorted(utt2spk):
+        spk2utts.setdefault(utt2spk[utt], []).append(utt)
+    for spk in sorted(spk2utts):
+        utts = spk2utts[spk]
+        if len(utts) <= need:
+            raise DataError(f"{len(utts)} utterances: {need} for enrollment and at least one to test are needed",
+                            path, key=spk)
+        order = rng.permutation(len(utts))
+        for k in range(profiles_per_speaker):
+            profiles[f"{spk}-enroll{k + 1}"] = sorted(utts[i] for i in order[k * utts_per_profile:(k + 1) * utts_per_profile])
+        test += sorted(utts[i] for i in order[need:])
+    return profiles, sorted(test)
