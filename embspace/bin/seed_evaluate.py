@@ -29,7 +29,7 @@ import torch
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.extract import extractor_identity
-from embspace.report import add_row
+from embspace.report import add_rows
 from embspace.bin.seed_enhance import add_inference_options, inference_settings
 from embspace.scoring.cosine import l2_normalize, map_trials, pair_scores, write_scores
 from embspace.scoring.metrics import compute_all
@@ -174,16 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(out / "sweep.md", _sweep_markdown(sweep, baseline, list(lists)))
 
     if args.results:
-        for name in base_rows:
-            add_row(args.results, {"system": args.baseline, "method": "baseline", "trials": name, **baseline[name],
-                                   "score_file": str(base_out / f"{name}.score"), "norm": "none"})
-        for name, m in summary.items():
-            add_row(args.results, {
-                "system": args.system, "method": "seed", "baseline": args.baseline, "trials": name,
-                **{k: m[k] for k in METRICS}, "score_file": str(out / f"{name}.seed{args.eval_seeds[0]}.score"),
-                "norm": "none", **{f"{k}_std": round(m[f"{k}_std"], 4) for k in METRICS},
-                "eval_seeds": ",".join(map(str, args.eval_seeds)), "t_star": t_star, "num_draws": draws,
-                **({"ddim_steps": ddim} if ddim > 1 else {})})
+        rows = [{"system": args.baseline, "method": "baseline", "trials": name, **baseline[name],
+                 "score_file": str(base_out / f"{name}.score"), "norm": "none"} for name in base_rows]
+        rows += [{"system": args.system, "method": "seed", "baseline": args.baseline, "trials": name,
+                  **{k: m[k] for k in METRICS}, "score_file": str(out / f"{name}.seed{args.eval_seeds[0]}.score"),
+                  "norm": "none", **{f"{k}_std": round(m[f"{k}_std"], 4) for k in METRICS},
+                  "eval_seeds": ",".join(map(str, args.eval_seeds)), "t_star": t_star, "num_draws": draws,
+                  **({"ddim_steps": ddim} if ddim > 1 else {})} for name, m in summary.items()]
+        add_rows(args.results, rows)
     for name in lists:
         b, m = baseline[name], summary[name]
         print(f"seed_evaluate: {name}: EER {b['eer']:.2f}% -> {m['eer']:.2f} ± {m['eer_std']:.2f}%, "

@@ -17,6 +17,7 @@ from pathlib import Path
 from lhotse import RecordingSet, SupervisionSet
 
 from embspace.data.manifests import build_manifests
+from embspace.data.voxceleb import read_labelled_pairs
 from embspace.utils.errors import DataError
 
 
@@ -30,21 +31,7 @@ def segment_ids(rel_path: str) -> tuple[str, str]:
 
 def read_sv_trials(trial_file: str | os.PathLike) -> list[tuple[str, str, bool, int]]:
     """``(path, path, is_target, line)`` of every trial; a malformed line is a DataError naming it."""
-    trial_file = Path(trial_file)
-    if not trial_file.is_file():
-        raise DataError("VoxConverse trial list not found", trial_file)
-    out = []
-    with open(trial_file, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3 or fields[0] not in ("0", "1"):
-                raise DataError("expected '1|0 <segment path> <segment path>'", trial_file, n)
-            out.append((fields[1], fields[2], fields[0] == "1", n))
-    if not out:
-        raise DataError("trial list is empty", trial_file)
-    return out
+    return read_labelled_pairs(trial_file, "VoxConverse trial list", "1|0 <segment path> <segment path>")
 
 
 def prepare_vcmix_segments(root: str | os.PathLike, trial_file: str | os.PathLike

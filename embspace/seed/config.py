@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from embspace.seed.norm import MODES
+from embspace.training.config import load_config as read_yaml_mapping
 from embspace.utils.errors import DataError
 
 KINDS = ("noise", "music", "reverb")
@@ -181,14 +179,8 @@ def validate(cfg: SeedConfig, path: str | os.PathLike | None = None) -> None:
 
 def load_config(path: str | os.PathLike) -> SeedConfig:
     """Read ``path`` (YAML) into a validated :class:`SeedConfig`."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("config not found", path)
+    raw = read_yaml_mapping(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise DataError(f"not valid YAML: {e}", path) from None
-    try:
-        return config_from_dict(raw or {}, path)
+        return config_from_dict(raw, path)
     except TypeError as e:  # a scalar where a pair was expected, etc.
         raise DataError(f"bad value: {e}", path) from None
