@@ -380,7 +380,9 @@ def test_cli_evaluate_rows_and_gain(cli_setup):
     root = cli_setup["root"]
     results = root / "results.json"
     results.write_text(json.dumps({"rows": [{"system": "keep", "method": "baseline", "trials": "t", "eer": 1.0,
-                                             "mindcf_0.01": 0.1, "mindcf_0.05": 0.1, "score_file": "x"}]}))
+                                             "mindcf_0.01": 0.1, "mindcf_0.05": 0.1, "score_file": "x"},
+                                            {"system": "new", "method": "baseline", "trials": "single", "eer": 9.0,
+                                             "mindcf_0.01": 0.9, "mindcf_0.05": 0.9, "score_file": "backbone.score"}]}))
     proc = run_cli("nessa_evaluate", "--old", f"old={root / 'test' / 'x' / 'xvector.scp'}",
                    "--new", f"new={root / 'test' / 'y' / 'xvector.scp'}",
                    "--old-mean", root / "train" / "x" / "mean.vec", "--new-mean", root / "train" / "y" / "mean.vec",
@@ -391,12 +393,15 @@ def test_cli_evaluate_rows_and_gain(cli_setup):
                    "--out-dir", root / "eval", "--results", results)
     rows = {(r["system"], r["trials"]): r for r in json.loads(results.read_text())["rows"]}
     assert ("keep", "t") in rows  # other rows are kept
+    assert rows[("new", "single")]["score_file"] == "backbone.score"  # a symmetric row the backbone wrote is its own
+    assert rows[("new", "prof")]["score_file"].startswith(str(root / "eval"))
     assert rows[("old", "single")]["method"] == "baseline" and rows[("new", "prof")]["scoring"] == "cosine"
     asym = [r for r in rows.values() if r["method"] == "nessa"]
     # single: 2 directions x 3 mappers; profiles: x 2 modes; no raw rows (16-d vs 12-d)
     assert len(asym) == 6 + 12 and not any(r["scoring"] == "raw" for r in asym)
     for r in asym:
-        o, n = rows[("old", r["trials"])], rows[("new", r["trials"])]
+        o = rows[("old", r["trials"])]
+        n = json.loads((root / "eval" / r["trials"] / "new.metrics.json").read_text())  # what G was computed from
         assert r["baseline"] == "old" and Path(r["score_file"]).is_file()
         assert r["gain_fraction"] == pytest.approx((o["eer"] - r["eer"]) / (o["eer"] - n["eer"]), abs=1e-3)
         assert r["gain_fraction_mindcf"] == pytest.approx(

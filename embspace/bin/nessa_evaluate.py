@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     (old, old_scp), (new, new_scp) = args.old, args.new
     if old == new:
         p.error("--old and --new need different names")
-    load_rows(args.results)  # a damaged results file fails now, before anything is written
+    existing = load_rows(args.results)  # a damaged results file fails now, before anything is written
     emb = {"x": read_embeddings(old_scp), "y": read_embeddings(new_scp)}
     path = {"x": old_scp, "y": new_scp}
     means = {"x": _mean(args.old_mean, emb["x"][1].shape[1], old), "y": _mean(args.new_mean, emb["y"][1].shape[1], new)}
@@ -172,13 +172,26 @@ def main(argv: list[str] | None = None) -> int:
         write_scores(f"{stem}.score", trial_list, scores)
         atomic_write_text(f"{stem}.metrics.json", json.dumps(m, indent=2) + "\n")
     atomic_write_text(out_dir / "rows.json", json.dumps({"rows": rows}, indent=2) + "\n")
-    add_rows(args.results, rows)
+    add_rows(args.results, rows_to_report(rows, existing, out_dir))
     width = max(len(r["system"]) for r in rows)
     for r in rows:
         g = "" if r["method"] != "nessa" else f"  G(EER) {_fmt(r['gain_fraction'])}  G(minDCF) {_fmt(r['gain_fraction_mindcf'])}"
         print(f"{r['trials']:<20} {r['system']:<{width}}  EER {r['eer']:6.2f}%  minDCF(0.01) {r['mindcf_0.01']:.4f}{g}")
     print(f"nessa_evaluate: {len(rows)} rows -> {args.results}", file=sys.stderr)
     return 0
+
+
+def rows_to_report(rows: list[dict], existing: list[dict], out_dir: Path) -> list[dict]:
+    """The rows for results.json: a symmetric row never replaces one another step wrote for the same
+    (system, trials) (the backbone's scoring stage owns those), only one this evaluation wrote before."""
+    owner = {(r["system"], r["trials"]): str(r.get("score_file", "")) for r in existing}
+    prefix = str(out_dir).rstrip("/") + "/"
+
+    def ours_or_new(row: dict) -> bool:
+        key = (row["system"], row["trials"])
+        return key not in owner or owner[key].startswith(prefix)
+
+    return [r for r in rows if r["method"] != "baseline" or ours_or_new(r)]
 
 
 def _fmt(g: float | None) -> str:
