@@ -39,8 +39,17 @@ def synth_voice(rng: np.random.Generator, f0: float, formants: list[float], seco
     return (0.5 * y / np.abs(y).max()).astype(np.float32)
 
 
-def make_tiny_corpus(root: Path, num_speakers: int = 8, utts: int = 6, num_test: int = 3, seed: int = 0) -> Path:
-    """Write wavs and ``metadata.jsonl`` in the layout of the mini corpus; returns the metadata path."""
+#: emotion -> (f0 factor, level factor) of the tiny emotional corpus
+EMOTION_SHIFT = {"angry": (1.3, 1.8), "sad": (0.8, 0.4), "happy": (1.5, 1.2)}
+
+
+def make_tiny_corpus(root: Path, num_speakers: int = 8, utts: int = 6, num_test: int = 3, seed: int = 0,
+                     emotions: dict[str, int] | None = None) -> Path:
+    """Write wavs and ``metadata.jsonl`` in the layout of the mini corpus; returns the metadata path.
+
+    ``emotions`` (``{"angry": 2, ...}``): each speaker also speaks that many utterances in each emotion
+    (pitch and level changed, :data:`EMOTION_SHIFT`); every utterance then has an ``emotion`` field.
+    """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     lines = []
@@ -50,27 +59,44 @@ def make_tiny_corpus(root: Path, num_speakers: int = 8, utts: int = 6, num_test:
         formants = list(rng.uniform([300, 900, 2000], [900, 2200, 3500]))
         gender = "f" if f0 > 165 else "m"
         split = "test" if s >= num_speakers - num_test else "train"
-        for u in range(utts):
-            utt = f"{spk}-u{u:03d}"
+        styles = [("neutral", u, f"{spk}-u{u:03d}") for u in range(utts)]
+        styles += [(e, u, f"{spk}-{e}-u{u:02d}") for e, n in (emotions or {}).items() for u in range(n)]
+        for emo, u, utt in styles:
             path = Path("wav") / spk / f"{utt}.wav"
             (root / path).parent.mkdir(parents=True, exist_ok=True)
-            sf.write(root / path, synth_voice(rng, f0, formants, rng.uniform(1.0, 1.6)), 16000, subtype="PCM_16")
+            factor, level = EMOTION_SHIFT.get(emo, (1.0, 1.0))
+            x = synth_voice(rng, f0 * factor, formants, rng.uniform(1.0, 1.6)) * level
+            sf.write(root / path, np.clip(x, -0.99, 0.99), 16000, subtype="PCM_16")
             lines.append({"utt": utt, "speaker": spk, "gender": gender, "language": "en", "text": "tone",
-                          "path": str(path), "split": split, "session": "s1", "style": "neutral"})
+                          "path": str(path), "split": split, "session": "s1", "style": emo,
+                          **({"emotion": emo} if emotions else {})})
     meta = root / "metadata.jsonl"
     meta.write_text("".join(json.dumps(x) + "\n" for x in lines))
     return meta
+
+
+def _features(root: Path, meta: Path, corpus: str) -> dict[str, Path]:
+    """Manifests + Kaldi dirs -> stored fbank (40 mel) for train and test."""
+    run_cli("prepare_manifests", "--metadata", meta, "--corpus", corpus, "--manifest-dir", root / "manifests",
+            "--kaldi-dir", root / "data")
+    for split in ("train", "test"):
+        run_cli("compute_fbank", "--manifest-dir", root / "manifests", "--corpus", corpus, "--split", split,
+                "--out-dir", root / "fbank", "--num-mel-bins", "40")
+    return {"root": root, "metadata": meta, "manifests": root / "manifests", "data": root / "data",
+            "train_cuts": root / "fbank" / f"{corpus}_cuts_train.jsonl.gz",
+            "test_cuts": root / "fbank" / f"{corpus}_cuts_test.jsonl.gz"}
 
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> dict[str, Path]:
     """Tiny corpus -> manifests + Kaldi dirs -> stored fbank (40 mel) for train and test."""
     root = tmp_path_factory.mktemp("tiny")
-    meta = make_tiny_corpus(root / "corpus")
-    run_cli("prepare_manifests", "--metadata", meta, "--corpus", "tiny", "--manifest-dir", root / "manifests",
-            "--kaldi-dir", root / "data")
-    for split in ("train", "test"):
-        run_cli("compute_fbank", "--manifest-dir", root / "manifests", "--corpus", "tiny", "--split", split,
-                "--out-dir", root / "fbank", "--num-mel-bins", "40")
-    return {"root": root, "metadata": meta, "manifests": root / "manifests", "data": root / "data",
-            "train_cuts": root / "fbank" / "tiny_cuts_train.jsonl.gz", "test_cuts": root / "fbank" / "tiny_cuts_test.jsonl.gz"}
+    return _features(root, make_tiny_corpus(root / "corpus"), "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_data(tmp_path_factory) -> dict[str, Path]:
+    """Tiny emotional corpus (6 speakers, 2 of them test; 4 neutral, 2 angry, 2 sad utterances each)."""
+    root = tmp_path_factory.mktemp("tiny_emotion")
+    meta = make_tiny_corpus(root / "corpus", num_speakers=6, utts=4, num_test=2, seed=1, emotions={"angry": 2, "sad": 2})
+    return _features(root, meta, "emo")

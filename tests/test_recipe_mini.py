@@ -24,7 +24,11 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          "--nessa-utts-per-profile", "2", "--nessa-profiles-per-speaker", "1",
          # SEED (stages 20-25): a small mismatch corpus and model
          "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "3",
-         "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2"]
+         "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2",
+         # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, two rows
+         "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
+         "--emotion-rows", "base,all"]
+BACKBONE_LISTS = ("mini_test", "mini_test_same_gender")
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +70,7 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
     rows = {(s, t): r for (s, t), r in _rows(root).items()  # the backbone's systems (NESSA adds tiny_old, profiles; SEED adds *_seed)
-            if r["method"] == "baseline" and s != "tiny_old" and not t.endswith("_profiles")}
+            if r["method"] == "baseline" and s != "tiny_old" and t in BACKBONE_LISTS}
     assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
         assert 0 <= row["eer"] <= 100 and 0 <= row["mindcf_0.01"] <= 1.0 + 1e-9
@@ -75,6 +79,22 @@ def test_full_run_writes_report(clean_run):
     assert (root / "exp" / "det_mini_test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the pretrained GE2E encoder separates these synthetic voices far better than chance
     assert rows[("ge2e", "mini_test")]["eer"] < 30
+
+
+def test_emotion_block_rows_and_report(clean_run):
+    root, _ = clean_run
+    rows = _rows(root)
+    for trials in ("mini_emo_nn", "mini_emo_merged"):
+        assert rows[("tiny", trials)]["method"] == "baseline"
+        assert rows[("tiny_emo_base", trials)]["baseline"] == "tiny"
+        assert rows[("tiny_emo_all", trials)]["baseline"] == "tiny_emo_base"
+        assert rows[("tiny_emo_all", trials)]["method"] == "emotion"
+        assert rows[("tiny_emo_all", trials)]["components"] == "cp+erl+em"
+    report = (root / "exp" / "emotion" / "report.md").read_text()
+    assert "test_merged" in report and "dev_merged" in report and "Emotion classifier" in report
+    check = json.loads((root / "exp" / "emotion" / "style_check.json").read_text())
+    assert check["classifier"]["raw"]["classes"] == ["angry", "happy", "neutral", "sad", "surprised"]
+    assert set(check["eer"]) >= {"nn", "merged"}
 
 
 def test_nessa_block(clean_run):
@@ -118,9 +138,12 @@ def test_changed_option_reruns_only_what_depends_on_it(clean_run):
     assert "[train-tiny] already done" in out
 
 
+BACKBONE = ("--stop-stage", "6")  # the tests below are about stages 0-6; the method blocks ran in clean_run
+
+
 def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_path):
     clean_root, _ = clean_run
-    proc = _start(tmp_path)
+    proc = _start(tmp_path, *BACKBONE)
     latest = tmp_path / "exp" / "tiny" / "models" / "checkpoint_latest.pt"
     deadline = time.time() + 600
     while time.time() < deadline and not latest.exists() and proc.poll() is None:
@@ -129,14 +152,14 @@ def test_sigkill_during_training_then_rerun_matches_clean_run(clean_run, tmp_pat
     proc.wait()
     assert latest.exists(), "the kill must land during training"
     assert not (tmp_path / "exp" / "results.json").exists()
-    out = _run(tmp_path)
+    out = _run(tmp_path, *BACKBONE)
     assert "resumed from" in out
     for split in ("train", "test"):
         ka, ea = read_embeddings(clean_root / "exp" / "tiny" / "embeddings" / split / "xvector.scp")
         kb, eb = read_embeddings(tmp_path / "exp" / "tiny" / "embeddings" / split / "xvector.scp")
         assert ka == kb and np.array_equal(ea, eb)
     a, b = _rows(clean_root), _rows(tmp_path)
-    for key in a:
+    for key in b:
         if not key[0].endswith("_asnorm"):  # the AS-norm rows of the clean run were rescored with --top-n 4 above
             assert a[key]["eer"] == b[key]["eer"] and a[key]["mindcf_0.01"] == b[key]["mindcf_0.01"]
 
@@ -161,7 +184,7 @@ def test_changed_config_content_reruns_scoring_and_report(clean_run):
     before = _rows(root)[("tiny", "mini_test")]["eer"]
     cfg = _config(root)
     cfg.write_text(cfg.read_text().replace("seed: 42", "seed: 7").replace("epochs: 2", "epochs: 3"))
-    out = _run(root)
+    out = _run(root, *BACKBONE)
     assert "[train-tiny] already done" not in out and "[score-tiny-none-mini_test] already done" not in out
     emb = root / "exp" / "tiny" / "embeddings"
     keys, x = read_embeddings(emb / "test" / "xvector.scp")

@@ -141,3 +141,11 @@ def test_resume_refuses_a_checkpoint_of_another_config(tiny_data, tmp_path):
     assert proc.returncode == 1
     assert "checkpoint_latest.pt" in out and "another configuration" in out and "lr_schedule" in out
     assert (tmp_path / "exp" / "models" / "model_1.pt").read_bytes() == before
+
+
+def test_same_state_saves_to_the_same_bytes_under_any_name(tmp_path):
+    state = {"model": {"w": torch.arange(6.0).reshape(2, 3)}, "epoch": 3}
+    ckpt.save(state, tmp_path / "a.pt")
+    ckpt.save(state, tmp_path / "other_name.pt")
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "other_name.pt").read_bytes()
+    assert torch.equal(ckpt.load(tmp_path / "a.pt")["model"]["w"], state["model"]["w"])

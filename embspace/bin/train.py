@@ -4,8 +4,16 @@ Example (steps/train.sh runs it so, after python -m embspace.bin.check_train_con
     python -m embspace.bin.train --config conf/ecapa.yaml --cuts data/fbank/mini_cuts_train.jsonl.gz --exp-dir exp/ecapa
     torchrun --standalone --nproc_per_node 1 -m embspace.bin.train --config conf/ecapa.yaml \
         --cuts data/fbank/mini_cuts_train.jsonl.gz --exp-dir exp/ecapa
+    python -m embspace.bin.train --config conf/emotion_ft.yaml --init exp/ecapa/models/avg_model.pt \
+        --cuts data/emotion/finetune_cuts.jsonl.gz --exp-dir exp/emotion/ft_all    # fine-tune
 Rerunning resumes from ``<exp-dir>/models/checkpoint_latest.pt`` and continues exactly.
 At the end ``model_<epoch>.pt`` files hold the encoder weights (average them with average_model).
+
+Fine-tuning: ``--init`` (or ``init:`` in the config) starts the encoder from a model file; the
+architecture is the file's (a ``model:`` section, if any, must agree), the head is new: random, or
+(``head_init: class_means``) each class's mean embedding under the starting encoder.
+An ``emotion:`` section trains on parallel pairs with CopyPaste, the ERL cosine term and
+emotion-aware masking, each switchable (see ``embspace.emotion``).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from embspace.training.config import build_optimizer, load_config
 from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
 from embspace.training.distributed import cleanup, init_distributed
 from embspace.training.sampler import SpeakerBalancedSampler
-from embspace.training.speaker import SpeakerNet
+from embspace.training.speaker import SpeakerNet, imprint_head, load_pretrained
 from embspace.training.trainer import Trainer, TrainerOptions
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exp-dir", required=True, help="experiment dir: models/, config.yaml, spk2id.json")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
     p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
+    p.add_argument("--init", default=None, help="start the encoder from this model file (overrides 'init:' of the config)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
 
@@ -57,11 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     cuts = CutSet.from_file(args.cuts).to_eager()
     if len(cuts) == 0:
         raise DataError("no cuts", args.cuts)
-    spk2id = speaker_map(cuts)
     data_cfg = cfg.get("data", {})
+    num_frames = int(data_cfg.get("num_frames", 200))
     aug_cfg = cfg.get("augment")
-    feature_fn = Augmenter(AugmentOptions(**aug_cfg)) if aug_cfg else None
-    dataset = SpeakerCropDataset(cuts, spk2id, int(data_cfg.get("num_frames", 200)), feature_fn)
+    extra = build_extra_losses(cfg.get("extra_losses"))
+    if "emotion" in cfg:
+        if aug_cfg:
+            raise DataError("'augment' and 'emotion' cannot be combined (parallel pairs read stored features)", args.config)
+        from embspace.emotion import build_pair_dataset, erl_terms, emotion_options
+
+        emo = emotion_options(cfg["emotion"], num_frames)
+        dataset = build_pair_dataset(cuts, emo, num_frames, source=args.cuts)
+        spk2id, collate_fn = dataset.spk2id, dataset.collate
+        extra += erl_terms(emo)
+    else:
+        spk2id = speaker_map(cuts)
+        feature_fn = Augmenter(AugmentOptions(**aug_cfg)) if aug_cfg else None
+        dataset = SpeakerCropDataset(cuts, spk2id, num_frames, feature_fn)
+        collate_fn = collate
     sampler = SpeakerBalancedSampler(dataset.labels, int(data_cfg.get("spk_per_batch", 32)), int(data_cfg.get("utts_per_spk", 2)),
                                      seed=seed, num_batches=data_cfg.get("batches_per_epoch"),
                                      rank=dist_info.rank, world_size=dist_info.world_size)
@@ -69,14 +91,25 @@ def main(argv: list[str] | None = None) -> int:
 
     def loader_fn(epoch: int, start_batch: int):
         sampler.set_epoch(epoch, start_batch)
-        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_fn, num_workers=num_workers,
                                            persistent_workers=False)
 
-    model_cfg = dict(cfg["model"])
-    encoder = build_model(model_cfg)
+    init = args.init or cfg.get("init")
+    if init:
+        encoder, model_cfg = load_pretrained(init, cfg.get("model"))
+    else:
+        if "model" not in cfg:
+            raise DataError("the config needs a 'model:' section (or 'init:' / --init, a pre-trained model)", args.config)
+        model_cfg = dict(cfg["model"])
+        encoder = build_model(model_cfg)
     loss_cfg = dict(cfg.get("loss", {"type": "aam"}))
     head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": len(spk2id)})
-    network = SpeakerNet(encoder, head, build_extra_losses(cfg.get("extra_losses")))
+    head_init = cfg.get("head_init", "random")
+    if head_init == "class_means":  # (a resumed run loads its head from the checkpoint anyway)
+        imprint_head(encoder, head, dataset, dataset.labels, int(cfg.get("head_init_utts", 4)), seed)
+    elif head_init != "random":
+        raise DataError(f"head_init must be random or class_means, got '{head_init}'", args.config)
+    network = SpeakerNet(encoder, head, extra)
     optimizer = build_optimizer(network.parameters(), cfg.get("optimizer", {}))
     epochs = int(cfg.get("epochs", 10))
     lr_cfg = cfg.get("lr_schedule", {})
@@ -101,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                                      log_every=int(cfg.get("log_every", 20)), grad_clip=float(cfg.get("grad_clip", 0.0)),
                                      amp=str(cfg.get("amp", "off")), keep_last=int(cfg.get("keep_last", 0))),
                       on_step=on_step, export_fn=lambda net: {"model": net.encoder.state_dict(), "model_config": model_cfg},
-                      config={**cfg, "train_data": {"cuts": str(args.cuts), "sha256": file_sha256(args.cuts)}})
+                      config={**cfg, "train_data": {"cuts": str(args.cuts), "sha256": file_sha256(args.cuts)},
+                              **({"init": {"model": str(init), "sha256": file_sha256(init)}} if init else {})})
     try:
         trainer.fit()
     finally:

@@ -35,6 +35,7 @@ AUDIO_OUTPUT_PLAYBACK, AUDIO_OUTPUT_RETRIEVAL, AUDIO_OUTPUT_SYNCHRONOUS, AUDIO_O
 espeakRATE, espeakVOLUME, espeakPITCH, espeakRANGE, espeakPUNCTUATION, espeakCAPITALS, espeakWORDGAP = 1, 2, 3, 4, 5, 6, 7
 POS_CHARACTER = 1
 espeakCHARS_UTF8 = 1
+espeakSSML = 0x10  # synth flag: the text is SSML (<speak>, <prosody>, <break>, <emphasis>)
 EE_OK = 0
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -118,15 +119,16 @@ class EspeakSynth:
             raise DataError(f"espeak_SetParameter({param}, {value}) failed")
 
     def synth_native(self, text: str, voice: str = "en", rate: int = 175, pitch: int = 50, pitch_range: int = 50,
-                     word_gap: int = 0, volume: int = 100, seed: int = 0) -> np.ndarray:
+                     word_gap: int = 0, volume: int = 100, seed: int = 0, ssml: bool = False) -> np.ndarray:
         """Synthesise ``text`` with ``voice`` (``lang[+variant]``, e.g. ``en-us+m3``) as int16 at ``native_rate``.
 
         ``rate`` is in words per minute (80-450), ``pitch``/``pitch_range`` 0-99 (relative to the
-        voice's own pitch), ``word_gap`` in units of 10 ms, ``seed`` seeds espeak's noise sources.
+        voice's own pitch), ``word_gap`` in units of 10 ms, ``seed`` seeds espeak's noise sources;
+        ``ssml``: ``text`` is SSML markup (``<speak><prosody pitch="+20%">...</prosody></speak>``).
         The synthesis runs in a forked child so that it starts from the pristine post-initialisation
         state (see the module docstring).
         """
-        args = (text, voice, int(rate), int(pitch), int(pitch_range), int(word_gap), int(volume), int(seed))
+        args = (text, voice, int(rate), int(pitch), int(pitch_range), int(word_gap), int(volume), int(seed), bool(ssml))
         if not self.isolate:
             return self._synth_here(*args)
         r, w = os.pipe()
@@ -155,7 +157,7 @@ class EspeakSynth:
         return np.frombuffer(payload[1:], dtype=np.int16).copy()
 
     def _synth_here(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, word_gap: int,
-                    volume: int, seed: int) -> np.ndarray:
+                    volume: int, seed: int, ssml: bool = False) -> np.ndarray:
         """Synthesise in this process (its result depends on what was synthesised before)."""
         lib = self._lib
         if lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
@@ -168,7 +170,8 @@ class EspeakSynth:
         self._libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
         self._chunks = []
         data = text.encode("utf-8")
-        err = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, None, None)
+        flags = espeakCHARS_UTF8 | (espeakSSML if ssml else 0)
+        err = lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, flags, None, None)
         if err != EE_OK or lib.espeak_Synchronize() != EE_OK:
             raise DataError(f"espeak_Synth failed ({err})", key=text[:40])
         out = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
@@ -176,9 +179,9 @@ class EspeakSynth:
         return out
 
     def synth(self, text: str, voice: str = "en", rate: int = 175, pitch: int = 50, pitch_range: int = 50,
-              word_gap: int = 0, volume: int = 100, seed: int = 0) -> np.ndarray:
+              word_gap: int = 0, volume: int = 100, seed: int = 0, ssml: bool = False) -> np.ndarray:
         """Like :meth:`synth_native` but float32 in [-1, 1] at 16 kHz."""
-        pcm = self.synth_native(text, voice, rate, pitch, pitch_range, word_gap, volume, seed)
+        pcm = self.synth_native(text, voice, rate, pitch, pitch_range, word_gap, volume, seed, ssml)
         x = pcm.astype(np.float32) / 32768.0
         if self.native_rate == TARGET_RATE:
             return x
@@ -189,12 +192,24 @@ class EspeakSynth:
 _SYNTH: EspeakSynth | None = None
 
 
-def get_synth() -> EspeakSynth:
-    """The process-wide :class:`EspeakSynth`, created on first use (not thread-safe)."""
+def get_synth(data_path: str | None = None) -> EspeakSynth:
+    """The process-wide :class:`EspeakSynth`, created on first use (not thread-safe).
+
+    ``data_path``: an espeak-ng data folder other than the packaged one (e.g. one with extra voice
+    variants); asking for another folder than the engine's re-initialises the engine there.
+    """
     global _SYNTH
-    if _SYNTH is None:
+    if _SYNTH is None or (data_path is not None and _SYNTH.data_path != data_path):
+        _SYNTH = EspeakSynth(data_path=data_path)
+    elif data_path is None and _SYNTH.data_path != _default_data_path():
         _SYNTH = EspeakSynth()
     return _SYNTH
+
+
+def _default_data_path() -> str:
+    import espeakng_loader
+
+    return espeakng_loader.get_data_path()
 
 
 def list_variants(data_path: str | None = None) -> list[str]:

@@ -340,13 +340,16 @@ def active_power(x: np.ndarray, frame: int = 320, floor_db: float = -30.0) -> fl
     return float(p[keep].mean())
 
 
-def render_speech(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
+def render_speech(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, *, data_path: str | None = None,
+                  ssml: bool = False) -> np.ndarray:
     """The utterance's speech before noise: synthesised, speaker- and channel-coloured, padded,
-    at ``level_dbfs`` + the speaker's gain (active level); float64."""
+    at ``level_dbfs`` + the speaker's gain (active level); float64. ``data_path`` and ``ssml`` as in
+    :func:`render_utterance`."""
     from embspace.corpus.espeak import get_synth
 
-    speech = get_synth().synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch, pitch_range=spk.pitch_range,
-                               word_gap=spk.word_gap, seed=utt.synth_seed).astype(np.float64)
+    speech = get_synth(data_path).synth(utt.text, utt.voice, rate=utt.rate, pitch=utt.pitch,
+                                        pitch_range=spk.pitch_range, word_gap=spk.word_gap, seed=utt.synth_seed,
+                                        ssml=ssml).astype(np.float64)
     if len(speech) == 0 or not np.any(speech):
         raise DataError("espeak-ng produced silence", key=utt.utt)
     sess = session_of(utt, spk)
@@ -378,7 +381,12 @@ def peak_limit(y: np.ndarray, peak: float = 0.99) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0) -> np.ndarray:
-    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1."""
-    speech = render_speech(utt, spk, level_dbfs)
+def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, *, data_path: str | None = None,
+                     ssml: bool = False) -> np.ndarray:
+    """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1.
+
+    ``data_path`` (an espeak-ng data folder with extra voice variants) and ``ssml`` (``utt.text`` is
+    SSML markup) serve derived corpora such as the emotional styles of ``embspace.corpus.styles``.
+    """
+    speech = render_speech(utt, spk, level_dbfs, data_path=data_path, ssml=ssml)
     return peak_limit(speech + session_noise(utt, spk, speech))

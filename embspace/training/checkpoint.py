@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from embspace.utils.atomic import atomic_path
+from embspace.utils.atomic import atomic_open
 from embspace.utils.errors import DataError
 
 
 def save(obj: dict, path: str | os.PathLike) -> None:
-    """``torch.save`` under a temporary name, renamed when whole."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` under a temporary name, renamed when whole. Saved through a file object, so the
+    zip archive's record names do not carry the (per-process) temporary name: same state, same bytes."""
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

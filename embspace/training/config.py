@@ -114,12 +114,22 @@ def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
     from embspace.training.augment import AugmentOptions
 
     model_cfg = _section(cfg, "model")
-    if "type" not in model_cfg:
-        raise ValueError("model: no 'type' (xvector, ecapa or resnet)")
-    try:
-        encoder = build_model(dict(model_cfg))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"model: {e}") from None
+    if cfg.get("init"):  # fine-tuning: the pre-trained model file gives the architecture
+        from embspace.training.speaker import load_pretrained
+
+        try:
+            encoder, model_cfg = load_pretrained(cfg["init"], model_cfg or None)
+        except DataError as e:
+            raise ValueError(f"init: {e}") from None
+    else:
+        if "type" not in model_cfg:
+            raise ValueError("model: no 'type' (xvector, ecapa or resnet)")
+        try:
+            encoder = build_model(dict(model_cfg))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"model: {e}") from None
+    if cfg.get("head_init", "random") not in ("random", "class_means"):
+        raise ValueError(f"head_init: random or class_means, got {cfg['head_init']!r}")
     loss_cfg = {"type": "aam", **_section(cfg, "loss")}
     try:
         head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": cuts.num_speakers})
@@ -144,6 +154,15 @@ def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
     if p * m > cuts.num_cuts:
         raise ValueError(f"data.spk_per_batch x data.utts_per_spk = {p} x {m} asks for {p * m} utterances per batch "
                          f"but the training cuts have {cuts.num_cuts}")
+    if "emotion" in cfg:
+        from embspace.emotion.config import emotion_options
+
+        if cfg.get("augment"):
+            raise ValueError("emotion: cannot be combined with augment (parallel pairs read stored features)")
+        try:
+            emotion_options(cfg["emotion"], frames)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"emotion: {e}") from None
     feat_dim = encoder.feat_dim
     if cfg.get("augment"):
         try:

@@ -55,6 +55,11 @@ nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (
 nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
 nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
 nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
+emotion_utts=3          # emotion (40-49): utterances per speaker in each of angry, happy, sad, surprised
+emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per ablation row is derived from it
+emotion_rows=base,cp,erl,em,all  # emotion: ablation rows (base = fine-tuned without the components; all = the three)
+emotion_dev_speakers=16 # emotion: training speakers held out of fine-tuning for the dev lists
+emotion_enroll=3        # emotion: neutral enrollment (and neutral test) utterances per speaker in the trial lists
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ..."
 . utils/parse_options.sh
 
@@ -383,7 +388,116 @@ if [ "$stage" -le 33 ] && [ "$stop_stage" -ge 33 ]; then
 fi
 
 # ------------------------------------------------------------------ emotion-invariant training (stages 40-49)
-# (block 40-49: emotion)
+# Emotional speaking styles of the same speakers (a corpus of its own; the base corpus is only read),
+# fine-tuning of the stage-3 encoder on neutral + emotional speech with CopyPaste pairs, the ERL cosine
+# term and emotion-aware masking (embspace/emotion), and an ablation on neutral / emotional trial lists.
+emo=$exp_root/emotion
+emo_data=$data/emotion
+ecorpus=${corpus}_emotion
+if [ "$stage" -le 40 ] && [ "$stop_stage" -ge 40 ]; then
+  log "Stage 40: emotional styles of the corpus speakers -> $data/corpus_emotion"
+  run_stage --name emotion-corpus --marker "$done_dir/40.emotion_corpus" \
+    --inputs "$data/corpus/config.json" "$data/corpus/speakers.jsonl" \
+    --outputs "$data/corpus_emotion/metadata.jsonl" --reset "$data/corpus_emotion" -- \
+    python -m embspace.bin.make_emotion_corpus --base-dir "$data/corpus" --out-dir "$data/corpus_emotion" \
+      --utts-per-emotion "$emotion_utts" --nj "$nj"
+fi
+
+if [ "$stage" -le 41 ] && [ "$stop_stage" -ge 41 ]; then
+  log "Stage 41: manifests, Kaldi dirs ($emo_data/{train,test}) and fbank of the emotional corpus"
+  run_stage --name emotion-manifests --marker "$done_dir/41.emotion_manifests" \
+    --inputs "$data/corpus_emotion/metadata.jsonl" --stat-inputs "$data/corpus_emotion" \
+    --outputs "$data/manifests/${ecorpus}_supervisions_test.jsonl.gz" "$emo_data/test/utt2spk" -- \
+    python -m embspace.bin.prepare_manifests --metadata "$data/corpus_emotion/metadata.jsonl" --corpus "$ecorpus" \
+      --manifest-dir "$data/manifests" --kaldi-dir "$emo_data"
+  for split in train test; do
+    run_stage --name "emotion-fbank-$split" --marker "$done_dir/41.emotion_fbank.$split" \
+      --inputs "$data/manifests/${ecorpus}_recordings_$split.jsonl.gz" "$data/manifests/${ecorpus}_supervisions_$split.jsonl.gz" \
+        "$emo_data/$split/wav.scp" \
+      --outputs "$data/fbank/${ecorpus}_cuts_$split.jsonl.gz" -- \
+      steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$ecorpus" "$split" "$data/fbank"
+  done
+fi
+
+# what fine-tuning and evaluation read: cut manifests, the features behind them, and (EM energy) the audio
+emo_feats=("$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_feats_test"
+           "$data/fbank/${ecorpus}_feats_train" "$data/fbank/${ecorpus}_feats_test")
+if [ "$stage" -le 42 ] && [ "$stop_stage" -ge 42 ]; then
+  log "Stage 42: fine-tuning cuts (minus $emotion_dev_speakers dev speakers) and trial lists -> $emo_data"
+  run_stage --name emotion-prepare --marker "$done_dir/42.emotion_prepare" \
+    --inputs "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
+      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
+    --outputs "$emo_data/finetune_cuts.jsonl.gz" "$emo_data/trials/test_merged" -- \
+    python -m embspace.bin.emotion_prepare --out-dir "$emo_data" --emotion-field style --neutral-label neutral \
+      --train-cuts "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
+      --test-cuts "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
+      --dev-speakers "$emotion_dev_speakers" --enroll-per-spk "$emotion_enroll" --neutral-test-per-spk "$emotion_enroll"
+fi
+
+if [ "$stage" -le 43 ] && [ "$stop_stage" -ge 43 ]; then
+  log "Stage 43: the neutral-only encoder ($system) on the emotional lists, and the style checks"
+  run_stage --name emotion-eval-pretrained --marker "$done_dir/43.emotion_eval.pretrained" \
+    --inputs "$exp/models/avg_model.pt" "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "${emo_feats[@]}" \
+    --outputs "$emo/pretrained/scores/test_merged.metrics.json" -- \
+    python -m embspace.bin.emotion_eval --model "$exp/models/avg_model.pt" --cuts "$emo_data/eval_cuts.jsonl.gz" \
+      --trials-dir "$emo_data/trials" --out-dir "$emo/pretrained" --nj "$nj"
+  eer_args=()
+  for list in nn merged angry happy sad surprised; do
+    [ ! -f "$emo_data/trials/test_$list" ] || eer_args+=(--eer "$list=$emo/pretrained/scores/test_$list.metrics.json")
+  done
+  run_stage --name emotion-style-check --marker "$done_dir/43.emotion_style_check" \
+    --inputs "$emo_data/finetune_cuts.jsonl.gz" "$emo_data/eval_cuts.jsonl.gz" "$emo_data/summary.json" \
+      "$emo/pretrained/scores" "${emo_feats[@]}" --outputs "$emo/style_check.json" -- \
+    python -m embspace.bin.emotion_style_check --train-cuts "$emo_data/finetune_cuts.jsonl.gz" \
+      --test-cuts "$emo_data/eval_cuts.jsonl.gz" --exclude-test-speakers "$emo_data/summary.json" \
+      --emotion-field style --neutral-label neutral "${eer_args[@]}" --out "$emo/style_check.json"
+fi
+
+IFS=, read -r -a emo_rows <<< "$emotion_rows"
+if [ "$stop_stage" -ge 44 ] && [ "${emo_rows[0]}" != base ]; then
+  echo "$0: --emotion-rows must start with base (the fine-tuning baseline the other rows are compared with)" >&2
+  exit 1
+fi
+if [ "$stage" -le 44 ] && [ "$stop_stage" -ge 44 ]; then
+  log "Stage 44: fine-tune $system on neutral + emotional speech: rows ${emo_rows[*]} -> $emo/<row>"
+  run_stage --name emotion-configs --marker "$done_dir/44.emotion_configs" \
+    --inputs "$emotion_ft_config" "$emo_data/summary.json" --outputs "$emo/configs/${emo_rows[0]}.yaml" -- \
+    python local/make_emotion_configs.py --config "$emotion_ft_config" --init "$exp/models/avg_model.pt" \
+      --summary "$emo_data/summary.json" --rows "$emotion_rows" --out-dir "$emo/configs"
+  for row in "${emo_rows[@]}"; do
+    run_stage --name "emotion-train-$row" --marker "$done_dir/44.emotion_train.$row" \
+      --inputs "$emo/configs/$row.yaml" "$exp/models/avg_model.pt" "$emo_data/finetune_cuts.jsonl.gz" "${emo_feats[@]}" \
+      --stat-inputs "$data/corpus/wav" "$data/corpus_emotion/wav" \
+      --outputs "$emo/$row/models/avg_model.pt" --reset "$emo/$row/models" -- \
+      steps/train.sh --nproc "$nproc" --device "$device" --num-avg 1 --num-threads "$num_threads" \
+        "$emo/configs/$row.yaml" "$emo_data/finetune_cuts.jsonl.gz" "$emo/$row"
+  done
+fi
+
+if [ "$stage" -le 45 ] && [ "$stop_stage" -ge 45 ]; then
+  log "Stage 45: embeddings and scores of every fine-tuned encoder on the emotional lists"
+  for row in "${emo_rows[@]}"; do
+    run_stage --name "emotion-eval-$row" --marker "$done_dir/45.emotion_eval.$row" \
+      --inputs "$emo/$row/models/avg_model.pt" "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "${emo_feats[@]}" \
+      --outputs "$emo/$row/scores/test_merged.metrics.json" -- \
+      python -m embspace.bin.emotion_eval --model "$emo/$row/models/avg_model.pt" --cuts "$emo_data/eval_cuts.jsonl.gz" \
+        --trials-dir "$emo_data/trials" --out-dir "$emo/$row" --nj "$nj"
+  done
+fi
+
+if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
+  log "Stage 46: ablation report -> $emo/report.md, rows in $exp_root/results.json"
+  sys_args=(--system "$system=$emo/pretrained")
+  score_dirs=("$emo/pretrained/scores")
+  for row in "${emo_rows[@]}"; do
+    sys_args+=(--system "${system}_emo_$row=$emo/$row")
+    score_dirs+=("$emo/$row/scores" "$emo/$row/config.yaml")
+  done
+  run_stage --name emotion-report --marker "$done_dir/46.emotion_report" \
+    --inputs "${score_dirs[@]}" "$emo/style_check.md" --outputs "$emo/report.md" "$exp_root/results.json" -- \
+    python -m embspace.bin.emotion_report --results "$exp_root/results.json" --corpus "$corpus" "${sys_args[@]}" \
+      --style-check "$emo/style_check.md" --out-md "$emo/report.md"  # DET curves: the det step below
+fi
 
 if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
   log "DET curves of every system in the report, one plot per trial list -> $exp_root/det_<list>.png"

@@ -383,7 +383,8 @@ if [ -n "$nessa_old" ] && in_range 33; then
 fi
 
 # ------------------------------------------------------------------ emotion-invariant fine-tuning (stages 40-49)
-# (block 40-49: emotion)
+# The encoder trained here is fine-tuned on an emotional corpus (Dusha crowd, ESD or CREMA-D) by
+# egs/dusha/v1: ../../dusha/v1/run.sh --corpus-root DIR --init-model "$PWD/$dir/models/avg_model.pt"
 
 if [ -f "$exp/results.json" ] && [ "$stop_stage" -ge 7 ]; then
   log "DET curves of every system in the report, one plot per trial list -> $exp/det_<list>.png"

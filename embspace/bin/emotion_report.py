@@ -1,0 +1,124 @@
+"""Results rows and the ablation report of emotion-invariant fine-tuning.
+
+    python -m embspace.bin.emotion_report --results exp/results.json --corpus mini \
+        --system ecapa_mini=exp/emotion/pretrained --system ecapa_mini_emo_base=exp/emotion/base \
+        --system ecapa_mini_emo_cp=exp/emotion/cp ... --style-check exp/emotion/style_check.md \
+        --out-md exp/emotion/report.md --det-png exp/emotion/det_test_merged.png
+``--system`` order matters: the first is the encoder trained on neutral speech (``method: baseline``),
+the second the fine-tuning baseline (``method: emotion``, compared with the first), every other one a
+component row (``method: emotion``, compared with the fine-tuning baseline). Each folder holds
+``scores/<list>.{score,metrics.json}`` (emotion_eval). Rows of the ``--result-lists`` go into the
+results table (``embspace.report.add_rows``) as ``<corpus>_emo_<list>``; ``report.md`` has every
+list (test and dev), EER and minDCF with the relative change, and the style check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from embspace.bin import report as report_cli
+from embspace.emotion.config import emotion_options
+from embspace.report import add_rows
+from embspace.utils.atomic import atomic_write_text
+from embspace.utils.errors import DataError, cli_main
+
+
+def components_of(exp_dir: Path) -> str:
+    """``cp+erl+em`` of a fine-tuning run (its config.yaml); ``pretrained`` without one."""
+    cfg_path = exp_dir / "config.yaml"
+    if not cfg_path.is_file():
+        return "pretrained"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    emo = emotion_options(cfg.get("emotion"), int(cfg.get("data", {}).get("num_frames", 200)))
+    return emo.components
+
+
+def _rel(value: float, base: float | None) -> str:
+    return f" ({100 * (value - base) / base:+.1f}%)" if base else ""
+
+
+def ablation_table(rows: list[dict], lists: list[str], key: str) -> list[str]:
+    """Markdown: one line per system, one column per list, ``value (rel. change vs its baseline)``."""
+    fmt = "{:.2f}" if key == "eer" else "{:.4f}"
+    out = ["| system | components | vs | " + " | ".join(lists) + " |", "|---|---|---|" + "---:|" * len(lists)]
+    by_name = {r["name"]: r for r in rows}
+    for r in rows:
+        base = by_name.get(r["baseline"]) if r["baseline"] else None
+        cells = []
+        for lst in lists:
+            m = r["metrics"].get(lst)
+            b = base["metrics"].get(lst) if base else None
+            cells.append("" if m is None else fmt.format(m[key]) + _rel(m[key], b[key] if b else None))
+        out.append(f"| {r['name']} | {r['components']} | {r['baseline'] or ''} | " + " | ".join(cells) + " |")
+    return out
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="emotion_report", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--results", required=True, help="results JSON (exp/results.json)")
+    p.add_argument("--corpus", default="mini", help="prefix of the trials names in the results table")
+    p.add_argument("--system", action="append", default=[], metavar="NAME=DIR", required=True,
+                   help="a system and its folder (see the order above), repeatable")
+    p.add_argument("--result-lists", default="test_nn,test_merged", help="lists that become results rows")
+    p.add_argument("--style-check", default="", help="style check Markdown to append to the report")
+    p.add_argument("--out-md", required=True, type=Path, help="the ablation report")
+    p.add_argument("--det-png", default="", help="DET curves of every system on the test_merged list")
+    args = p.parse_args(argv)
+    if len(args.system) < 2:
+        p.error("give at least the neutral-only encoder and the fine-tuning baseline")
+    rows = []
+    for i, item in enumerate(args.system):
+        name, sep, folder = item.partition("=")
+        if not sep:
+            p.error(f"--system expects NAME=DIR, got {item!r}")
+        sdir = Path(folder) / "scores"
+        metrics = {f.name.removesuffix(".metrics.json"): json.loads(f.read_text())
+                   for f in sorted(sdir.glob("*.metrics.json"))}
+        if not metrics:
+            raise DataError("no *.metrics.json (run emotion_eval first)", sdir)
+        baseline = None if i == 0 else rows[0]["name"] if i == 1 else rows[1]["name"]
+        rows.append({"name": name, "dir": sdir, "metrics": metrics, "baseline": baseline,
+                     "components": components_of(Path(folder))})
+    result_lists = [x for x in args.result_lists.split(",") if x]
+    results_rows = []
+    for r in rows:
+        for lst in result_lists:
+            if lst not in r["metrics"]:
+                raise DataError(f"no metrics for list '{lst}'", r["dir"])
+            m = r["metrics"][lst]
+            results_rows.append({"system": r["name"], "method": "baseline" if r["baseline"] is None else "emotion",
+                                 "baseline": r["baseline"], "trials": f"{args.corpus}_emo_{lst.removeprefix('test_')}",
+                                 **{k: m[k] for k in ("eer", "mindcf_0.01", "mindcf_0.05")},
+                                 "score_file": str(r["dir"] / f"{lst}.score"), "components": r["components"], "norm": "none"})
+    add_rows(args.results, results_rows)  # every row checked before results.json is rewritten, once
+    all_lists = sorted(rows[0]["metrics"], key=lambda n: (not n.startswith("test"), n not in ("test_nn", "dev_nn"),
+                                                           n.endswith("merged"), n))
+    lines = ["# Emotion-invariant fine-tuning: ablation", "",
+             "Each row's relative change is against the system in column *vs* (the fine-tuning baseline for the "
+             "component rows, the neutral-only encoder for the fine-tuning baseline). `test_*` lists: test "
+             "speakers; `dev_*`: training speakers held out of fine-tuning (hyper-parameters were chosen on these). "
+             "`nn`: neutral enrollment and test; `<emotion>`: neutral enrollment, test in that emotion; "
+             "`merged`: all emotional tests.", "", "## EER (%)", ""]
+    lines += ablation_table(rows, all_lists, "eer")
+    lines += ["", "## minDCF (p_target 0.01)", ""] + ablation_table(rows, all_lists, "mindcf_0.01")
+    lines += ["", "## minDCF (p_target 0.05)", ""] + ablation_table(rows, all_lists, "mindcf_0.05")
+    if args.style_check:
+        lines += ["", Path(args.style_check).read_text().replace("# ", "## ", 1)]
+    atomic_write_text(args.out_md, "\n".join(lines) + "\n")
+    if args.det_png:
+        report_cli.main(["--det-png", args.det_png, "--title", f"{args.corpus} emotional trials (test_merged)",
+                         "--scores", *[f"{r['name']}={r['dir'] / 'test_merged.score'}" for r in rows]])
+    print(f"emotion_report: {len(rows)} systems x {len(result_lists)} lists -> {args.results}; {args.out_md}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
