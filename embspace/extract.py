@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from lhotse.cut import Cut
 
 from embspace.models import build_model
+from embspace.stage import file_sha256
 from embspace.training import checkpoint as ckpt
 from embspace.training.dataset import mean_normalise
 from embspace.utils.errors import DataError
@@ -23,7 +25,31 @@ def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.n
         raise DataError("not an encoder model file (needs 'model' and 'model_config')", model_path)
     encoder = build_model(state["model_config"])
     encoder.load_state_dict(state["model"])
+    encoder.feat_dim = int(state["model_config"].get("feat_dim", 80))  # for features computed from audio
     return encoder.to(device).eval()
+
+
+def ge2e_weights() -> Path:
+    """The pretrained GE2E weights file shipped with resemblyzer."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or spec.origin is None:
+        raise DataError("resemblyzer is not installed (needed for the GE2E extractor)")
+    return Path(spec.origin).parent / "pretrained.pt"
+
+
+def extractor_identity(model: str | os.PathLike) -> dict[str, str]:
+    """``{"kind", "name", "sha256"}`` of an extractor: an encoder model file, or ``ge2e``.
+
+    Models trained on an extractor's embeddings (SEED) record it and refuse embeddings of another.
+    """
+    if str(model) == "ge2e":
+        return {"kind": "ge2e", "name": "ge2e", "sha256": file_sha256(ge2e_weights())}
+    path = Path(model)
+    if not path.is_file():
+        raise DataError("extractor model not found", path)
+    return {"kind": "encoder", "name": str(path), "sha256": file_sha256(path)}
 
 
 def split_for_job(items: Sequence, job: int, nj: int) -> Sequence:
@@ -36,15 +62,17 @@ def split_for_job(items: Sequence, job: int, nj: int) -> Sequence:
 
 @torch.inference_mode()
 def embed_with_encoder(encoder: torch.nn.Module, cuts: Iterable[Cut], device: torch.device,
-                       batch_size: int = 1) -> Iterator[tuple[str, np.ndarray]]:
+                       batch_size: int = 1, feature_fn: Callable[[Cut], np.ndarray] | None = None
+                       ) -> Iterator[tuple[str, np.ndarray]]:
     """Whole-utterance embeddings, mean-normalised fbank as in training.
 
+    Features are the cuts' stored ones, or ``feature_fn(cut)`` (e.g. fbank of augmented audio).
     ``batch_size > 1`` groups utterances of equal length only (sorted by length), so batched and
     unbatched extraction give the same vectors.
     """
     groups: dict[int, list[tuple[str, np.ndarray]]] = {}
     for cut in cuts:
-        feats = cut.load_features()
+        feats = feature_fn(cut) if feature_fn is not None else cut.load_features()
         if feats is None or feats.shape[0] == 0:
             raise DataError("no features for utterance", key=cut.id)
         item = (cut.id, mean_normalise(np.asarray(feats, dtype=np.float32)))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from embspace.embio import read_embeddings
 from tests.conftest import REPO
@@ -24,6 +25,9 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          "--inside-gender-speakers", "2",
          "--nessa-encoders", "conf/tiny_old.yaml", "--nessa-dev-speakers", "2",
          "--nessa-utts-per-profile", "2", "--nessa-profiles-per-speaker", "1",
+         # SEED (stages 20-25): a small mismatch corpus and model
+         "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "3",
+         "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2",
          # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, two rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
          "--emotion-rows", "base,all"]
@@ -68,7 +72,7 @@ def clean_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_full_run_writes_report(clean_run):
     root, out = clean_run
-    rows = {(s, t): r for (s, t), r in _rows(root).items()  # the backbone's systems (NESSA adds tiny_old, profiles)
+    rows = {(s, t): r for (s, t), r in _rows(root).items()  # the backbone's systems (NESSA adds tiny_old, profiles; SEED adds *_seed)
             if r["method"] == "baseline" and s != "tiny_old" and t in BACKBONE_LISTS and "task" not in r}
     assert {s for s, _ in rows} == {"tiny", "tiny_asnorm", "ge2e", "ge2e_asnorm"}
     for row in rows.values():
@@ -226,3 +230,28 @@ def test_changed_config_content_reruns_scoring_and_report(clean_run):
     reported = _rows(root)[("tiny", "mini_test")]["eer"]
     assert reported == pytest.approx(compute_eer(scores, labels)[0], abs=1e-3)
     assert reported != before, "a retrained model with another seed gives another EER"
+
+
+def test_seed_block(clean_run):
+    """Stages 20-25: the mismatch corpus, both extractors' SEED models, rows on the three lists."""
+    from embspace.data.tables import read_trials
+
+    root, _ = clean_run
+    meta = [json.loads(x) for x in (root / "data" / "corpus_seed" / "metadata.jsonl").read_text().splitlines()]
+    assert sorted({m["condition"] for m in meta}) == ["babble", "conversation", "noise", "reverb"]
+    assert len(meta) == 6 * 3 + 3 * 2 * 2  # 3 degraded per test speaker (one per condition); 3 conversations
+    base = {json.loads(x)["utt"] for x in (root / "data" / "corpus" / "metadata.jsonl").read_text().splitlines()}
+    assert not base & {m["utt"] for m in meta}
+    session = {m["utt"]: m["session_id"] for m in meta}
+    for e, t, target in read_trials(root / "data" / "test_seed" / "trials_vcmix"):
+        if not target:  # non-target trials only within a shared session
+            assert session[e] == session[t] and e.split("-")[0] != t.split("-")[0]
+    rows = _rows(root)
+    for sys in ("tiny", "ge2e"):
+        for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+            row = rows[(f"{sys}_seed", name)]
+            assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
+            assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
+        assert (root / "exp" / f"{sys}_seed" / "scores" / "sweep.md").read_text().count("\n") == 7
+        model = torch.load(root / "exp" / f"{sys}_seed" / "seed_model.pt", weights_only=True)
+        assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")

@@ -297,6 +297,64 @@ def test_bad_corpus_inputs(tmp_path):
         prepare_voxceleb(vox1)
 
 
+SEED_TINY = """seed: 1
+model: {width_mult: 1, num_blocks: 1}
+batch_size: 8
+epochs: 2
+data: {dev_speakers: 2, aug_utts_per_speaker: 2, dev_utts_per_speaker: 2}
+augment: {num_rirs: 3}
+"""
+
+
+def _voxconverse_sv(root: Path) -> Path:
+    """Segments ``<recording>/<speaker>/NN.wav`` of two recordings, two speakers each, and the trial list."""
+    rng = np.random.default_rng(5)
+    lines = []
+    for rec in ("abjxc", "bvqnu"):
+        segs = {}
+        for k, spk in enumerate(("spk00", "spk01")):
+            segs[spk] = [f"{rec}/{spk}/{n:02d}.wav" for n in range(2)]
+            for rel in segs[spk]:
+                _wav(root / rel, _tone(rng, 150 + 90 * k, 0.8))
+        lines += [f"0 {a} {b}" for a in segs["spk00"] for b in segs["spk01"]]
+        lines.append(f"1 {segs['spk00'][0]} {segs['spk00'][1]}")  # target trials of the list are not VC-Mix's
+    (root / "trials_wo_overlap.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_seed_stages_with_ge2e_and_vcmix(recipe, tmp_path):
+    """Stages 20-25 on the miniature trees: GE2E as the frozen extractor, MUSAN/RIR copies, VC-Mix."""
+    data = tmp_path / "data"
+    shutil.copytree(recipe["data"], data)
+    conf = tmp_path / "seed_tiny.yaml"
+    conf.write_text(SEED_TINY)
+    vc = _voxconverse_sv(tmp_path / "voxconverse_test_SV")
+    args = ("--stage", "20", "--stop-stage", "25", "--seed-extractor", "ge2e", "--seed-config", str(conf),
+            "--voxconverse-sv-root", str(vc), "--musan-root", str(recipe["musan"]), "--rir-root", str(recipe["rirs"]),
+            "--seed-eval-seeds", "1,2", "--seed-sweep", "10,50", "--data", str(data), "--exp", str(tmp_path / "exp"),
+            "--nj", "1")
+    proc = run_recipe(*args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    trials = read_trials(data / "trials" / "vcmix")
+    vox1_targets = [t for t in read_trials(data / "trials" / "vox1_O") if t[2]]
+    assert trials[:len(vox1_targets)] == vox1_targets and len(trials) == len(vox1_targets) + 8
+    assert all(not t and e.split("-")[0] == s.split("-")[0] for e, s, t in trials[len(vox1_targets):])
+    exp = tmp_path / "exp"
+    copies = read_table(exp / "ge2e_seed" / "copies" / "xvector.scp")
+    assert {k.split("@")[1] for k in copies} == {"noise", "music", "reverb"} and len(copies) == 3 * 6
+    for name in ("voxceleb_train", "voxceleb1_test", "voxconverse_sv"):
+        assert (exp / "ge2e_seed" / "embeddings" / name / "xvector.scp").is_file()
+    rows = {(r["system"], r["trials"]): r for r in json.loads((exp / "results.json").read_text())["rows"]}
+    assert set(rows) == {(s, t) for s in ("ge2e", "ge2e_seed") for t in ("vox1_O", "vcmix")}
+    seed_row = rows[("ge2e_seed", "vcmix")]
+    assert seed_row["method"] == "seed" and seed_row["baseline"] == "ge2e" and seed_row["eval_seeds"] == "1,2"
+    assert seed_row["eer_std"] >= 0 and "eer_rel_change" in seed_row
+    assert "| 10 |" in (exp / "ge2e_seed" / "scores" / "sweep.md").read_text()
+    again = run_recipe(*args)
+    assert again.returncode == 0 and "failed" not in again.stderr
+    assert again.stderr.count("already done") >= 8
+
+
 def test_nessa_stages_on_two_embedding_sets(recipe, tmp_path):
     """Stages 31-33 with two embedding sets the user points to (synthetic ones for the miniature test set)."""
     from embspace.embio import write_embeddings

@@ -4,6 +4,10 @@ Example:
     python -m embspace.bin.extract --model exp/ecapa/models/avg_model.pt \
         --cuts data/fbank/mini_cuts_test.jsonl.gz --job 1 --nj 4 --out-dir exp/ecapa/embeddings/test
 ``--model ge2e`` uses the pretrained GE2E encoder shipped with resemblyzer (reads audio, not fbank).
+
+With ``--copies-config conf/seed_mini.yaml`` it embeds augmented copies (noise, music,
+reverberation) of the utterances a SEED config selects instead, keyed ``<utt>@<kind>@<draw>``;
+features are then computed from the augmented audio.
 """
 
 from __future__ import annotations
@@ -23,25 +27,66 @@ from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
 
 
+def _copy_cuts(cuts: list, args: argparse.Namespace) -> list:
+    """The augmented copies of this job (lazily rendered), from the SEED config's copy plan."""
+    from embspace.seed.config import load_config
+    from embspace.seed.copies import CopyMaker, copy_specs
+    from embspace.seed.data import plan_copies
+
+    cfg = load_config(args.copies_config)
+    plan = plan_copies({c.id: c.supervisions[0].speaker for c in cuts}, cfg.data, cfg.seed)
+    chosen = set(plan.train_utts + plan.dev_utts)
+    specs = split_for_job(copy_specs([c for c in cuts if c.id in chosen], cfg.data.kinds, cfg.data.aug_epochs),
+                          args.job, args.nj)
+    maker = CopyMaker(cfg.augment, args.noise_manifest, args.music_manifest, args.rir_manifest)
+    return _Lazy(specs, lambda spec: maker.make(spec, cfg.seed))
+
+
+class _Lazy:
+    """A sized iterable that renders each item when it is reached."""
+
+    def __init__(self, items: list, fn) -> None:
+        self.items, self.fn = items, fn
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return map(self.fn, self.items)
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="extract", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
-    p.add_argument("--cuts", required=True, help="cuts with fbank features (audio for ge2e)")
+    p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
     p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj (default: %(default)s)")
     p.add_argument("--nj", type=int, default=1, help="number of jobs the cuts are split into (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass, equal lengths only (default: %(default)s)")
     p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on CUDA")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    g = p.add_argument_group("augmented copies (SEED training data)")
+    g.add_argument("--copies-config", help="SEED YAML: embed augmented copies of the utterances its plan selects")
+    g.add_argument("--noise-manifest", help="noise recordings/cuts (default: generated coloured noise)")
+    g.add_argument("--music-manifest", help="music recordings/cuts (default: generated tonal music)")
+    g.add_argument("--rir-manifest", help="RIR recordings (default: synthetic RIRs)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.num_threads)
     device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
-    cuts = split_for_job(sorted(CutSet.from_file(args.cuts).to_eager(), key=lambda c: c.id), args.job, args.nj)
+    all_cuts = sorted(CutSet.from_file(args.cuts).to_eager(), key=lambda c: c.id)
+    cuts = _copy_cuts(all_cuts, args) if args.copies_config else split_for_job(all_cuts, args.job, args.nj)
     if args.model == "ge2e":
         items = embed_with_ge2e(cuts, device)
     else:
-        items = embed_with_encoder(load_encoder(args.model, device), cuts, device, args.batch_size)
+        encoder = load_encoder(args.model, device)
+        feature_fn = None
+        if args.copies_config:
+            from embspace.features.fbank import features_of, make_extractor
+
+            fbank = make_extractor(encoder.feat_dim)
+            feature_fn = lambda cut: features_of(cut, fbank)  # noqa: E731
+        items = embed_with_encoder(encoder, cuts, device, args.batch_size, feature_fn)
     out = Path(args.out_dir)
     n = write_embeddings(out / f"xvector.{args.job}.ark", out / f"xvector.{args.job}.scp",
                          tqdm(items, total=len(cuts), desc=f"extract job {args.job}", mininterval=30, file=sys.stderr))

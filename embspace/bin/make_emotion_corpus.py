@@ -19,27 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from embspace.bin.make_mini_corpus import _check_config, _write_jsonl, render_all
 from embspace.corpus.mini import Speaker, plan_speakers
-from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, StyledUtterance, mini_config_from_json, \
+from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, mini_config_from_json, \
     plan_speaker_styles, plan_styled_utterances, render_styled
-from embspace.utils.atomic import atomic_path
+from embspace.corpus.writer import check_design, render_all, write_jsonl
 from embspace.utils.errors import DataError, cli_main
-
-def _render_job(job: tuple[str, StyledUtterance, Speaker, str, bool]) -> tuple[str, float, bool]:
-    """Render one emotional utterance unless its wav exists; ``(utt, duration, skipped)``."""
-    import soundfile as sf
-
-    out_dir, item, spk, data_path, voice_quality = job
-    path = Path(out_dir) / item.utt.rel_path
-    if path.is_file():
-        info = sf.info(str(path))
-        return item.utt.utt, info.frames / info.samplerate, True
-    audio = render_styled(item, spk, data_path, voice_quality)
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), audio, 16000, subtype="PCM_16", format="WAV")
-    return item.utt.utt, len(audio) / 16000, False
-
 
 def read_base(base_dir: Path) -> tuple[dict, list[Speaker]]:
     """The base corpus design and its speakers, re-planned; ``speakers.jsonl`` must agree with the plan."""
@@ -103,21 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    class _Design:  # what config.json records: both designs
-        @staticmethod
-        def to_json() -> dict:
-            return {"base": design, "styles": cfg.to_json()}
-
-    _check_config(out_dir, _Design)
+    check_design(out_dir, {"base": design, "styles": cfg.to_json()})  # config.json records both designs
 
     by_spk = {s.speaker: s for s in speakers}
     start = time.time()
     with EspeakDataDirs(list(styles.values()), by_spk) as folders:
         # jobs in speaker order, so that a worker rarely switches espeak data folders
-        jobs = [(str(out_dir), it, by_spk[it.utt.speaker], folders[it.utt.speaker], cfg.voice_quality) for it in items]
-        durations, skipped = render_all(_render_job, jobs, args.nj, "emotion corpus")
+        jobs = [(str(out_dir), it.utt.rel_path, render_styled, (it, by_spk[it.utt.speaker], folders[it.utt.speaker],
+                 cfg.voice_quality)) for it in items]
+        durations, skipped = render_all(jobs, args.nj, "emotion corpus")
 
-    _write_jsonl(out_dir / "styles.jsonl", (dataclasses.asdict(s) for s in styles.values()))
+    write_jsonl(out_dir / "styles.jsonl", (dataclasses.asdict(s) for s in styles.values()))
     split = {s.speaker: s.split for s in speakers}
     meta = []
     for it in sorted(items, key=lambda i: i.utt.utt.encode()):
@@ -125,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         meta.append({"utt": u.utt, "speaker": u.speaker, "gender": u.gender, "language": u.language, "text": u.text,
                      "session": u.session, "noise": u.noise, "snr": u.snr, "style": u.style,
                      "style_strength": st.strength, "voice": u.voice, "pitch": u.pitch, "rate": u.rate,
-                     "split": split[u.speaker], "path": u.rel_path, "duration": round(durations[u.utt], 4)})
-    _write_jsonl(out_dir / "metadata.jsonl", meta)
+                     "split": split[u.speaker], "path": u.rel_path, "duration": round(durations[u.rel_path], 4)})
+    write_jsonl(out_dir / "metadata.jsonl", meta)
     print(f"make_emotion_corpus: {len(items)} utterances ({len(items) - skipped} made, {skipped} already there), "
           f"{len(speakers)} speakers x {len(cfg.emotions)} emotions x {cfg.utts_per_emotion}, "
           f"{sum(durations.values()) / 3600:.3f} h, {time.time() - start:.1f} s -> {out_dir}", file=sys.stderr)

@@ -13,78 +13,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterable
 
-from embspace.corpus.mini import NOISE_TYPES, MiniConfig, Speaker, Utterance, plan_corpus, render_utterance
-from embspace.utils.atomic import atomic_path, atomic_write_text
+from embspace.corpus.mini import NOISE_TYPES, MiniConfig, plan_corpus, render_utterance
+from embspace.corpus.writer import check_design, render_all, write_jsonl
 from embspace.utils.errors import DataError, cli_main
-
-
-def _render_job(job: tuple[str, Utterance, Speaker]) -> tuple[str, float, bool]:
-    """Render one utterance unless its wav exists; return ``(utt, duration, skipped)``."""
-    import soundfile as sf
-
-    out_dir, utt, spk = job
-    path = Path(out_dir) / utt.rel_path
-    if path.is_file():
-        info = sf.info(str(path))
-        return utt.utt, info.frames / info.samplerate, True
-    audio = render_utterance(utt, spk)
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), audio, 16000, subtype="PCM_16", format="WAV")
-    return utt.utt, len(audio) / 16000, False
-
-
-def render_all(render_job: Callable[[tuple], tuple[str, float, bool]], jobs: list[tuple], nj: int,
-               desc: str) -> tuple[dict[str, float], int]:
-    """``render_job`` over ``jobs`` in ``nj`` worker processes with a progress bar; each job returns
-    ``(utt, duration, skipped)``. Returns the durations and how many wavs were already there."""
-    from tqdm import tqdm
-
-    durations: dict[str, float] = {}
-    skipped = 0
-    with tqdm(total=len(jobs), desc=desc, unit="utt", mininterval=1.0) as bar:
-        pool = mp.get_context().Pool(nj) if nj > 1 else None
-        results = pool.imap_unordered(render_job, jobs, chunksize=8) if pool else map(render_job, jobs)
-        try:
-            for utt_id, dur, was_skipped in results:
-                durations[utt_id] = dur
-                skipped += was_skipped
-                bar.update()
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-    return durations, skipped
-
-
-def _check_config(out_dir: Path, cfg: MiniConfig) -> None:
-    """Refuse to mix two designs in one folder; record the design otherwise."""
-    path = out_dir / "config.json"
-    want = cfg.to_json()
-    if path.is_file():
-        try:
-            have = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"unreadable ({e})", path) from None
-        diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
-        if diff:
-            raise DataError(f"folder made with another design (differs in {', '.join(diff)}); "
-                            "use a new --out-dir or delete it", path)
-        return
-    atomic_write_text(path, json.dumps(want, indent=1) + "\n")
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -133,22 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     speakers, utts = plan_corpus(cfg)  # validates cfg before anything is written
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    _check_config(out_dir, cfg)
+    check_design(out_dir, cfg.to_json())
 
     by_spk = {s.speaker: s for s in speakers}
     start = time.time()
-    durations, skipped = render_all(_render_job, [(str(out_dir), u, by_spk[u.speaker]) for u in utts], args.nj,
-                                    "mini corpus")
+    durations, skipped = render_all([(str(out_dir), u.rel_path, render_utterance, (u, by_spk[u.speaker])) for u in utts],
+                                    args.nj, "mini corpus")
 
     split = {s.speaker: s.split for s in speakers}
-    _write_jsonl(out_dir / "speakers.jsonl", (dataclasses.asdict(s) for s in speakers))
+    write_jsonl(out_dir / "speakers.jsonl", (dataclasses.asdict(s) for s in speakers))
     meta = []
     for u in sorted(utts, key=lambda u: u.utt.encode()):
         meta.append({"utt": u.utt, "speaker": u.speaker, "gender": u.gender, "language": u.language,
                      "text": u.text, "session": u.session, "noise": u.noise, "snr": u.snr, "style": u.style,
                      "voice": u.voice, "pitch": u.pitch, "rate": u.rate, "split": split[u.speaker],
-                     "path": u.rel_path, "duration": round(durations[u.utt], 4)})
-    _write_jsonl(out_dir / "metadata.jsonl", meta)
+                     "path": u.rel_path, "duration": round(durations[u.rel_path], 4)})
+    write_jsonl(out_dir / "metadata.jsonl", meta)
     hours = sum(durations.values()) / 3600
     print(f"make_mini_corpus: {len(utts)} utterances ({len(utts) - skipped} made, {skipped} already there), "
           f"{len(speakers)} speakers, {hours:.3f} h of audio, {time.time() - start:.1f} s -> {out_dir}",

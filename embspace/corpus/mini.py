@@ -62,6 +62,8 @@ EXCLUDED_VARIANTS: dict[str, str] = {
 ENGLISH_ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                    "en-us-nyc")
 NOISE_TYPES = ("white", "pink", "brown")
+EXTRA_NOISE_TYPES = ("blue", "violet")  # not used by the corpus design; for unseen-noise test conditions
+_NOISE_SLOPES = {"pink": -0.5, "brown": -1.0, "blue": 0.5, "violet": 1.0}  # amplitude ∝ f^slope
 
 
 @dataclass
@@ -318,14 +320,16 @@ def session_fir(sess: Session) -> np.ndarray:
 
 
 def coloured_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Unit-power white, pink (1/f power) or brown (1/f^2 power) noise."""
+    """Unit-power white, pink (1/f power), brown (1/f^2), blue (f) or violet (f^2 power) noise."""
     if kind == "white":
         white = rng.standard_normal(n)
     else:  # shape white noise in the frequency domain, on a power-of-two length (fast FFT)
+        if kind not in _NOISE_SLOPES:
+            raise ValueError(f"unknown noise colour {kind!r}")
         m = 1 << max(n - 1, 1).bit_length()
         spec = np.fft.rfft(rng.standard_normal(m))
         f = np.maximum(np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE), 20.0)
-        spec *= f ** (-0.5 if kind == "pink" else -1.0)
+        spec *= f ** _NOISE_SLOPES[kind]
         white = np.fft.irfft(spec, m)[:n]
     white -= white.mean()
     return white / max(np.sqrt(np.mean(white ** 2)), 1e-12)
@@ -360,32 +364,65 @@ def render_voice(utt: Utterance, spk: Speaker, synth=None, *, data_path: str | N
     return np.convolve(speech, speaker_fir(spk), mode="same")
 
 
-def degrade(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 0.0,
-            level_dbfs: float = -26.0) -> np.ndarray:
-    """Record ``speech`` in session ``sess``: channel filter, the utterance's padding, level and noise
-    (colour of the session, SNR and seed of ``utt``). float32, peak below 1."""
+def session_of(utt: Utterance, spk: Speaker) -> Session:
+    """The recording session of ``utt``."""
+    return next(s for s in spk.sessions if s.session == utt.session)
+
+
+def place_in_session(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 0.0,
+                     level_dbfs: float = -26.0) -> np.ndarray:
+    """``speech`` through the session's channel, with the utterance's padding, at ``level_dbfs`` +
+    ``gain_db`` (active level); float64, no noise yet."""
     speech = np.convolve(np.asarray(speech, dtype=np.float64), session_fir(sess), mode="same")
     pad = np.zeros(round(utt.pad_before_s * SAMPLE_RATE)), np.zeros(round(utt.pad_after_s * SAMPLE_RATE))
     speech = np.concatenate([pad[0], speech, pad[1]])
     p = active_power(speech)
     if not p > 0:
         raise DataError("silent speech cannot be recorded at a given level", key=utt.utt)
-    speech *= 10.0 ** ((level_dbfs + gain_db) / 20.0) / math.sqrt(p)
+    return speech * (10.0 ** ((level_dbfs + gain_db) / 20.0) / math.sqrt(p))
+
+
+def noise_for(speech: np.ndarray, utt: Utterance, sess: Session) -> np.ndarray:
+    """The session's noise (colour, channel) for ``speech`` at the utterance's SNR and noise seed."""
     noise = coloured_noise(len(speech), utt.noise, np.random.default_rng(utt.noise_seed))
     noise = np.convolve(noise, session_fir(sess), mode="same")  # the channel colours the noise too
-    noise *= math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
-    y = speech + noise
-    peak = np.abs(y).max()
-    if peak > 0.99:
-        y *= 0.99 / peak
+    return noise * math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
+
+
+def peak_limit(y: np.ndarray, peak: float = 0.99) -> np.ndarray:
+    """``y`` scaled down to a peak of ``peak`` if louder, as float32."""
+    top = np.abs(y).max()
+    if top > peak:
+        y = y * (peak / top)
     return y.astype(np.float32)
+
+
+def degrade(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 0.0,
+            level_dbfs: float = -26.0) -> np.ndarray:
+    """Record ``speech`` in session ``sess``: channel filter, the utterance's padding, level and noise
+    (colour of the session, SNR and seed of ``utt``). float32, peak below 1."""
+    speech = place_in_session(speech, utt, sess, gain_db, level_dbfs)
+    return peak_limit(speech + noise_for(speech, utt, sess))
+
+
+def render_speech(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, *, data_path: str | None = None,
+                  ssml: bool = False) -> np.ndarray:
+    """The utterance's speech before noise: synthesised, speaker- and channel-coloured, padded,
+    at ``level_dbfs`` + the speaker's gain (active level); float64 (options: :func:`render_voice`)."""
+    voice = render_voice(utt, spk, data_path=data_path, ssml=ssml)
+    return place_in_session(voice, utt, session_of(utt, spk), spk.gain_db, level_dbfs)
+
+
+def session_noise(utt: Utterance, spk: Speaker, speech: np.ndarray) -> np.ndarray:
+    """The noise of ``utt``'s own session for ``speech`` (see :func:`noise_for`)."""
+    return noise_for(speech, utt, session_of(utt, spk))
 
 
 def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, synth=None, *,
                      data_path: str | None = None, ssml: bool = False) -> np.ndarray:
     """Synthesise and degrade one utterance: float32 at 16 kHz, peak below 1 (options: :func:`render_voice`)."""
-    sess = next(s for s in spk.sessions if s.session == utt.session)
-    return degrade(render_voice(utt, spk, synth, data_path=data_path, ssml=ssml), utt, sess, spk.gain_db, level_dbfs)
+    voice = render_voice(utt, spk, synth, data_path=data_path, ssml=ssml)
+    return degrade(voice, utt, session_of(utt, spk), spk.gain_db, level_dbfs)
 
 
 def record_speaker(speeches: Sequence[np.ndarray], rng: random.Random, cfg: MiniConfig | None = None) -> list[np.ndarray]:

@@ -211,16 +211,13 @@ def read_supervision_speakers(manifest: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def convert_trials(trial_file: str | os.PathLike, utt2spk: dict[str, str],
-                   manifest_name: str = "the test manifests") -> list[tuple[str, str, bool, int]]:
-    """Official list ``1|0 <enroll path> <test path>`` -> ``(enroll id, test id, is_target, line)``.
-
-    Every utterance must be in ``utt2spk`` (the test manifests) and a label must agree with the
-    speakers of the two utterances; otherwise a DataError names the trial file and line.
-    """
+def read_labelled_pairs(trial_file: str | os.PathLike, what: str = "trial list",
+                        form: str = "1|0 <path> <path>") -> list[tuple[str, str, bool, int]]:
+    """Lines ``1|0 <path> <path>`` -> ``(path, path, is_target, line)``; a malformed line, a missing or
+    an empty file is a DataError (``what`` names the list, ``form`` is the expected line)."""
     trial_file = Path(trial_file)
     if not trial_file.is_file():
-        raise DataError("trial list not found", trial_file)
+        raise DataError(f"{what} not found", trial_file)
     out = []
     with open(trial_file, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -228,20 +225,32 @@ def convert_trials(trial_file: str | os.PathLike, utt2spk: dict[str, str],
             if not fields:
                 continue
             if len(fields) != 3 or fields[0] not in ("0", "1"):
-                raise DataError("expected '1|0 <spk>/<youtube id>/<utt>.wav <spk>/<youtube id>/<utt>.wav'", trial_file, n)
-            ids = []
-            for p in fields[1:]:
-                u = trial_utt_id(p)
-                if u not in utt2spk:
-                    raise DataError(f"utterance '{u}' ({p}) is not in {manifest_name}", trial_file, n)
-                ids.append(u)
-            target = fields[0] == "1"
-            if target != (utt2spk[ids[0]] == utt2spk[ids[1]]):
-                raise DataError(f"label {fields[0]} disagrees with the speakers '{utt2spk[ids[0]]}' and '{utt2spk[ids[1]]}'",
-                                trial_file, n)
-            out.append((ids[0], ids[1], target, n))
+                raise DataError(f"expected '{form}'", trial_file, n)
+            out.append((fields[1], fields[2], fields[0] == "1", n))
     if not out:
-        raise DataError("trial list is empty", trial_file)
+        raise DataError(f"{what} is empty", trial_file)
+    return out
+
+
+def convert_trials(trial_file: str | os.PathLike, utt2spk: dict[str, str],
+                   manifest_name: str = "the test manifests") -> list[tuple[str, str, bool, int]]:
+    """Official list ``1|0 <enroll path> <test path>`` -> ``(enroll id, test id, is_target, line)``.
+
+    Every utterance must be in ``utt2spk`` (the test manifests) and a label must agree with the
+    speakers of the two utterances; otherwise a DataError names the trial file and line.
+    """
+    out = []
+    for a, b, target, n in read_labelled_pairs(trial_file, form="1|0 <spk>/<youtube id>/<utt>.wav <spk>/<youtube id>/<utt>.wav"):
+        ids = []
+        for p in (a, b):
+            u = trial_utt_id(p)
+            if u not in utt2spk:
+                raise DataError(f"utterance '{u}' ({p}) is not in {manifest_name}", trial_file, n)
+            ids.append(u)
+        if target != (utt2spk[ids[0]] == utt2spk[ids[1]]):
+            raise DataError(f"label {int(target)} disagrees with the speakers '{utt2spk[ids[0]]}' and '{utt2spk[ids[1]]}'",
+                            trial_file, n)
+        out.append((ids[0], ids[1], target, n))
     return out
 
 

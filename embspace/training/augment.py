@@ -31,7 +31,7 @@ class AugmentOptions:
     num_mel_bins: int = 80
 
 
-def _load_cuts(path: str) -> list[Cut]:
+def load_noise_cuts(path: str) -> list[Cut]:
     """Noise cuts from a CutSet or RecordingSet manifest (e.g. lhotse's MUSAN recipe output)."""
     manifest = load_manifest(path)
     if isinstance(manifest, RecordingSet):
@@ -41,12 +41,20 @@ def _load_cuts(path: str) -> list[Cut]:
     return list(manifest)
 
 
+def mix_noise(cut: Cut, noise: Cut, snr_range: tuple[float, float], rng: np.random.Generator) -> Cut:
+    """``cut`` with a random stretch of ``noise`` added at an SNR drawn from ``snr_range`` (dB)."""
+    if noise.duration > cut.duration:
+        start = float(rng.uniform(0, noise.duration - cut.duration))
+        noise = noise.truncate(offset=start, duration=cut.duration, preserve_id=True)
+    return cut.mix(noise, snr=float(rng.uniform(*snr_range)), preserve_id="left")
+
+
 class Augmenter:
     """``augmenter(cut, rng) -> fbank`` of a (maybe) noised or reverberated copy of ``cut``."""
 
     def __init__(self, opts: AugmentOptions) -> None:
         self.opts = opts
-        self.noises: Sequence[Cut] = _load_cuts(opts.noise_manifest) if opts.noise_manifest else []
+        self.noises: Sequence[Cut] = load_noise_cuts(opts.noise_manifest) if opts.noise_manifest else []
         self.rirs = (list(RecordingSet.from_file(opts.rir_manifest)) if opts.rir_manifest
                      else rir_bank(opts.num_synthetic_rirs, opts.rir_seed))
         self.extractor: Fbank = make_extractor(opts.num_mel_bins)
@@ -57,12 +65,7 @@ class Augmenter:
             return cut
         if not self.noises or rng.random() < self.opts.reverb_prob:
             return cut.reverb_rir(self.rirs[int(rng.integers(len(self.rirs)))])
-        noise = self.noises[int(rng.integers(len(self.noises)))]
-        if noise.duration > cut.duration:
-            start = float(rng.uniform(0, noise.duration - cut.duration))
-            noise = noise.truncate(offset=start, duration=cut.duration, preserve_id=True)
-        snr = float(rng.uniform(*self.opts.snr))
-        return cut.mix(noise, snr=snr, preserve_id="left")
+        return mix_noise(cut, self.noises[int(rng.integers(len(self.noises)))], self.opts.snr, rng)
 
     def __call__(self, cut: Cut, rng: np.random.Generator) -> np.ndarray:
         return features_of(self.augment(cut, rng), self.extractor)

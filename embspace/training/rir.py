@@ -31,12 +31,16 @@ def synthetic_rir(rng: np.random.Generator, sampling_rate: int = 16000, t60_rang
     return (rir / np.abs(rir).max()).astype(np.float32)
 
 
-def rir_bank(num: int = 50, seed: int = 0, sampling_rate: int = 16000) -> list[Recording]:
+def in_memory_recording(audio: np.ndarray, sampling_rate: int, recording_id: str) -> Recording:
+    """A lhotse Recording holding ``audio`` (float WAV bytes), for banks of generated signals."""
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(audio, dtype=np.float32), sampling_rate, format="WAV", subtype="FLOAT")
+    return Recording.from_bytes(buf.getvalue(), recording_id=recording_id)
+
+
+def rir_bank(num: int = 50, seed: int = 0, sampling_rate: int = 16000,
+             t60_range: tuple[float, float] = (0.2, 0.8)) -> list[Recording]:
     """``num`` synthetic RIRs as in-memory lhotse Recordings (deterministic for a seed)."""
     rng = np.random.default_rng(seed)
-    bank = []
-    for i in range(num):
-        buf = io.BytesIO()
-        sf.write(buf, synthetic_rir(rng, sampling_rate), sampling_rate, format="WAV", subtype="FLOAT")
-        bank.append(Recording.from_bytes(buf.getvalue(), recording_id=f"synthetic-rir-{i:03d}"))
-    return bank
+    return [in_memory_recording(synthetic_rir(rng, sampling_rate, t60_range), sampling_rate, f"synthetic-rir-{i:03d}")
+            for i in range(num)]

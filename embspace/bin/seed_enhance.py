@@ -1,0 +1,94 @@
+"""Enhance embeddings with a trained SEED model: one job of each of several embedding sets.
+
+    python -m embspace.bin.seed_enhance --model exp/ecapa_mini_seed/seed_model.pt \
+        --extractor exp/ecapa_mini/models/avg_model.pt --in-root exp/ecapa_mini/embeddings \
+        --out-root exp/ecapa_mini_seed/embeddings --job 1 --nj 2 train test
+reads ``<in-root>/<set>/xvector.scp`` and writes ``<out-root>/<set>/xvector.<job>.ark/scp`` for
+every set named (one process for all of them: the start-up costs more than the work).
+
+Single-step enhancement at ``--t-star`` (default: the model's), averaged over ``--num-draws``
+noise draws, or a DDIM chain with ``--ddim-steps N``. The noise of each embedding depends only
+on ``--eval-seed`` and its key, so the result does not depend on ``--nj`` (up to float rounding).
+Every input vector is checked (NaN, zero, dimension against the model) before anything is written;
+``--extractor`` refuses a model trained on another extractor's embeddings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from embspace.embio import read_embeddings, write_embeddings
+from embspace.extract import extractor_identity, split_for_job
+from embspace.seed.checkpoint import check_dim, load_seed_model
+from embspace.seed.enhance import enhance_table
+from embspace.training.distributed import pick_device
+from embspace.utils.errors import DataError, cli_main
+
+
+def add_inference_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by seed_enhance and seed_evaluate (defaults: the model file's)."""
+    p.add_argument("--t-star", type=int, default=None, help="diffusion timestep of enhancement (default: the model's, 50)")
+    p.add_argument("--num-draws", type=int, default=None, help="average over this many noise draws (default: the model's)")
+    p.add_argument("--ddim-steps", type=int, default=None,
+                   help="0/1: single step; N > 1: DDIM from t* in N steps (default: the model's)")
+    p.add_argument("--extractor", default=None,
+                   help="extractor of the input embeddings (model file or 'ge2e'); refuses a SEED model of another")
+
+
+def inference_settings(args: argparse.Namespace, meta: dict) -> tuple[int, int, int]:
+    """``(t_star, num_draws, ddim_steps)``: the options, else the model's defaults; validated."""
+    inf = meta["seed"]["inference"]
+    t_star = inf["t_star"] if args.t_star is None else args.t_star
+    draws = inf["num_draws"] if args.num_draws is None else args.num_draws
+    ddim = inf["ddim_steps"] if args.ddim_steps is None else args.ddim_steps
+    if not 0 <= t_star < meta["seed"]["num_steps"]:
+        raise DataError(f"--t-star must be in [0, {meta['seed']['num_steps']})")
+    if draws < 1 or not 0 <= ddim <= t_star + 1:
+        raise DataError("--num-draws must be >= 1 and --ddim-steps in [0, t* + 1]")
+    return t_star, draws, ddim
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="seed_enhance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="SEED model file (seed_model.pt)")
+    p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
+    p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
+    p.add_argument("sets", nargs="+", help="names of the embedding sets, e.g. train test")
+    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj")
+    p.add_argument("--nj", type=int, default=1, help="number of jobs the scp is split into")
+    p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
+    p.add_argument("--batch-size", type=int, default=4096, help="embeddings per forward pass")
+    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run on a GPU")
+    p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
+    add_inference_options(p)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.num_threads)
+    device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
+    identity = extractor_identity(args.extractor) if args.extractor else None
+    enhancer, meta = load_seed_model(args.model, device, identity)
+    t_star, draws, ddim = inference_settings(args, meta)
+    tables = []
+    for name in args.sets:  # check every input before writing anything
+        scp = Path(args.in_root) / name / "xvector.scp"
+        keys, emb = read_embeddings(scp)
+        check_dim(meta["seed"], emb.shape[1], args.model, scp, keys[0])
+        tables.append((name, keys, emb))
+    for name, keys, emb in tables:
+        part = split_for_job(range(len(keys)), args.job, args.nj)
+        job_keys = [keys[i] for i in part]
+        out = enhance_table(enhancer, job_keys, emb[part.start:part.stop], args.eval_seed, t_star, draws, ddim,
+                            args.batch_size, device)
+        d = Path(args.out_root) / name
+        n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out))
+        print(f"seed_enhance: {name}: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
+              f"{f', DDIM {ddim} steps' if ddim > 1 else ''}, seed {args.eval_seed} on {device}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
