@@ -136,3 +136,34 @@ def test_cli_output_does_not_depend_on_worker_count(tmp_path):
     b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
     assert a == b and len(a) == 8 + 3
     assert {m["language"] for m in _meta(tmp_path / "a")} <= {"en", "de"}
+
+
+def test_read_base_corpus_checks_the_design_against_its_speakers(tmp_path):
+    import dataclasses
+    import json
+
+    from embspace.corpus.base_corpus import read_base_corpus
+    from embspace.corpus.mini import MiniConfig, plan_speakers
+    from embspace.utils.errors import DataError
+
+    cfg = MiniConfig(num_speakers=6, num_test_speakers=2, utts_per_speaker=2)
+    rows = [dataclasses.asdict(s) for s in plan_speakers(cfg)]
+    (tmp_path / "config.json").write_text(json.dumps(cfg.to_json()))
+    spk = tmp_path / "speakers.jsonl"
+    spk.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    design, back, speakers = read_base_corpus(tmp_path)
+    assert back == cfg and [dataclasses.asdict(s) for s in speakers] == rows and design == cfg.to_json()
+
+    changed = dict(rows[1], pitch_range=rows[1]["pitch_range"] + 1)
+    spk.write_text("".join(json.dumps(r) + "\n" for r in [rows[0], changed] + rows[2:]))
+    with pytest.raises(DataError, match=rf"speakers.jsonl:2: key '{rows[1]['speaker']}': speaker differs"):
+        read_base_corpus(tmp_path)
+    spk.write_text("".join(json.dumps(r) + "\n" for r in rows[:-1]))
+    with pytest.raises(DataError, match="5 speakers, the design of config.json plans 6"):
+        read_base_corpus(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(cfg.to_json(), colour=1)))
+    with pytest.raises(DataError, match=r"config.json: key 'colour': unknown corpus design field"):
+        read_base_corpus(tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(DataError, match="config.json: base corpus file not found"):
+        read_base_corpus(tmp_path)

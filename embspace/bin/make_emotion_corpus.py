@@ -14,38 +14,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
-from embspace.corpus.mini import Speaker, plan_speakers
-from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, mini_config_from_json, \
+from embspace.corpus.base_corpus import read_base_corpus
+from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, \
     plan_speaker_styles, plan_styled_utterances, render_styled
 from embspace.corpus.writer import check_design, render_all, write_jsonl
 from embspace.utils.errors import DataError, cli_main
-
-def read_base(base_dir: Path) -> tuple[dict, list[Speaker]]:
-    """The base corpus design and its speakers, re-planned; ``speakers.jsonl`` must agree with the plan."""
-    cfg_path, spk_path = base_dir / "config.json", base_dir / "speakers.jsonl"
-    for p in (cfg_path, spk_path):
-        if not p.is_file():
-            raise DataError("base corpus file not found (run the corpus stage first)", p)
-    try:
-        design = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"not valid JSON ({e.msg})", cfg_path) from None
-    speakers = plan_speakers(mini_config_from_json(design))
-    planned = {s.speaker: dataclasses.asdict(s) for s in speakers}
-    with open(spk_path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if planned.get(row.get("speaker")) != row:
-                raise DataError("speaker differs from the plan of config.json (another corpus version?)", spk_path, n,
-                                row.get("speaker"))
-    return design, speakers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                       cue_jitter=args.cue_jitter, ssml=args.ssml == "true", voice_quality=args.voice_quality == "true",
                       seed_offset=args.seed_offset)
     cfg.validate()
-    design, speakers = read_base(args.base_dir)
-    base = mini_config_from_json(design)
+    design, base, speakers = read_base_corpus(args.base_dir)
     styles = plan_speaker_styles(speakers, base.seed, cfg)
     items = plan_styled_utterances(speakers, base.seed, cfg, styles, base.pitch_jitter, base.rate_jitter, base.snr_db,
                                    base.pad_s)

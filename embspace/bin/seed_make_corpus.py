@@ -14,29 +14,15 @@ read. Writes ``<out-dir>/wav/<spk>/<utt>.wav``, ``config.json`` and, last, ``met
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
-from embspace.corpus.mini import MiniConfig, plan_corpus
+from embspace.corpus.base_corpus import read_base_corpus
+from embspace.corpus.mini import plan_utterances
 from embspace.corpus.mismatch import MismatchConfig, plan_mismatch, render_degraded, render_segment
 from embspace.corpus.writer import check_design, render_all, write_jsonl
 from embspace.utils.errors import DataError, cli_main
-
-
-def read_base_design(corpus_dir: Path) -> MiniConfig:
-    """The base corpus design from ``config.json``; its plan must reproduce ``speakers.jsonl``."""
-    path = corpus_dir / "config.json"
-    if not path.is_file():
-        raise DataError("base corpus design not found (run stage 0 first)", path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        cfg = MiniConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-    except (json.JSONDecodeError, TypeError) as e:
-        raise DataError(f"not a mini corpus design: {e}", path) from None
-    return cfg
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,19 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.nj < 1:
         raise DataError("--nj must be >= 1")
     corpus_dir: Path = args.corpus_dir
-    cfg = read_base_design(corpus_dir)
-    speakers, utts = plan_corpus(cfg)
-    spk_path = corpus_dir / "speakers.jsonl"
-    if not spk_path.is_file():
-        raise DataError("not found (run stage 0 first)", spk_path)
-    recorded = [json.loads(line) for line in spk_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    planned = [dataclasses.asdict(s) for s in speakers]
-    for n, (have, want) in enumerate(zip(recorded, planned), 1):
-        if have != want:
-            raise DataError("differs from the plan of config.json (a corpus of another version?)", spk_path, n,
-                            have.get("speaker"))
-    if len(recorded) != len(planned):
-        raise DataError(f"{len(recorded)} speakers, the design plans {len(planned)}", spk_path)
+    _, cfg, speakers = read_base_corpus(corpus_dir)
+    utts = plan_utterances(cfg, speakers)
     mcfg = MismatchConfig(degraded_per_speaker=args.degraded_per_speaker,
                           conversations_per_speaker=args.conversations_per_speaker,
                           segments_per_speaker=args.segments_per_speaker)

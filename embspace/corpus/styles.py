@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from embspace.corpus.mini import MiniConfig, Speaker, Utterance, render_utterance
+from embspace.corpus.mini import Speaker, Utterance, render_utterance
 from embspace.corpus.sentences import SENTENCES
 from embspace.utils.errors import DataError
 
@@ -139,15 +139,6 @@ class StyledUtterance:
     utt: Utterance
     style: SpeakerStyle
     ssml_text: str = ""  # what espeak reads when SSML is on ('' = the plain prompt)
-
-
-def mini_config_from_json(cfg: dict[str, Any]) -> MiniConfig:
-    """A :class:`MiniConfig` from a corpus ``config.json`` (lists back to tuples); unknown keys are errors."""
-    names = {f.name for f in dataclasses.fields(MiniConfig)}
-    unknown = sorted(set(cfg) - names)
-    if unknown:
-        raise DataError(f"unknown corpus design field(s): {', '.join(unknown)}", key=unknown[0])
-    return MiniConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
 
 
 def _scaled(profile: StyleProfile, strength: float, rng: random.Random, jitter: float) -> dict[str, float]:
