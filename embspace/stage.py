@@ -9,9 +9,13 @@ unchanged. The fingerprint is a SHA-256 over
   bytes; for a Kaldi ``.scp`` file also what its lines point to, since the scp itself does not
   change when the vectors do: the bytes of every ark behind ``key file.ark:offset`` lines, and the
   size/mtime signature of every plain file behind ``key path`` lines (the audio of a ``wav.scp``);
+  the files named inside a pipe command (``key sox a.flac -t wav - |``) are plain files too;
 * a cheap **signature** of the inputs declared with ``--stat-inputs``: relative name, size and
   modification time of each file (for large audio trees, where hashing every byte on every no-op
   rerun would be slow).
+
+A declared input that does not exist is an error (:class:`MissingInput`): a typo in ``--inputs``
+would otherwise give a constant fingerprint, and the stage would never rerun.
 
 Content digests are cached per file under its (size, mtime, ctime, inode), so an unchanged input
 costs one ``stat`` on a rerun; a rewritten file (new mtime or inode) is hashed again.
@@ -26,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -90,12 +95,26 @@ def _files_below(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp"))
 
 
+class MissingInput(Exception):
+    """A declared input of a stage does not exist (a typo would otherwise make the stage never rerun)."""
+
+
+def _pipe_files(command: str) -> list[str]:
+    """Files named in a piped ``wav.scp`` entry (``sox a.flac -t wav - |``): every word that is a file."""
+    try:
+        words = shlex.split(command.rstrip().removesuffix("|"))
+    except ValueError:  # unbalanced quotes: fall back to whitespace
+        words = command.rstrip().removesuffix("|").split()
+    return [w for w in words if not w.startswith("-") and os.path.isfile(w)]
+
+
 def scp_targets(scp: Path) -> list[tuple[Path, bool]]:
     """Files referenced by a Kaldi scp, in first-seen order, each with ``True`` for an ark
     (``key file.ark:offset``) and ``False`` for a plain file (``key path``, e.g. audio).
 
-    Pipe commands (``... |``) and locations that are not files are skipped; relative paths are taken
-    from the current directory, as Kaldi tools do.
+    For a pipe command (``key sox a.flac -t wav - |``), the files named in the command are plain
+    files (the command text itself is part of the scp's bytes). Locations that are not files are
+    skipped; relative paths are taken from the current directory, as Kaldi tools do.
     """
     seen: dict[str, bool] = {}
     with open(scp, encoding="utf-8", errors="replace") as f:
@@ -105,6 +124,8 @@ def scp_targets(scp: Path) -> list[tuple[Path, bool]]:
                 continue
             loc = fields[1].strip()
             if loc.endswith("|"):
+                for target in _pipe_files(loc):
+                    seen.setdefault(target, False)
                 continue
             m = _SCP_LOCATION.match(loc)
             target = m.group("path") if m else loc
@@ -139,7 +160,7 @@ def _content_records(inp: Path, cache: DigestCache) -> Iterator[str]:
             for target, is_ark in scp_targets(inp):
                 yield f"{target}={cache.digest(target)}" if is_ark else f"{target}:{_stat_signature(target)}"
     else:
-        yield "<missing>"
+        raise MissingInput(f"declared input does not exist: {inp}")
 
 
 def _stat_signature(path: Path) -> str:
@@ -148,9 +169,11 @@ def _stat_signature(path: Path) -> str:
 
 
 def _stat_records(inp: Path) -> Iterator[str]:
-    files = _files_below(inp) if inp.is_dir() else [inp] if inp.is_file() else []
+    if not inp.exists():
+        raise MissingInput(f"declared input does not exist: {inp}")
+    files = _files_below(inp) if inp.is_dir() else [inp]
     if not files:
-        yield "<missing>"
+        yield "<empty>"
     for f in files:
         yield f"{f.relative_to(inp) if inp.is_dir() else f.name}:{_stat_signature(f)}"
 

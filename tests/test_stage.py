@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from tests.conftest import REPO
 
@@ -135,3 +136,53 @@ def test_strip_volatile_options():
     from embspace.stage import strip_volatile
 
     assert strip_volatile(["a", "--nj", "4", "--top-n", "5", "--cmd=x", "b"]) == ["a", "--top-n", "5", "b"]
+
+
+def test_files_named_in_a_piped_wav_scp_entry_are_fingerprinted(tmp_path):
+    """Replacing the recording behind ``sox a.flac ... |`` reruns the stage (the scp bytes do not change)."""
+    (tmp_path / "a.flac").write_bytes(b"fLaC0000")
+    (tmp_path / "wav.scp").write_text("u1 sox 'a.flac' -t wav - |\n")
+    counter = tmp_path / "count"
+    args = ["--marker", "done/p1", "--inputs", "wav.scp", "--", "bash", "-c", f"echo x >> '{counter}'"]
+    assert _run_stage(tmp_path, *args).returncode == 0
+    assert "skipping" in _run_stage(tmp_path, *args).stderr
+    (tmp_path / "a.flac").write_bytes(b"fLaC0001-new-audio")
+    assert _run_stage(tmp_path, *args).returncode == 0 and _count(counter) == 2
+
+
+def test_a_declared_input_that_does_not_exist_is_an_error(tmp_path):
+    for opt in ("--inputs", "--stat-inputs"):
+        p = _run_stage(tmp_path, "--marker", "done/m", opt, "no/such.txt", "--", "true")
+        assert p.returncode == 1 and "declared input does not exist: no/such.txt" in p.stderr
+        assert "Traceback" not in p.stderr and not (tmp_path / "done" / "m").exists()
+
+
+def test_force_removes_the_marker_before_running(tmp_path):
+    """A forced rerun killed part-way is rerun by the next plain call, never taken for done."""
+    (tmp_path / "in.txt").write_text("a\n")
+    counter = tmp_path / "count"
+    base = ["--marker", "done/f", "--inputs", "in.txt", "--"]
+    assert _run_stage(tmp_path, *base, "bash", "-c", f"echo x >> '{counter}'").returncode == 0
+    killed = _run_stage(tmp_path, "--force", *base, "bash", "-c", "kill -9 $$")
+    assert killed.returncode != 0 and not (tmp_path / "done" / "f").exists()
+    assert _run_stage(tmp_path, *base, "bash", "-c", f"echo x >> '{counter}'").returncode == 0
+    assert _count(counter) == 2
+
+
+def test_a_second_run_of_a_running_stage_fails_fast_naming_the_first(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = [sys.executable, "-m", "embspace.bin.run_stage", "--marker", "done/l", "--"]
+    first = subprocess.Popen([*args, "bash", "-c", "touch started; sleep 30"], cwd=tmp_path, env=env,
+                             stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if (tmp_path / "started").exists():
+                break
+            time.sleep(0.05)
+        p = _run_stage(tmp_path, "--marker", "done/l", "--", "touch", "second-ran")
+        assert p.returncode == 1 and f"pid {first.pid}" in p.stderr and "being written" in p.stderr
+        assert not (tmp_path / "second-ran").exists()
+    finally:
+        first.kill()
+        first.wait()
+    assert _run_stage(tmp_path, "--marker", "done/l", "--", "true").returncode == 0, "a dead holder leaves no lock"

@@ -7,7 +7,10 @@ The fingerprint covers the command line (so a changed option reruns the step; ``
 and the like do not count), the content of each ``--inputs`` file or folder (for an ``.scp``, also
 the files it points to) and the size/mtime signature of each ``--stat-inputs`` tree; see
 ``embspace.stage``. The marker is written only when the command exits 0. ``--force`` reruns a
-stage whatever its marker says (``run.sh --force true``).
+stage whatever its marker says (``run.sh --force true``); the marker is removed before any
+command runs, so a killed run (forced or not) is never taken for done. A stage is locked while it
+runs (``<marker>.lock``): a second ``run_stage`` of the same stage fails at once, naming the first.
+A declared input that does not exist is an error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import subprocess
 import sys
 import time
 
-from embspace.stage import VOLATILE_OPTIONS, DigestCache, fingerprint, is_done, mark_done
+from embspace.stage import VOLATILE_OPTIONS, DigestCache, MissingInput, fingerprint, is_done, mark_done
+from embspace.utils.lock import LockBusy, exclusive_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,10 +52,32 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("no command after --")
     name = args.name or args.marker
-    cache = DigestCache(args.digest_cache or os.path.join(os.path.dirname(args.marker) or ".", ".digests.json"))
+    try:
+        cache = DigestCache(args.digest_cache or os.path.join(os.path.dirname(args.marker) or ".", ".digests.json"))
+        if not args.force and _done(args, command, cache):  # read-only: a skipped stage takes no lock
+            print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
+            return 0
+        with exclusive_lock(f"{args.marker}.lock", f"stage {name}"):
+            return _run(args, command, name, cache)
+    except (MissingInput, LockBusy) as e:
+        print(f"[{name}] error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"[{name}] error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def _done(args: argparse.Namespace, command: list[str], cache: DigestCache) -> bool:
     fp = fingerprint(command, args.inputs, args.stat_inputs, cache, args.volatile)
     cache.save()
-    if not args.force and is_done(args.marker, fp, args.outputs):
+    return is_done(args.marker, fp, args.outputs)
+
+
+def _run(args: argparse.Namespace, command: list[str], name: str, cache: DigestCache) -> int:
+    """Skip, or run ``command`` and write the marker; the caller holds the stage's lock."""
+    fp = fingerprint(command, args.inputs, args.stat_inputs, cache, args.volatile)
+    cache.save()
+    if not args.force and is_done(args.marker, fp, args.outputs):  # done by the process that held the lock
         print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
         return 0
     if args.reset and os.path.isfile(args.marker):
@@ -60,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             if os.path.isdir(path):
                 print(f"[{name}] {why}; removing {path}", file=sys.stderr)
                 shutil.rmtree(path)
+    # The old marker goes before the command starts: a run killed part-way (forced or not) must not
+    # be taken for done by the next call, even if its fingerprint happens to match again.
+    if os.path.lexists(args.marker):
+        os.unlink(args.marker)
     start = time.time()
     rc = subprocess.call(command)
     if rc != 0:
