@@ -92,7 +92,9 @@ class DigestCache:
 
 
 def _files_below(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp"))
+    """Files of a folder input; temporary files and lock files are not content."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not p.name.startswith(".tmp") and not p.name.endswith(".lock"))
 
 
 class MissingInput(Exception):

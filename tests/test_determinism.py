@@ -11,7 +11,7 @@ from tests.conftest import run_cli
 
 def _digests(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
 
 
 def test_manifests_are_byte_identical_when_rewritten(tiny_data, tmp_path):

@@ -20,10 +20,10 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import torch
-from lhotse import CutSet
 
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, write_embeddings
+from embspace.features.fbank import load_feature_cuts
 from embspace.extract import embed_with_encoder, load_encoder
 from embspace.scoring.cosine import score_trials, write_scores
 from embspace.scoring.metrics import compute_all
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if not lists:
         raise DataError("no trial lists", tdir)
     needed = {u for trials in lists.values() for e, t, _ in trials for u in (e, t)}
-    cuts = sorted((c for c in CutSet.from_file(args.cuts) if c.id in needed), key=lambda c: c.id)
+    cuts = sorted((c for c in load_feature_cuts(args.cuts) if c.id in needed), key=lambda c: c.id)
     missing = sorted(needed - {c.id for c in cuts})
     if missing:
         raise DataError(f"{len(missing)} trial utterances have no cut", args.cuts, key=missing[0])

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from lhotse import CutSet
 
-from embspace.data.manifests import write_manifest
 from embspace.data.tables import write_lines
+from embspace.features.fbank import load_feature_cuts, write_feature_cuts
 from embspace.emotion.pairs import emotion_of
 from embspace.emotion.trials import build_trials, choose_dev_speakers
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -35,7 +35,7 @@ def read_labelled(paths: list[str], field: str, allowed: set[str] | None, unknow
     for path in paths:
         if not Path(path).is_file():
             raise DataError("cut manifest not found", path)
-        for cut in CutSet.from_file(path):
+        for cut in load_feature_cuts(path):
             if cut.id in seen:
                 raise DataError(f"duplicate cut id (also in {seen[cut.id]})", path, key=cut.id)
             seen[cut.id] = path
@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                          "trials": {k: [len(v), sum(t for _, _, t in v)] for k, v in ts.lists.items()}}
     summary["skipped"] = dict(skipped)
     out = args.out_dir
-    write_manifest(CutSet.from_cuts(finetune), out / "finetune_cuts.jsonl.gz")
-    write_manifest(CutSet.from_cuts(sorted((c for c, _ in train + test if c.id in eval_ids), key=lambda c: c.id)),
+    write_feature_cuts(CutSet.from_cuts(finetune), out / "finetune_cuts.jsonl.gz")
+    write_feature_cuts(CutSet.from_cuts(sorted((c for c, _ in train + test if c.id in eval_ids), key=lambda c: c.id)),
                    out / "eval_cuts.jsonl.gz")
     with atomic_path(out / "trials") as tmp:  # the folder as a whole: no list of an earlier run survives
         tmp.mkdir()

@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from lhotse import CutSet
 
+from embspace.features.fbank import load_feature_cuts
 from embspace.emotion.pairs import emotion_of
 from embspace.emotion.stylecheck import speaker_normalise, train_and_test, utterance_descriptors
 from embspace.utils.atomic import atomic_write_text
@@ -31,7 +31,7 @@ def balanced_descriptors(path: str, field: str, neutral: str, exclude_speakers: 
                          ) -> tuple[np.ndarray, list[str], list[str]]:
     """Descriptors, labels and speakers of a cut manifest, neutral utterances capped per speaker."""
     by_spk: dict[str, list] = {}
-    for cut in CutSet.from_file(path):
+    for cut in load_feature_cuts(path):
         spk = cut.supervisions[0].speaker
         if spk not in exclude_speakers:
             by_spk.setdefault(spk, []).append((cut, emotion_of(cut, field)))

@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 import torch
-from lhotse import CutSet
 from tqdm import tqdm
 
 from embspace.embio import write_embeddings
+from embspace.features.fbank import load_feature_cuts
 from embspace.extract import embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
 from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.num_threads)
     device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
-    all_cuts = sorted(CutSet.from_file(args.cuts).to_eager(), key=lambda c: c.id)
+    all_cuts = sorted(load_feature_cuts(args.cuts), key=lambda c: c.id)
     cuts = _copy_cuts(all_cuts, args) if args.copies_config else split_for_job(all_cuts, args.job, args.nj)
     if args.model == "ge2e":
         items = embed_with_ge2e(cuts, device)

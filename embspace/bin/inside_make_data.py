@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     export_data_dir(recs, sups, args.kaldi_dir)
     print("inside_make_data: filters removed " + ", ".join(f"{k} {v}" for k, v in report["removed"].items())
           + f"; kept {report['kept_identities']} identities, {report['kept_utterances']} utterances", file=sys.stderr)
-    from embspace.data.manifests import load_cuts, write_manifest
+    from embspace.data.manifests import load_cuts
+    from embspace.features.fbank import load_feature_cuts, write_feature_cuts
 
     cuts = load_cuts(args.manifest_dir, args.corpus, "train")  # audio cuts (on-the-fly features/augmentation)
     syn_path = Path(args.manifest_dir) / f"{args.corpus}_supervisions_train.jsonl.gz"
@@ -179,14 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         syn_path = fb / f"{args.corpus}_cuts_train.jsonl.gz"
         cuts = compute_and_store(cuts, syn_path, fb / f"{args.corpus}_feats_train", args.num_mel_bins, args.nj)
     if args.combined_cuts:
-        from lhotse import CutSet
-
-        real = CutSet.from_file(args.real_cuts).to_eager()
+        real = load_feature_cuts(args.real_cuts)
         if any(c.has_features for c in real) != bool(args.fbank_dir):
             raise DataError("real cuts with stored features combine with --fbank-dir, audio cuts without it",
                             args.real_cuts)
         combined, summary = combine_cuts(real, cuts, args.mix_ratio, args.seed, args.real_cuts, syn_path)
-        write_manifest(combined, args.combined_cuts)
+        write_feature_cuts(combined, args.combined_cuts)
         report["combined"] = {**summary, "mix_ratio": args.mix_ratio}
         print(f"inside_make_data: {summary['real_utterances']} real + {summary['synthetic_utterances']} synthetic "
               f"utterances ({summary['synthetic_speakers']} identities) -> {args.combined_cuts}", file=sys.stderr)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 import yaml
-from lhotse import CutSet
 
+from embspace.features.fbank import load_feature_cuts
 from embspace.losses import build_loss
 from embspace.losses.extra import build_extra_losses
 from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = int(cfg.get("seed", 42))
     torch.manual_seed(seed)
 
-    cuts = CutSet.from_file(args.cuts).to_eager()
+    cuts = load_feature_cuts(args.cuts)
     if len(cuts) == 0:
         raise DataError("no cuts", args.cuts)
     data_cfg = cfg.get("data", {})
