@@ -49,10 +49,11 @@ def _old_check(items: list[AudioItem]) -> int:
     return n
 
 
-def _generate(root: Path, n: int) -> list[AudioItem]:
+def _generate(root: Path, n: int, subtype: str = "PCM_16") -> list[AudioItem]:
     """``n`` distinct small WAV files (one encoded payload, written ``n`` times under 100 folders)."""
+    root.mkdir(parents=True, exist_ok=True)
     src = root / "src.wav"
-    sf.write(src, (0.1 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32), 16000, subtype="PCM_16")
+    sf.write(src, (0.1 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32), 16000, subtype=subtype)
     payload = src.read_bytes()
     items = []
     for i in range(n):
@@ -78,7 +79,8 @@ def _bench(items: list[AudioItem], label: str, jobs: list[int]) -> dict[str, flo
     for nj in jobs:
         (good, bad), wall, cpu = _timed(probe_all, items, AudioPolicy(), nj)
         assert not bad, bad[:3]
-        print(_row(f"scanner (open, size, WAV data chunk, header, rate, channels), {nj} process(es)", len(items), wall, cpu))
+        print(_row(f"scanner (open, size, WAV data chunk, header, rate, channels, NaN/inf of float samples), "
+                   f"{nj} process(es)", len(items), wall, cpu))
         rates[f"nj{nj}"] = len(items) / wall
     return rates
 
@@ -86,6 +88,9 @@ def _bench(items: list[AudioItem], label: str, jobs: list[int]) -> dict[str, flo
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--num-files", type=int, default=20000, help="small generated WAVs to scan (default: %(default)s)")
+    p.add_argument("--subtypes", nargs="+", default=["PCM_16", "FLOAT"],
+                   help="sample formats of the generated files (FLOAT files are read whole for NaN/inf; "
+                        "default: %(default)s)")
     p.add_argument("--extrapolate-to", type=int, default=100000, help="also print the time for this many files")
     p.add_argument("--mini-corpus", default=str(Path(__file__).resolve().parents[1] / "egs/mini/v1/data/corpus"),
                    help="the mini corpus (metadata.jsonl + wav/); skipped when absent")
@@ -94,13 +99,15 @@ def main() -> None:
     jobs = sorted({1, default_num_jobs()})
     root = Path(tempfile.mkdtemp(prefix="audio_scan."))
     try:
-        t = time.perf_counter()
-        items = _generate(root, args.num_files)
-        print(f"generated {len(items)} files in {time.perf_counter() - t:.1f} s under {root}")
-        rates = _bench(items, "generated 0.25 s WAVs", jobs)
-        for key, rate in rates.items() if args.extrapolate_to != args.num_files else ():
-            print(f"extrapolated, not measured: {args.extrapolate_to:,} such files with {key}: "
-                  f"{args.extrapolate_to / rate:.0f} s")
+        for subtype in args.subtypes:
+            t = time.perf_counter()
+            items = _generate(root / subtype, args.num_files, subtype)
+            print(f"generated {len(items)} {subtype} files in {time.perf_counter() - t:.1f} s under {root}")
+            rates = _bench(items, f"generated 0.25 s {subtype} WAVs", jobs)
+            for key, rate in rates.items() if args.extrapolate_to != args.num_files else ():
+                print(f"extrapolated, not measured: {args.extrapolate_to:,} such files with {key}: "
+                      f"{args.extrapolate_to / rate:.0f} s")
+            shutil.rmtree(root / subtype, ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     meta = Path(args.mini_corpus) / "metadata.jsonl"

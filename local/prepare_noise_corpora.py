@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--musan-root", default="", help="MUSAN folder (music/ speech/ noise/); '' = none")
     p.add_argument("--rir-root", default="", help="RIRS_NOISES folder (simulated_rirs/ ...); '' = none")
     p.add_argument("--manifest-dir", required=True, help="where the manifests go")
-    add_audio_options(p, channel=False)
+    add_audio_options(p, channel=False, bad_list=False)
     args = p.parse_args(argv)
     if not (args.musan_root or args.rir_root):
         p.error("give --musan-root and/or --rir-root")

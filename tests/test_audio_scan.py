@@ -1,4 +1,4 @@
-"""Audio checks at every entry point (issue 6, section 2): one parallel scanner, every bad file reported at once."""
+"""Audio checks at every entry point: one parallel scanner, every bad file reported at once."""
 
 from __future__ import annotations
 
@@ -237,3 +237,44 @@ def test_noise_corpora_report_bad_files(tmp_path):
     with pytest.raises(DataError) as e:
         prepare_musan_manifests(musan, tmp_path / "m")
     assert "2 of 6 audio files" in str(e.value) and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "FLOAT"), ("WAV", "DOUBLE"), ("FLAC", None)])
+def test_float_samples_are_scanned_for_nan_and_inf(tmp_path, fmt, subtype):
+    x = _tone(1.0)
+    good = tmp_path / f"good.{fmt.lower()}"
+    sf.write(good, x, SR, format=fmt, subtype=subtype)
+    assert probe_audio(str(good)).num_samples == SR
+    if fmt == "FLAC":  # integer samples: NaN cannot be stored, nothing to scan
+        return
+    x[12345] = np.nan
+    x[15000] = np.inf
+    bad = tmp_path / "bad.wav"
+    sf.write(bad, x, SR, subtype=subtype)
+    with pytest.raises(Exception, match=r"NaN or infinite samples in .* the first \(NaN\) at sample 12345 \(0\.772 s\)"):
+        probe_audio(str(bad))
+
+
+def test_kaldi_import_rejects_nan_wav_naming_key_and_writes_the_complete_bad_list(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    rows = []
+    for i in range(13):
+        x = _tone(0.3, seed=i)
+        if i % 4 != 1:  # 10 of the 13 hold a NaN or an inf
+            x[7] = np.nan if i % 2 else np.inf
+        sf.write(tmp_path / f"r{i:02d}.wav", x, SR, subtype="FLOAT")
+        rows.append(f"r{i:02d} {tmp_path / f'r{i:02d}.wav'}")
+    (d / "wav.scp").write_text("\n".join(rows) + "\n")
+    (d / "utt2spk").write_text("".join(f"r{i:02d} s{i % 2}\n" for i in range(13)))
+    (d / "spk2utt").write_text("s0 " + " ".join(f"r{i:02d}" for i in range(0, 13, 2)) + "\n"
+                               "s1 " + " ".join(f"r{i:02d}" for i in range(1, 13, 2)) + "\n")
+    listing = tmp_path / "bad.txt"
+    p = run_cli("import_data_dir", "--data-dir", d, "--corpus", "c", "--split", "train", "--manifest-dir",
+                tmp_path / "m", "--bad-list", listing, check=False)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "10 of 13 audio files failed" in p.stderr and f"all of them are listed in {listing}" in p.stderr
+    assert "key 'r00'" in p.stderr and "the first (infinite) at sample 7" in p.stderr
+    lines = listing.read_text().splitlines()
+    assert len(lines) == 10 and all("\t" in x for x in lines) and "key 'r12'" in lines[-1]
+    assert not (tmp_path / "m").exists()

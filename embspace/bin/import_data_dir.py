@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     add_audio_options(p)
     args = p.parse_args(argv)
-    recs, sups = import_data_dir(args.data_dir, args.sampling_rate, args.resample, args.channel, args.nj or None)
+    recs, sups = import_data_dir(args.data_dir, args.sampling_rate, args.resample, args.channel, args.nj or None,
+                                 bad_list=args.bad_list)
     rec_path, sup_path = save_manifests(recs, sups, args.manifest_dir, args.corpus, args.split)
     print(f"import_data_dir: {len(recs)} recordings, {len(sups)} supervisions -> {rec_path}, {sup_path}", file=sys.stderr)
     return 0

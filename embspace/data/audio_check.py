@@ -3,7 +3,9 @@
 Per file, :func:`probe_audio` checks that it exists and opens, is not empty, that its header is
 readable and announces no more audio than the file holds (WAV: the ``data`` chunk size against
 the bytes present, which libsndfile silently trims; FLAC/OGG and other libsndfile formats: the
-last announced sample can be read), and returns rate, channels and length. :func:`scan_audio`
+last announced sample can be read), that a file of float samples (:data:`FLOAT_SUBTYPES`) holds
+no NaN or infinite sample (every sample is read; integer PCM cannot hold such values and is not
+scanned), and returns rate, channels and length. :func:`scan_audio`
 probes many files in worker processes, applies an :class:`AudioPolicy` (sampling rate, or
 resampling through lhotse; mono, or one chosen channel) and reports *every* bad file at once:
 the count, and the first ten with their causes. Formats libsndfile cannot open (``.m4a``) are
@@ -65,6 +67,8 @@ class AudioPolicy:
     resample: bool = False
     channel: int | None = None
     any_channels: bool = False
+    #: where a scan writes the complete list of bad files (``where<TAB>cause`` lines; ``None``: nowhere)
+    bad_list: str | None = None
 
     def problems(self, info: AudioInfo) -> list[str]:
         """Causes for which ``info`` breaks the policy (empty when it is fine)."""
@@ -154,6 +158,30 @@ def _last_sample_readable(f: sf.SoundFile) -> None:
         raise AudioProblem(f"truncated: the header announces {f.frames} samples, fewer can be read")
 
 
+#: libsndfile subtypes that can hold NaN or infinite samples (PCM, A-law, ADPCM... cannot)
+FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
+#: frames read at a time by the sample scan
+_SCAN_BLOCK = 1 << 16
+
+
+def _finite_samples(snd: sf.SoundFile) -> None:
+    """Read every sample of a float file; raise on the first NaN or infinite one (with its time)."""
+    import numpy as np
+
+    snd.seek(0)
+    start = 0
+    for block in snd.blocks(blocksize=_SCAN_BLOCK, dtype=snd.subtype.lower() == "double" and "float64" or "float32",
+                            always_2d=True):
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            frame = start + row
+            kind = "NaN" if np.isnan(block[row]).any() else "infinite"
+            raise AudioProblem(f"NaN or infinite samples in {snd.subtype.lower()} audio: the first ({kind}) at "
+                               f"sample {frame} ({frame / snd.samplerate:.3f} s)")
+        start += len(block)
+
+
 def _probe_stream(f: BinaryIO | str, size: int) -> AudioInfo:
     """Header checks of an audio file path or open stream of ``size`` bytes."""
     if isinstance(f, str):  # libsndfile reads a path in C; a Python stream goes through callbacks
@@ -170,6 +198,8 @@ def _probe_stream(f: BinaryIO | str, size: int) -> AudioInfo:
         info = AudioInfo(snd.samplerate, snd.channels, snd.frames)
         if snd.format not in ("WAV", "WAVEX") and info.num_samples > 0:
             _last_sample_readable(snd)
+        if snd.subtype in FLOAT_SUBTYPES and info.num_samples > 0:
+            _finite_samples(snd)
     if info.num_samples <= 0:
         raise AudioProblem("no audio samples: empty apart from its header (0 frames)")
     return info
@@ -266,13 +296,25 @@ def probe_all(items: Sequence[AudioItem], policy: AudioPolicy, num_jobs: int | N
     return good, bad
 
 
-def report_bad(bad: Sequence[tuple[AudioItem, str]], total: int, listing: object = None) -> None:
-    """Raise one DataError counting every bad file and naming the first ``MAX_LISTED`` with their causes."""
+def write_bad_list(bad: Sequence[tuple[AudioItem, str]], path: str | os.PathLike) -> None:
+    """Every bad item, one ``where<TAB>cause`` line each, written atomically to ``path``."""
+    from embspace.utils.atomic import atomic_write_text
+
+    atomic_write_text(path, "".join(f"{item.where()}\t{cause}\n" for item, cause in bad))
+
+
+def report_bad(bad: Sequence[tuple[AudioItem, str]], total: int, listing: object = None,
+               bad_list: str | os.PathLike | None = None) -> None:
+    """Raise one DataError counting every bad file and naming the first ``MAX_LISTED`` with their causes;
+    with ``bad_list``, the complete list goes to that file (written even when there is none: empty)."""
+    if bad_list is not None:
+        write_bad_list(bad, bad_list)
     if not bad:
         return
     shown = bad[:MAX_LISTED]
     head = (f"{len(bad)} of {total} audio files failed the checks"
-            + (f" (the first {len(shown)} below)" if len(bad) > len(shown) else "") + "; nothing was written")
+            + (f" (the first {len(shown)} below)" if len(bad) > len(shown) else "")
+            + (f"; all of them are listed in {bad_list}" if bad_list is not None else "") + "; nothing was written")
     raise DataError(head + "".join(f"\n  {item.where()}: {cause}" for item, cause in shown), listing)
 
 
@@ -283,7 +325,7 @@ def scan_audio(items: Sequence[AudioItem], policy: AudioPolicy = AudioPolicy(), 
     ``listing`` names the file that lists the items (metadata.jsonl, wav.scp) in the error.
     """
     good, bad = probe_all(items, policy, num_jobs, desc)
-    report_bad(bad, len(items), listing)
+    report_bad(bad, len(items), listing, policy.bad_list)
     return good
 
 

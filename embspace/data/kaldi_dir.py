@@ -85,12 +85,14 @@ def validate_data_dir(data_dir: str | os.PathLike) -> None:
 
 
 def import_data_dir(data_dir: str | os.PathLike, sampling_rate: int = 16000, resample: bool = False,
-                    channel: int | None = None, num_jobs: int | None = None) -> tuple[RecordingSet, SupervisionSet]:
+                    channel: int | None = None, num_jobs: int | None = None,
+                    bad_list: str | None = None) -> tuple[RecordingSet, SupervisionSet]:
     """Validate a Kaldi data dir and check every recording of ``wav.scp``; then build the lhotse manifests.
 
     All bad recordings are reported in one DataError (see :func:`embspace.data.audio_check.scan_audio`).
     ``resample``: recordings at another rate are resampled by lhotse; ``channel``: the channel used of
-    multi-channel recordings (default: they are an error).
+    multi-channel recordings (default: they are an error); ``bad_list``: a file for the complete
+    list of bad recordings.
     """
     from lhotse import RecordingSet, SupervisionSegment, SupervisionSet
     from lhotse.qa import validate_recordings_and_supervisions
@@ -98,7 +100,7 @@ def import_data_dir(data_dir: str | os.PathLike, sampling_rate: int = 16000, res
     d = Path(data_dir)
     validate_data_dir(d)
     dd = load_data_dir(d)
-    policy = AudioPolicy(sampling_rate=sampling_rate, resample=resample, channel=channel)
+    policy = AudioPolicy(sampling_rate=sampling_rate, resample=resample, channel=channel, bad_list=bad_list)
     lines = key_lines(d / "wav.scp")
     items = []
     for reco, value in dd.tables["wav.scp"].items():
