@@ -126,6 +126,19 @@ def write_embeddings(ark_path: str | os.PathLike, scp_path: str | os.PathLike,
     return len(seen)
 
 
+def rebase_scp(scp: str | os.PathLike, old_dir: str | os.PathLike, new_dir: str | os.PathLike) -> None:
+    """Rewrite ``key old_dir/x.ark:off`` lines of ``scp`` as ``key new_dir/x.ark:off`` (atomically).
+
+    Used before a folder of arks is renamed from its temporary name to its final one.
+    """
+    old, new = str(old_dir).rstrip("/") + "/", str(new_dir).rstrip("/") + "/"
+    lines = []
+    for _, fields in iter_lines(scp):
+        loc = fields[1] if len(fields) > 1 else ""
+        lines.append(f"{fields[0]} {new + loc[len(old):] if loc.startswith(old) else loc}")
+    write_lines(scp, lines)
+
+
 def merge_scps(parts: Sequence[str | os.PathLike], out_scp: str | os.PathLike) -> int:
     """Concatenate scp files in order (per-job ``xvector.JOB.scp``); a duplicate key is an error."""
     first: dict[str, tuple[str, int]] = {}

@@ -22,7 +22,11 @@ if [ $# -ne 4 ]; then
   exit 1
 fi
 model=$1; cuts=$2; data=$3; dir=$4
-mkdir -p "$dir/log"
+# Built under a temporary name and swapped in whole by merge_embeddings (the old folder stays
+# complete until then); leftovers of killed runs go first.
+tmp="$(dirname "$dir")/.tmp.$(basename "$dir").$$"
+rm -rf "$(dirname "$dir")/.tmp.$(basename "$dir")."*
+mkdir -p "$tmp/log"
 gpu_opt=""
 if [ "$use_gpu" = true ]; then gpu_opt="--gpu 1"; fi
 copy_opts=()
@@ -31,9 +35,9 @@ copy_opts=()
 [ -z "$music_manifest" ] || copy_opts+=(--music-manifest "$music_manifest")
 [ -z "$rir_manifest" ] || copy_opts+=(--rir-manifest "$rir_manifest")
 # shellcheck disable=SC2086
-$cmd $gpu_opt JOB=1:"$nj" "$dir/log/extract.JOB.log" \
-  python -m embspace.bin.extract --model "$model" --cuts "$cuts" --out-dir "$dir" \
+$cmd $gpu_opt JOB=1:"$nj" "$tmp/log/extract.JOB.log" \
+  python -m embspace.bin.extract --model "$model" --cuts "$cuts" --out-dir "$tmp" \
     --job JOB --nj "$nj" --batch-size "$batch_size" --use-gpu "$use_gpu" --num-threads "$num_threads" "${copy_opts[@]}"
 spk_opts=()
 [ "$data" = - ] || spk_opts=(--utt2spk "$data/utt2spk")
-python -m embspace.bin.merge_embeddings --dir "$dir" --nj "$nj" "${spk_opts[@]}"
+python -m embspace.bin.merge_embeddings --dir "$tmp" --nj "$nj" "${spk_opts[@]}" --final-dir "$dir"

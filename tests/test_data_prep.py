@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
-from lhotse import CutSet
 
+from embspace.features.fbank import load_feature_cuts
 from embspace.data.kaldi_dir import import_data_dir, validate_data_dir
 from embspace.data.tables import read_table, read_trials
 from embspace.utils.errors import DataError
@@ -26,7 +26,7 @@ def test_manifests_and_kaldi_dirs(tiny_data):
     train_spk = set(read_table(data / "train" / "utt2spk").values())
     test_spk = set(read_table(data / "test" / "utt2spk").values())
     assert not train_spk & test_spk
-    cuts = CutSet.from_file(tiny_data["train_cuts"])
+    cuts = load_feature_cuts(tiny_data["train_cuts"])
     cut = next(iter(cuts))
     assert cut.has_features and cut.load_features().shape[1] == 40
     assert cut.supervisions[0].custom["session"] == "s1"

@@ -7,14 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
-from lhotse import CutSet, Fbank, FbankConfig
+from lhotse import Fbank, FbankConfig
 
 from embspace.emotion import build_pair_dataset, collate_pairs, emotion_options, erl_terms, select_cuts
 from embspace.emotion.copypaste import join, piece_lengths, window
@@ -25,7 +23,7 @@ from embspace.losses.extra import build_extra_losses, needs_pairs, parallel_cosi
 from embspace.training import checkpoint as ckpt
 from embspace.training.speaker import SpeakerNet, imprint_head
 from embspace.utils.errors import DataError
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO
 
 EMO = {"emotion_field": "emotion", "emotions": ["angry", "sad"], "min_frames": 20}
 
@@ -137,7 +135,9 @@ def test_parallel_cosine_term_and_hook():
 # -------------------------------------------------------------------------------------- pairs
 @pytest.fixture(scope="module")
 def cuts(tiny_emotion_data):
-    return list(CutSet.from_file(tiny_emotion_data["train_cuts"]))
+    from embspace.features.fbank import load_feature_cuts
+
+    return list(load_feature_cuts(tiny_emotion_data["train_cuts"]))
 
 
 def _label(ds, i):

@@ -8,7 +8,7 @@ Every figure is a cosine between L2-normalised GE2E embeddings (``embspace.extra
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 

@@ -69,3 +69,44 @@ def make_tmp_dir(final: str | os.PathLike) -> Path:
             return tmp
         except FileExistsError:
             continue
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the file system or kernel cannot exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> None:
+    """Put the complete folder ``tmp`` in place of ``final`` as one unit, then remove the old one.
+
+    Readers see the old folder or the new one, never a mix: on Linux the two are exchanged in one
+    step; elsewhere the old folder is renamed aside first (a kill in between leaves ``final``
+    missing, which a stage notices as a missing output, never a mixed folder).
+    """
+    tmp, final = Path(tmp), Path(final)
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    if _exchange(tmp, final):
+        shutil.rmtree(tmp)
+        return
+    old = make_tmp_dir(final)
+    os.rmdir(old)
+    os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old)
