@@ -321,7 +321,7 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
   train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "$inside_equal_steps" \
-    "$data/fbank/inside_${system}_${main_name}_feats_train" none
+    "$data/fbank/inside_${system}_${main_name}_feats_train"
   for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
     sdir=$exp_root/${system}_inside
     run_stage --name "inside-asnorm-${t%%=*}" --marker "$done_dir/13.inside.asnorm.$system.${t%%=*}" \
