@@ -40,7 +40,7 @@ UTTS = {"a-1": "a", "a-2": "a", "b-1": "b", "b-2": "b"}
     ({"utt2dur": "a-1 1\na-2 1\nb-1 1\nb-2 1\nz-9 1\n"}, r"utt2dur:5: key 'z-9': utterance is not in utt2spk"),
     ({"utt2dur": "a-1 1\na-2 1\nb-1 1\n"}, r"utt2spk:4: key 'b-2': utterance is not in utt2dur"),
     ({"spk2gender": "a m\nb f\nc m\n"}, r"spk2gender:3: key 'c': speaker is not in utt2spk"),
-    ({"spk2gender": "a m\n"}, r"utt2spk:3: key 'b-1': speaker 'b' is not in spk2gender"),
+    ({"spk2gender": "a m\n"}, r"spk2gender: key 'b': speaker of utt2spk is missing"),
     ({"text": "a-2 x\na-1 x\nb-1 x\nb-2 x\n"}, r"text:2: key 'a-1': not sorted"),
 ], ids=["unsorted utt2spk", "spk2utt lacks a speaker", "spk2utt disagrees", "text key not in utt2spk",
         "utt2dur key not in utt2spk", "utt2dur lacks an utterance", "spk2gender extra speaker",
@@ -121,7 +121,7 @@ def test_import_with_segments_and_export_round_trip(tmp_path):
     from embspace.data.kaldi_dir import export_data_dir, import_data_dir
 
     sf.write(tmp_path / "r1.wav", (0.1 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32), 16000)
-    d = _dir(tmp_path / "d", {"a-1": "a", "a-2": "a"}, segments="a-1 r1 0.0 0.8\na-2 r1 1.0 -1\n",
+    d = _dir(tmp_path / "d", {"a-1": "a", "a-2": "a"}, segments="a-1 r1 0.0 0.8\na-2 r1 1.0 2.0\n",
              text="a-1 hello\na-2 world\n")
     (d / "wav.scp").write_text(f"r1 {tmp_path / 'r1.wav'}\n")
     recs, sups = import_data_dir(d)
