@@ -208,8 +208,8 @@ def fix_data_dir(data_dir: str | os.PathLike) -> FixReport:
             report.removed[name] = len(dd.tables[name]) - len(table)
         lines = _render(table)
         path = d / name
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
-        if old != "".join(line + "\n" for line in lines):
+        old = path.read_bytes() if path.is_file() else None  # bytes: a BOM or CRLF line ends are rewritten too
+        if old != "".join(line + "\n" for line in lines).encode("utf-8"):
             rendered[name] = lines
     report.changed = sorted(rendered)
     for name in report.changed:
