@@ -160,7 +160,8 @@ def _check_r2fc(d: Path, table: dict[str, str], recordings: dict | set, warnings
 
 
 def validate_data_dir(data_dir: str | os.PathLike, need_text: bool = False, need_feats: bool = False,
-                      need_wav: bool = True, spk_sort: bool = True, printable: bool = True) -> list[str]:
+                      need_wav: bool = True, spk_sort: bool = True, printable: bool = True,
+                      check_bytes: bool = True) -> list[str]:
     """Check a Kaldi data dir as Kaldi's ``validate_data_dir.sh`` does; raise DataError naming file, line and key.
 
     Every table: UTF-8 without byte-order mark or CR, no blank line, a final newline, unique keys in
@@ -173,12 +174,15 @@ def validate_data_dir(data_dir: str | os.PathLike, need_text: bool = False, need
     (``m``/``f``) and ``cmvn.scp`` with exactly the speakers; ``*2warp`` between 0.5 and 1.5; transcripts
     without reserved symbols, unusual whitespace or (with ``printable``) non-printable characters; no
     ``~`` in ``wav.scp``. Returns the warnings (one speaker only; channel ``1``).
+
+    ``check_bytes=False`` leaves out the byte-level checks (byte-order mark, CR, blank lines, final
+    newline), which matter to Kaldi's tools but not to this package's readers (import uses it).
     """
     d = Path(data_dir)
     if not d.is_dir():
         raise DataError("data dir not found", d)
     for name in SORTED_TABLES:
-        if (d / name).is_file():
+        if check_bytes and (d / name).is_file():
             _check_raw(d / name)
     dd = load_data_dir(d)
     utt2spk = dd.utt2spk
@@ -248,7 +252,7 @@ def import_data_dir(data_dir: str | os.PathLike, sampling_rate: int = 16000, res
     from lhotse.qa import validate_recordings_and_supervisions
 
     d = Path(data_dir)
-    validate_data_dir(d)
+    validate_data_dir(d, check_bytes=False)
     dd = load_data_dir(d)
     policy = AudioPolicy(sampling_rate=sampling_rate, resample=resample, channel=channel)
     lines = key_lines(d / "wav.scp")
