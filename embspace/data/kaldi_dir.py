@@ -1,6 +1,8 @@
 """Kaldi data directories <-> lhotse manifests, with validation that names the bad file, line and key.
 
-Import checks the tables as strictly as Kaldi's ``validate_data_dir.sh`` and every recording of
+Import checks the tables as strictly as Kaldi's ``validate_data_dir.sh`` (less the byte-level rules
+that only Kaldi's own readers need: a byte-order mark and CRLF line ends are read like everywhere
+else, see :mod:`embspace.data.tables`) and every recording of
 ``wav.scp`` (files and ``cmd |`` pipes) with the shared audio scanner. Recordings and supervisions
 are built here rather than by ``lhotse.kaldi.load_kaldi_data_dir``, which takes the sampling rate
 it is given and channel 0 on trust and silently drops up to 20% unreadable recordings. Export is
@@ -10,6 +12,7 @@ ours too: lhotse's exporter renames the ids of multi-channel recordings and writ
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shlex
@@ -106,7 +109,7 @@ def _check_spk2utt(d: Path, utt2spk: dict[str, str], spk_sort: bool) -> None:
     lines = key_lines(d / "utt2spk")
     utts = list(utt2spk)
     if spk_sort:
-        for prev, utt in zip(utts, utts[1:]):
+        for prev, utt in itertools.pairwise(utts):
             if utt2spk[utt] < utt2spk[prev]:
                 raise DataError(f"speaker '{utt2spk[utt]}' sorts before '{utt2spk[prev]}' of the line above: utt2spk "
                                 "must be sorted by speaker too (make speaker ids prefixes of utterance ids)",

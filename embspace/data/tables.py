@@ -17,7 +17,6 @@ from typing import IO, Iterable, Iterator, Mapping, Sequence
 from embspace.utils.atomic import atomic_open
 from embspace.utils.errors import DataError
 
-
 BOM = "\ufeff"
 
 
