@@ -6,10 +6,12 @@ Every vector read or written is checked: finite, not all zero, same dimension as
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import kaldiio
+import kaldiio.matio
 import numpy as np
 
 from embspace.data.tables import iter_lines, read_table, write_lines
@@ -34,31 +36,97 @@ def check_vector(vec: np.ndarray, path: str | os.PathLike, key: str, dim: int | 
     return v
 
 
+class TruncatedArk(Exception):
+    """A read stopped at the end of an ark file before the object it reads was complete."""
+
+
+class _StrictArk:
+    """A binary ark file whose sized reads either return every byte asked for or raise TruncatedArk
+    (kaldiio takes whatever a short read returns, so a cut-off vector would come back shorter)."""
+
+    def __init__(self, path: str):
+        self._f = open(path, "rb")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(size)
+        if size is not None and size > 0 and len(data) < size:
+            raise TruncatedArk
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._f.close()
+
+
+_ARK_OFFSET = re.compile(r"(.+):(\d+)")
+
+
+def read_scp_entries(scp_path: str | os.PathLike) -> list[tuple[int, str, str]]:
+    """``(line, key, location)`` of each entry of an scp, read as every Kaldi table is (BOM, CRLF...);
+    a line without exactly two fields or a duplicate key is a DataError naming the lines."""
+    entries = []
+    first: dict[str, int] = {}
+    for n, fields in iter_lines(scp_path):
+        if len(fields) != 2:
+            raise DataError("expected '<key> <ark>:<offset>'", scp_path, n, fields[0])
+        n0 = first.setdefault(fields[0], n)
+        if n0 != n:
+            raise DataError(f"duplicate key (first seen on line {n0})", scp_path, n, fields[0])
+        entries.append((n, fields[0], fields[1]))
+    return entries
+
+
+def _load_entry(location: str, arks: dict[str, _StrictArk]) -> np.ndarray:
+    """The object at an scp location ``<ark>:<offset>`` (or another kaldiio location: a pipe, a slice)."""
+    m = _ARK_OFFSET.fullmatch(location)
+    if m is None:
+        return kaldiio.load_mat(location)
+    ark = m.group(1)
+    if ark not in arks:
+        arks[ark] = _StrictArk(ark)
+    fd = arks[ark]
+    fd.seek(int(m.group(2)))
+    return kaldiio.matio.read_kaldi(fd)
+
+
 def read_embeddings(scp_path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
-    """Read an embedding scp in file order into ``(keys, float32 matrix N x D)``."""
+    """Read an embedding scp in file order into ``(keys, float32 matrix N x D)``.
+
+    Errors name the scp line and key: a duplicate key, an ark that is missing, unreadable or
+    truncated (a vector cut off by the end of the file), a bad vector (see :func:`check_vector`).
+    """
     scp_path = Path(scp_path)
-    if not scp_path.is_file():
-        raise DataError("file not found", scp_path)
     keys: list[str] = []
     rows: list[np.ndarray] = []
-    seen: set[str] = set()
     dim: int | None = None
-    it = kaldiio.load_scp_sequential(str(scp_path))
-    while True:
-        try:
-            key, vec = next(it)
-        except StopIteration:
-            break
-        except Exception as e:  # kaldiio raises OSError, ValueError, struct.error...
-            where = f" after key '{keys[-1]}'" if keys else ""
-            raise DataError(f"cannot read embedding{where}: {e}", scp_path) from e
-        if key in seen:
-            raise DataError("duplicate key", scp_path, key=key)
-        seen.add(key)
-        v = check_vector(vec, scp_path, key, dim)
-        dim = v.shape[0]
-        keys.append(key)
-        rows.append(v)
+    arks: dict[str, _StrictArk] = {}
+    try:
+        for n, key, location in read_scp_entries(scp_path):
+            try:
+                vec = _load_entry(location, arks)
+            except TruncatedArk:
+                raise DataError(f"ark is truncated: the vector at {location} ends past the end of the file",
+                                scp_path, n, key) from None
+            except OSError as e:
+                raise DataError(f"cannot read {location}: {e.strerror or e}", scp_path, n, key) from None
+            except Exception as e:  # kaldiio raises ValueError, AssertionError, RuntimeError...
+                raise DataError(f"cannot read an embedding at {location} ({type(e).__name__}: {e})".replace("\n", " "),
+                                scp_path, n, key) from None
+            v = check_vector(vec, scp_path, key, dim)
+            dim = v.shape[0]
+            keys.append(key)
+            rows.append(v)
+    finally:
+        for fd in arks.values():
+            fd.close()
     if not rows:
         raise DataError("no embeddings", scp_path)
     return keys, np.stack(rows)

@@ -157,6 +157,10 @@ def _kaldi_dir(d: Path, wavs: dict[str, str], bom: bool = False) -> Path:
     lines = "".join(f"{k} {v}\n" for k, v in sorted(wavs.items()))
     (d / "wav.scp").write_text(("\ufeff" if bom else "") + lines, encoding="utf-8")
     (d / "utt2spk").write_text(("\ufeff" if bom else "") + "".join(f"{k} {k.split('-')[0]}\n" for k in sorted(wavs)))
+    spk2utt: dict[str, list[str]] = {}
+    for k in sorted(wavs):
+        spk2utt.setdefault(k.split("-")[0], []).append(k)
+    (d / "spk2utt").write_text("".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
     return d
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from embspace.data.kaldi_utils import fix_data_dir
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.nessa import (Aligner, DevSet, EarlyStopping, Pairs, TrainOptions, aligner_config, apply_numpy,
                             classifier_reference, cosine_loss, embed_side, fit_cca, fit_closed_form, fit_least_squares,
@@ -306,6 +307,7 @@ def cli_setup(tmp_path_factory) -> dict:
     run_cli("nessa_split", "--utt2spk", root / "train" / "utt2spk", "--num-dev-speakers", "3", "--out-dir", root / "lists")
     d = root / "test"
     (d / "wav.scp").write_text("".join(f"{k} /dev/null\n" for k in test["keys"]))
+    fix_data_dir(d)  # spk2utt, as every data dir has
     run_cli("make_trials", "--data-dir", d, "--out", d / "trials", "--profiles-out", d / "profiles",
             "--profile-trials-out", d / "trials_profiles", "--utts-per-profile", "2", "--profiles-per-speaker", "1")
     common = ["--x-scp", root / "train" / "x" / "xvector.scp", "--y-scp", root / "train" / "y" / "xvector.scp",

@@ -16,7 +16,8 @@ def _data(n_utt: int = 40, n_trials: int = 300, dim: int = 16, seed: int = 0):
     rng = np.random.default_rng(seed)
     keys = [f"u{i:03d}" for i in range(n_utt)]
     emb = rng.standard_normal((n_utt, dim)).astype(np.float32) + 0.5
-    pairs = rng.integers(0, n_utt, size=(n_trials, 2))
+    pairs = np.divmod(rng.choice(n_utt * n_utt, size=n_trials, replace=False), n_utt)  # distinct trials
+    pairs = np.stack(pairs, axis=1)
     trials = [(keys[a], keys[b], bool(rng.random() < 0.3)) for a, b in pairs]
     return keys, emb, trials
 

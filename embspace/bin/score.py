@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(dims.values())) > 1:
         raise DataError("embedding dimensions differ: " + ", ".join(f"{p}: {d}" for p, d in dims.items()),
                         args.test_scp)
+    sources = (args.enroll_scp or args.test_scp, args.test_scp)
     info: dict[str, object] = {"norm": "none"}
     if cohort is None:
-        scores = score_trials(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path=args.trials)
+        scores = score_trials(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path=args.trials, sources=sources)
     else:
         used = len(cohort) if args.top_n <= 0 else min(args.top_n, len(cohort))
         if args.top_n > len(cohort):
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.top_n != used:
             info["top_n_requested"] = args.top_n
         scores = score_trials_asnorm(trials, keys, emb, cohort, args.top_n, enroll_keys, enroll_emb, mean,
-                                     trials_path=args.trials)
+                                     trials_path=args.trials, sources=sources)
     write_scores(args.output, trials, scores)
     if args.info_json:
         atomic_write_text(args.info_json, json.dumps(info, indent=2) + "\n")

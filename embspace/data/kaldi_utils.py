@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from embspace.data.tables import iter_lines, key_lines, read_table, write_lines
+from embspace.data.tables import iter_lines, iter_raw_lines, iter_stream_lines, key_lines, read_table, write_lines
 from embspace.utils.atomic import atomic_path
 from embspace.utils.errors import DataError
 
@@ -208,8 +208,8 @@ def fix_data_dir(data_dir: str | os.PathLike) -> FixReport:
             report.removed[name] = len(dd.tables[name]) - len(table)
         lines = _render(table)
         path = d / name
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
-        if old != "".join(line + "\n" for line in lines):
+        old = path.read_bytes() if path.is_file() else None  # bytes: a BOM or CRLF line ends are rewritten too
+        if old != "".join(line + "\n" for line in lines).encode("utf-8"):
             rendered[name] = lines
     report.changed = sorted(rendered)
     for name in report.changed:
@@ -383,23 +383,22 @@ def filter_scp(id_list: IdSource, scp: str | os.PathLike | TextIO, exclude: bool
         raise ValueError(f"field must be >= 1, got {field}")
     ids = set(_read_ids(id_list))
     if hasattr(scp, "read"):
-        return _filter_lines(ids, scp, getattr(scp, "name", "<stream>"), exclude, field)
-    if not Path(scp).is_file():
-        raise DataError("file not found", scp)
-    with open(scp, encoding="utf-8") as f:
-        return _filter_lines(ids, f, scp, exclude, field)
+        name = getattr(scp, "name", "<stream>")
+        return _filter_lines(ids, iter_stream_lines(scp, name), exclude, field, name)
+    return _filter_lines(ids, iter_raw_lines(scp), exclude, field, scp)
 
 
-def _filter_lines(ids: set[str], lines: Iterable[str], source: object, exclude: bool, field: int) -> list[str]:
+def _filter_lines(ids: set[str], lines: Iterable[tuple[int, str]], exclude: bool, field: int,
+                  source: object = "<stream>") -> list[str]:
     kept = []
-    for n, raw in enumerate(lines, 1):
+    for n, raw in lines:
         fields = raw.split()
         if not fields:
             continue
         if len(fields) < field:
             raise DataError(f"line has {len(fields)} field(s), no field {field}", source, n, fields[0])
         if (fields[field - 1] in ids) != exclude:
-            kept.append(raw.rstrip("\r\n"))
+            kept.append(raw)
     return kept
 
 
@@ -439,12 +438,12 @@ def spk2utt_lines_to_utt2spk(lines: Iterable[str], source: object = "<stdin>") -
 
 
 def read_input(path: str | None) -> tuple[list[str], str]:
-    """Lines of ``path``, or of stdin for ``None``/``-`` (for the filter scripts); and the name to report."""
+    """Lines of ``path``, or of stdin for ``None``/``-`` (for the filter scripts), read as every table is
+    (:func:`embspace.data.tables.decode_lines`; blank lines kept, so list index + 1 is the line number);
+    and the name to report."""
     if path is None or path == "-":
-        return sys.stdin.read().splitlines(), "<stdin>"
-    if not Path(path).is_file():
-        raise DataError("file not found", path)
-    return Path(path).read_text(encoding="utf-8").splitlines(), path
+        return [line for _, line in iter_stream_lines(sys.stdin)], "<stdin>"
+    return [line for _, line in iter_raw_lines(path)], path
 
 
 def write_output(lines: list[str], path: str | None) -> None:

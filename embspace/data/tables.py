@@ -1,8 +1,10 @@
 """Kaldi-style text tables (``wav.scp``, ``utt2spk``, ``spk2utt``, ``trials``...) with strict checks.
 
-Every reader names the file and line of a problem (duplicate key, missing field, text that is not
-UTF-8) in a DataError; a UTF-8 byte-order mark at the start of a file (some Windows editors write
-one) is skipped. Every writer writes atomically and sorts keys the way ``LC_ALL=C sort`` does.
+Every reader of such a file goes through :func:`decode_lines`: lines end at a newline, a trailing
+carriage return (CRLF files) and a UTF-8 byte-order mark at the start of the file (some Windows
+editors write them) are dropped, and bytes that are not UTF-8 are a DataError naming the file, the
+line and the byte offset. The readers also name the file and line of a duplicate key or a missing
+field. Every writer writes atomically and sorts keys the way ``LC_ALL=C sort`` does.
 """
 
 from __future__ import annotations
@@ -10,24 +12,49 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 from embspace.utils.atomic import atomic_open
 from embspace.utils.errors import DataError
 
+BOM = "\ufeff"
+
+
+def decode_lines(raw_lines: Iterable[bytes | str], source: object) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` of UTF-8 lines (bytes, or text already decoded), without the line end.
+
+    One rule for every reader: lines end at ``\\n`` (as in Kaldi), a trailing ``\\r`` (CRLF files) is
+    dropped and so is a byte-order mark at the start of the first line. Bytes that are not UTF-8 are
+    a DataError naming ``source``, the line and the byte offset in the file.
+    """
+    offset = 0
+    for n, raw in enumerate(raw_lines, 1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not UTF-8 text ({e.reason}: byte 0x{raw[e.start]:02x} at column {e.start + 1}, "
+                                f"offset {offset + e.start} of the file)", source, n) from None
+            offset += len(raw)
+        else:
+            line = raw
+        if n == 1 and line.startswith(BOM):
+            line = line[1:]
+        yield n, line.rstrip("\n").removesuffix("\r")
+
 
 def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` of a UTF-8 text file (a leading byte-order mark dropped)."""
+    """Yield ``(line_number, line)`` of a UTF-8 text file, as :func:`decode_lines` reads them."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path)
-    n = 0
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            for n, line in enumerate(f, 1):
-                yield n, line
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text ({e.reason} at byte {e.start} of the line)", path, n + 1) from None
+    with open(path, "rb") as f:
+        yield from decode_lines(f, path)
+
+
+def iter_stream_lines(stream: IO, source: object = "<stdin>") -> Iterator[tuple[int, str]]:
+    """Like :func:`iter_raw_lines` for an open stream (stdin: its bytes, so encoding errors name the line)."""
+    yield from decode_lines(getattr(stream, "buffer", stream), source)
 
 
 def iter_lines(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
@@ -109,13 +136,23 @@ def spk2utt_to_utt2spk(spk2utt: Mapping[str, Sequence[str]]) -> dict[str, str]:
 
 
 def read_trials(path: str | os.PathLike) -> list[tuple[str, str, bool]]:
-    """Read Kaldi trials ``enroll test target|nontarget``; other labels are errors."""
+    """Read Kaldi trials ``enroll test target|nontarget``; other labels and a repeated pair are errors."""
     trials = []
+    first: dict[tuple[str, str], int] = {}
     for n, fields in iter_lines(path):
         if len(fields) != 3 or fields[2] not in ("target", "nontarget"):
             raise DataError("expected '<enroll> <test> target|nontarget'", path, n)
+        check_unique_pair(first, fields[0], fields[1], path, n)
         trials.append((fields[0], fields[1], fields[2] == "target"))
     return trials
+
+
+def check_unique_pair(first: dict[tuple[str, str], int], enroll: str, test: str, path: object, n: int) -> None:
+    """Record the trial ``(enroll, test)`` of line ``n``; a trial seen before is a DataError naming both
+    lines (it would count twice in the error rates)."""
+    n0 = first.setdefault((enroll, test), n)
+    if n0 != n:
+        raise DataError(f"duplicate trial '{enroll} {test}' (first on line {n0})", path, n)
 
 
 def write_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:

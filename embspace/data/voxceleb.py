@@ -25,6 +25,7 @@ from lhotse.qa import fix_manifests, validate_recordings_and_supervisions
 from lhotse.recipes.voxceleb import SpeakerMetadata
 
 from embspace.data.audio_check import AudioItem, AudioPolicy, make_recording, scan_audio
+from embspace.data.tables import check_unique_pair, iter_lines, iter_raw_lines
 from embspace.utils.errors import DataError
 
 SAMPLING_RATE = 16000
@@ -39,17 +40,17 @@ def read_vox1_meta(path: str | os.PathLike) -> dict[str, SpeakerMetadata]:
     if not path.is_file():
         raise DataError("VoxCeleb1 speaker list not found (it ships with the corpus; needed for the dev/test split)", path)
     meta: dict[str, SpeakerMetadata] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if n == 1 or not line.strip():
-                continue
-            fields = [x.strip() for x in line.rstrip("\r\n").split("\t")]
-            if len(fields) != 5 or fields[4] not in ("dev", "test"):
-                raise DataError("expected 5 tab-separated fields 'id name gender nationality dev|test'", path, n)
-            spk, name, gender, nationality, split = fields
-            if spk in meta:
-                raise DataError("duplicate speaker", path, n, spk)
-            meta[spk] = SpeakerMetadata(id=spk, name=name, gender=gender, nationality=nationality, split=split)
+    first: dict[str, int] = {}
+    for n, line in iter_raw_lines(path):
+        if n == 1 or not line.strip():
+            continue
+        fields = [x.strip() for x in line.split("\t")]
+        if len(fields) != 5 or fields[4] not in ("dev", "test"):
+            raise DataError("expected 5 tab-separated fields 'id name gender nationality dev|test'", path, n)
+        spk, name, gender, nationality, split = fields
+        if first.setdefault(spk, n) != n:
+            raise DataError(f"duplicate speaker (first on line {first[spk]})", path, n, spk)
+        meta[spk] = SpeakerMetadata(id=spk, name=name, gender=gender, nationality=nationality, split=split)
     return meta
 
 
@@ -57,15 +58,14 @@ def read_vox2_meta(path: str | os.PathLike) -> dict[str, SpeakerMetadata]:
     """``vox2_meta.csv``: a header, then ``id ,vggface2 id ,gender ,dev|test`` (as lhotse reads it)."""
     path = Path(path)
     meta: dict[str, SpeakerMetadata] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if n == 1 or not line.strip():
-                continue
-            fields = [x.strip() for x in line.split(",")]
-            if len(fields) != 4:
-                raise DataError("expected 4 comma-separated fields 'id, vggface2 id, gender, set'", path, n)
-            spk, _, gender, split = fields
-            meta[spk] = SpeakerMetadata(id=spk, name="", gender=gender, nationality="", split=split)
+    for n, line in iter_raw_lines(path):
+        if n == 1 or not line.strip():
+            continue
+        fields = [x.strip() for x in line.split(",")]
+        if len(fields) != 4:
+            raise DataError("expected 4 comma-separated fields 'id, vggface2 id, gender, set'", path, n)
+        spk, _, gender, split = fields
+        meta[spk] = SpeakerMetadata(id=spk, name="", gender=gender, nationality="", split=split)
     return meta
 
 
@@ -219,14 +219,12 @@ def read_labelled_pairs(trial_file: str | os.PathLike, what: str = "trial list",
     if not trial_file.is_file():
         raise DataError(f"{what} not found", trial_file)
     out = []
-    with open(trial_file, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3 or fields[0] not in ("0", "1"):
-                raise DataError(f"expected '{form}'", trial_file, n)
-            out.append((fields[1], fields[2], fields[0] == "1", n))
+    first: dict[tuple[str, str], int] = {}
+    for n, fields in iter_lines(trial_file):
+        if len(fields) != 3 or fields[0] not in ("0", "1"):
+            raise DataError(f"expected '{form}'", trial_file, n)
+        check_unique_pair(first, fields[1], fields[2], trial_file, n)
+        out.append((fields[1], fields[2], fields[0] == "1", n))
     if not out:
         raise DataError(f"{what} is empty", trial_file)
     return out

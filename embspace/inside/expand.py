@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from embspace.data.tables import iter_lines, iter_raw_lines
 from embspace.utils.errors import DataError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def load_texts(source: str, language: str = "en", fmt: str = "lines") -> list[st
         if not path.is_file():
             raise DataError("text source not found", path)
         texts = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in iter_raw_lines(path):
             if fmt == "kaldi":
                 parts = line.split(maxsplit=1)
                 if len(parts) == 1:
@@ -86,7 +87,7 @@ def read_speaker_list(path: str | os.PathLike) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise DataError("speaker list not found", p)
-    ids = [line.split()[0] for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ids = [fields[0] for _, fields in iter_lines(p)]
     if not ids:
         raise DataError("empty speaker list", p)
     return ids

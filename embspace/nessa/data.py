@@ -81,12 +81,13 @@ def read_profiles(path: str | os.PathLike) -> dict[str, list[str]]:
     A profile without utterances, a duplicate profile or a repeated utterance is a DataError.
     """
     profiles: dict[str, list[str]] = {}
+    first: dict[str, int] = {}
     for n, fields in iter_lines(path):
         name, utts = fields[0], fields[1:]
         if not utts:
             raise DataError("profile without utterances", path, n, name)
-        if name in profiles:
-            raise DataError("duplicate profile", path, n, name)
+        if first.setdefault(name, n) != n:
+            raise DataError(f"duplicate profile (first on line {first[name]})", path, n, name)
         if len(set(utts)) != len(utts):
             raise DataError("an utterance is listed twice in this profile", path, n, name)
         profiles[name] = utts

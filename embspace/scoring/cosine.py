@@ -35,24 +35,26 @@ def _line_of(trials_path: str | os.PathLike | None, index: int) -> int:
 
 
 def _indices(trials: Sequence[Trial], side: int, index: dict[str, int], name: str,
-             trials_path: str | os.PathLike | None) -> np.ndarray:
-    """Row index of side ``side`` (0 enroll, 1 test) of every trial."""
+             trials_path: str | os.PathLike | None, source: object = None) -> np.ndarray:
+    """Row index of side ``side`` (0 enroll, 1 test) of every trial; ``source`` names the embeddings."""
     try:
         return np.fromiter((index[t[side]] for t in trials), dtype=np.int64, count=len(trials))
     except KeyError as e:
         bad = next(i for i, t in enumerate(trials) if t[side] not in index)
-        raise DataError(f"{name} key not found in the {name} embeddings",
+        raise DataError(f"{name} key not found in {source or f'the {name} embeddings'}",
                         trials_path if trials_path is not None else "trials",
                         _line_of(trials_path, bad), trials[bad][side]) from e
 
 
 def map_trials(trials: Sequence[Trial], enroll_keys: Sequence[str], test_keys: Sequence[str],
-               trials_path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices ``(enroll_idx, test_idx)`` of each trial; an unknown key is a DataError."""
+               trials_path: str | os.PathLike | None = None,
+               sources: tuple[object, object] = (None, None)) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(enroll_idx, test_idx)`` of each trial; an unknown key is a DataError naming the
+    trials line and the embeddings (``sources``: the enrollment and test scp files) it is missing from."""
     e_index = {k: i for i, k in enumerate(enroll_keys)}
     t_index = e_index if test_keys is enroll_keys else {k: i for i, k in enumerate(test_keys)}
-    return (_indices(trials, 0, e_index, "enrollment", trials_path),
-            _indices(trials, 1, t_index, "test", trials_path))
+    return (_indices(trials, 0, e_index, "enrollment", trials_path, sources[0]),
+            _indices(trials, 1, t_index, "test", trials_path, sources[1]))
 
 
 def pair_scores(enroll: np.ndarray, test: np.ndarray, ei: np.ndarray, ti: np.ndarray,
@@ -67,20 +69,23 @@ def pair_scores(enroll: np.ndarray, test: np.ndarray, ei: np.ndarray, ti: np.nda
 
 def score_trials(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray,
                  enroll_keys: Sequence[str] | None = None, enroll_emb: np.ndarray | None = None,
-                 mean: np.ndarray | None = None, trials_path: str | os.PathLike | None = None) -> np.ndarray:
+                 mean: np.ndarray | None = None, trials_path: str | os.PathLike | None = None,
+                 sources: tuple[object, object] = (None, None)) -> np.ndarray:
     """Cosine score of each trial.
 
     ``keys/emb`` hold the test side (and the enrollment side when ``enroll_*`` is None);
     ``enroll_keys/enroll_emb`` may be per-utterance or per-speaker (``spk_xvector.scp``).
-    ``mean`` is subtracted from both sides before length normalisation.
+    ``mean`` is subtracted from both sides before length normalisation. ``sources`` (enrollment and
+    test scp) name the files in the error about a key missing from them.
     """
-    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path)
+    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path, sources)
     return pair_scores(enroll, test, ei, ti)
 
 
 def normalised_sides(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray,
                      enroll_keys: Sequence[str] | None, enroll_emb: np.ndarray | None,
-                     mean: np.ndarray | None, trials_path: str | os.PathLike | None
+                     mean: np.ndarray | None, trials_path: str | os.PathLike | None,
+                     sources: tuple[object, object] = (None, None)
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean-subtracted, length-normalised enrollment and test matrices and each trial's row indices."""
     if (enroll_keys is None) != (enroll_emb is None):
@@ -90,7 +95,7 @@ def normalised_sides(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarr
         enroll_keys, enroll = keys, test
     else:
         enroll = l2_normalize(enroll_emb, mean)
-    ei, ti = map_trials(trials, enroll_keys, keys, trials_path)
+    ei, ti = map_trials(trials, enroll_keys, keys, trials_path, sources)
     return enroll, test, ei, ti
 
 

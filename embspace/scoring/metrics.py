@@ -12,16 +12,23 @@ from pathlib import Path
 
 import numpy as np
 
-from embspace.data.tables import iter_lines
+from embspace.data.tables import BOM, check_unique_pair, iter_lines
 from embspace.utils.errors import DataError
 
 
 def read_scores(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``enroll test score target|nontarget`` lines into ``(scores float64, labels bool)``."""
+    """Read ``enroll test score target|nontarget`` lines into ``(scores float64, labels bool)``.
+
+    Read as every Kaldi table is (see :mod:`embspace.data.tables`); a malformed line, a score that
+    is not a finite number and a trial listed twice are DataErrors naming the line.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError:
+        return _read_scores_slow(path)  # names the line
     fields = text.split()
     n_lines = text.count("\n") + (not text.endswith("\n") and bool(text))
     if n_lines * 4 == len(fields) and set(fields[3::4]) <= {"target", "nontarget"}:
@@ -34,7 +41,9 @@ def read_scores(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             bad = np.flatnonzero(~np.isfinite(scores))
             if len(bad):
                 raise DataError("score is NaN or inf", path, _nth_line(path, int(bad[0])))
-            return scores, labels
+            pair_hashes = np.fromiter(map(hash, zip(fields[0::4], fields[1::4])), dtype=np.int64, count=n_lines)
+            if len(np.unique(pair_hashes)) == n_lines:
+                return scores, labels
     return _read_scores_slow(path)
 
 
@@ -42,6 +51,7 @@ def _read_scores_slow(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Line-by-line reader that names the first bad line."""
     scores: list[float] = []
     labels: list[bool] = []
+    first: dict[tuple[str, str], int] = {}
     for n, fields in iter_lines(path):
         if len(fields) != 4 or fields[3] not in ("target", "nontarget"):
             raise DataError("expected '<enroll> <test> <score> target|nontarget'", path, n)
@@ -51,6 +61,7 @@ def _read_scores_slow(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"score {fields[2]!r} is not a number", path, n) from None
         if not np.isfinite(score):
             raise DataError("score is NaN or inf", path, n)
+        check_unique_pair(first, fields[0], fields[1], path, n)
         scores.append(score)
         labels.append(fields[3] == "target")
     return np.array(scores, dtype=np.float64), np.array(labels, dtype=bool)

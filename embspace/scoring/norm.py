@@ -63,12 +63,13 @@ def as_norm(scores: np.ndarray, ei: np.ndarray, ti: np.ndarray, enroll: np.ndarr
 def score_trials_asnorm(trials: Sequence[Trial], keys: Sequence[str], emb: np.ndarray, cohort: np.ndarray,
                         top_n: int = 300, enroll_keys: Sequence[str] | None = None,
                         enroll_emb: np.ndarray | None = None, mean: np.ndarray | None = None,
-                        trials_path: str | os.PathLike | None = None) -> np.ndarray:
+                        trials_path: str | os.PathLike | None = None,
+                        sources: tuple[object, object] = (None, None)) -> np.ndarray:
     """Cosine scores of ``trials`` normalised with AS-norm (see ``score_trials`` for the arguments).
 
     ``cohort`` (e.g. training speakers' mean embeddings) gets the same mean subtraction and
     length normalisation as the trial embeddings.
     """
-    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path)
+    enroll, test, ei, ti = normalised_sides(trials, keys, emb, enroll_keys, enroll_emb, mean, trials_path, sources)
     raw = pair_scores(enroll, test, ei, ti)
     return as_norm(raw, ei, ti, enroll, test, l2_normalize(cohort, mean), top_n)
