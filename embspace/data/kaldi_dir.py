@@ -208,14 +208,20 @@ def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str
     return tables
 
 
+def fill_data_dir(tables: dict[str, dict[str, str]], folder: str | os.PathLike) -> None:
+    """Write the tables into the (new, empty) ``folder`` and validate it as a data dir."""
+    folder = Path(folder)
+    for name, table in tables.items():
+        write_table(folder / name, table)
+    validate_data_dir(folder)
+
+
 def write_data_dir(tables: dict[str, dict[str, str]], out_dir: str | os.PathLike) -> None:
     """Write tables into a temporary folder beside ``out_dir``, validate, rename over ``out_dir``."""
     out_dir = Path(out_dir)
     tmp = make_tmp_dir(out_dir)
     try:
-        for name, table in tables.items():
-            write_table(tmp / name, table)
-        validate_data_dir(tmp)
+        fill_data_dir(tables, tmp)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
