@@ -55,7 +55,7 @@ def extractor_identity(model: str | os.PathLike) -> dict[str, str]:
 def split_for_job(items: Sequence, job: int, nj: int) -> Sequence:
     """The ``job``-th (1-based) of ``nj`` contiguous, near-equal parts of ``items``."""
     if not 1 <= job <= nj:
-        raise ValueError(f"job {job} is outside 1..{nj}")
+        raise DataError(f"job {job} is outside 1..{nj}")
     bounds = np.linspace(0, len(items), nj + 1).round().astype(int)
     return items[bounds[job - 1]:bounds[job]]
 

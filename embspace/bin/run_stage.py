@@ -20,8 +20,10 @@ import sys
 import time
 
 from embspace.stage import VOLATILE_OPTIONS, DigestCache, fingerprint, is_done, mark_done
+from embspace.utils.errors import cli_main
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
