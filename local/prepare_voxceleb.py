@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="true: VoxCeleb1 dev trains (Kaldi/lhotse split); false: it joins the test set (Vox1-E/H)")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     p.add_argument("--kaldi-dir", required=True, help="where the Kaldi data dirs go")
+    p.add_argument("--kaldi-pipes", action="store_true",
+                   help="wav.scp reads .m4a files through ffmpeg pipes, for Kaldi's own tools (default: the files themselves)")
     p.add_argument("--resample", action="store_true", help="resample files not at 16 kHz (lhotse) instead of rejecting them")
     p.add_argument("--nj", type=int, default=1, help="processes for the audio check (default: %(default)s)")
     args = p.parse_args(argv)
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     kaldi_dirs = {split: f"{args.kaldi_dir}/{name}" for split, name in KALDI_NAMES.items()}
     # a split absent this time (e.g. no VoxCeleb1) loses the files of an earlier run, in the same commit
     save_split_set(splits, args.manifest_dir, "voxceleb", kaldi_dirs, cuts=["train"],
-                   remove=[split for split in KALDI_NAMES if split not in splits])
+                   remove=[split for split in KALDI_NAMES if split not in splits], kaldi_pipes=args.kaldi_pipes)
     for split, (recs, sups) in splits.items():
         print(f"prepare_voxceleb: {split}: {len(recs)} utterances, {len({s.speaker for s in sups})} speakers, "
               f"{sum(r.duration for r in recs) / 3600:.2f} h -> {kaldi_dirs[split]}", file=sys.stderr)

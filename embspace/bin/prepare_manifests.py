@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     p.add_argument("--kaldi-dir", default=None, help="also write Kaldi data dirs <kaldi-dir>/<split>")
+    p.add_argument("--kaldi-pipes", action="store_true",
+                   help="wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for Kaldi's own tools "
+                        "(default: the files themselves, which embspace reads directly)")
     p.add_argument("--test-fraction", type=float, default=0.25,
                    help="without 'split' in the metadata: fraction of speakers drawn for test (default: %(default)s; "
                         "0: everything is train)")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = {e["utt"] for e in es}
         built[split] = (recs.filter(lambda r: r.id in ids).to_eager(), sups.filter(lambda s: s.id in ids).to_eager())
     kaldi_dirs = {split: Path(args.kaldi_dir) / split for split in built} if args.kaldi_dir else None
-    save_split_set(built, args.manifest_dir, args.corpus, kaldi_dirs)
+    save_split_set(built, args.manifest_dir, args.corpus, kaldi_dirs, kaldi_pipes=args.kaldi_pipes)
     for split, (split_recs, split_sups) in built.items():
         print(f"prepare_manifests: {split}: {len(split_recs)} utterances, {len({s.speaker for s in split_sups})} speakers, "
               f"{sum(r.duration for r in split_recs) / 3600:.2f} h", file=sys.stderr)

@@ -154,7 +154,7 @@ def commit_journal(out_dir: str | os.PathLike, corpus: str) -> Path:
 
 def save_split_set(splits: dict[str, tuple[RecordingSet, SupervisionSet]], out_dir: str | os.PathLike, corpus: str,
                    kaldi_dirs: dict[str, str | os.PathLike] | None = None, cuts: Iterable[str] = (),
-                   remove: Iterable[str] = ()) -> None:
+                   remove: Iterable[str] = (), kaldi_pipes: bool = False) -> None:
     """Write the manifests of every split, with its Kaldi dir (``kaldi_dirs[split]``) and its audio cuts
     (``<corpus>_cuts_<split>.jsonl.gz`` for the splits in ``cuts``), as one set.
 
@@ -163,10 +163,11 @@ def save_split_set(splits: dict[str, tuple[RecordingSet, SupervisionSet]], out_d
     at any point leaves the previous set or this one, never train of one run beside test of another.
     The splits in ``remove`` (stale ones of an earlier run) lose their manifests and Kaldi dir at the
     same time. Leftovers of a killed run are cleaned, an interrupted commit finished, on the next run.
+    ``kaldi_pipes``: see :func:`embspace.data.kaldi_dir.wav_scp_entry`.
     """
     kaldi_dirs = kaldi_dirs or {}
     cuts = set(cuts)
-    tables = {split: kaldi_tables(*splits[split]) for split in splits if split in kaldi_dirs}
+    tables = {split: kaldi_tables(*splits[split], kaldi_pipes) for split in splits if split in kaldi_dirs}
     out_dir = Path(out_dir)
     with OutputSet(commit_journal(out_dir, corpus)) as out:
         for split, (recs, sups) in splits.items():

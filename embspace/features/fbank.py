@@ -17,6 +17,7 @@ from lhotse import CutSet, Fbank, FbankConfig, LilcomChunkyWriter
 from lhotse.cut import Cut
 
 from embspace.data.manifests import write_manifest
+from embspace.data.pipes import load_audio
 
 #: cuts per feature file; fixed so that the stored layout (and the cut manifest) does not depend on ``num_jobs``
 SHARD_SIZE = 500
@@ -66,5 +67,5 @@ def compute_and_store(cuts: CutSet, out_cuts: str | os.PathLike, storage_dir: st
 
 def features_of(cut: Cut, extractor: Fbank) -> np.ndarray:
     """Features of ``cut`` computed now from its audio (used with on-the-fly augmentation)."""
-    audio = cut.load_audio()
+    audio = load_audio(cut)
     return extractor.extract(audio, cut.sampling_rate)
