@@ -60,7 +60,7 @@ def test_output_under_a_file_is_one_line(tiny_data, not_a_dir: Path) -> None:
     ]
     for argv, prog in cases:
         proc = _run(argv)
-        _one_error_line(proc, prog, not_a_dir, ("Not a directory", "File exists"))
+        _one_error_line(proc, prog, not_a_dir, ("Not a directory", "is a file, a folder is needed here"))
 
 
 def test_full_disk_is_one_line_and_leaves_nothing(tiny_data, tmp_path: Path) -> None:

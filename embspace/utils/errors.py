@@ -8,6 +8,7 @@ disk, a missing permission, a file where a folder should be) become one line,
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Callable
 
@@ -39,6 +40,8 @@ def _program_name(func: Callable) -> str:
 def os_error_message(e: OSError) -> str:
     """``<path>: <reason>`` of a file-system error (``<src> -> <dst>: <reason>`` for a rename)."""
     reason = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, FileExistsError) and e.filename is not None and os.path.isfile(e.filename):
+        reason = "is a file, a folder is needed here"  # mkdir of an output folder where a file is
     if e.filename is None:
         return reason
     where = str(e.filename) + (f" -> {e.filename2}" if e.filename2 is not None else "")
