@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import IO, Iterator
 
+from embspace.utils.errors import DataError
+
 
 def tmp_name(path: str | os.PathLike) -> Path:
     """A temporary sibling of ``path`` that keeps its suffixes (lhotse picks formats by suffix)."""
@@ -145,11 +147,17 @@ def _put_in_place(tmp: Path | None, final: Path) -> None:
 
 
 def finish_commit(journal: str | os.PathLike) -> bool:
-    """Complete the renames of a commit that was interrupted (see :class:`OutputSet`); ``True`` if there was one."""
+    """Complete the renames of a commit that was interrupted (see :class:`OutputSet`); ``True`` if there was one.
+
+    A commit still under way in another running process is an error (two runs write the same outputs).
+    """
     journal = Path(journal)
     if not journal.is_file():
         return False
-    for tmp, final in json.loads(journal.read_text(encoding="utf-8")):
+    record = json.loads(journal.read_text(encoding="utf-8"))
+    if _running(record["pid"]) and record["pid"] != os.getpid():
+        raise DataError(f"process {record['pid']} is replacing these outputs right now; wait for it", journal)
+    for tmp, final in record["renames"]:
         _put_in_place(Path(tmp) if tmp is not None else None, Path(final))
     journal.unlink()
     return True
@@ -220,7 +228,8 @@ class OutputSet:
         for tmp, _ in self.entries:
             if tmp is not None and not tmp.exists():
                 raise FileNotFoundError(2, "output was not written", str(tmp))
-        atomic_write_text(self.journal, json.dumps([[str(t) if t else None, str(f)] for t, f in self.entries], indent=0))
+        renames = [[str(t) if t else None, str(f)] for t, f in self.entries]
+        atomic_write_text(self.journal, json.dumps({"pid": os.getpid(), "renames": renames}, indent=0))
         for tmp, final in self.entries:
             _put_in_place(tmp, final)
         self.journal.unlink()
