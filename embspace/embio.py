@@ -149,12 +149,13 @@ def read_vector(path: str | os.PathLike) -> np.ndarray:
 
 
 def write_embeddings(ark_path: str | os.PathLike, scp_path: str | os.PathLike,
-                     items: Iterable[tuple[str, np.ndarray]]) -> int:
+                     items: Iterable[tuple[str, np.ndarray]], allow_empty: bool = False) -> int:
     """Write ``(key, vector)`` pairs as float32 ark + scp; returns the number written.
 
     Both go to temporary names first; the scp is rewritten to point at the final ark, then the ark
     and last the scp are renamed into place. A bad vector (NaN/inf, zero, dimension) or duplicate key
-    raises DataError and leaves existing files untouched.
+    raises DataError and leaves existing files untouched. No pair at all is an error too, unless
+    ``allow_empty`` (a parallel job with no utterance writes an empty ark and scp).
     """
     ark_path, scp_path = Path(ark_path), Path(scp_path)
     for p in (ark_path, scp_path):
@@ -175,7 +176,7 @@ def write_embeddings(ark_path: str | os.PathLike, scp_path: str | os.PathLike,
                 v = check_vector(vec, ark_path, key, dim)
                 dim = v.shape[0]
                 writer(key, v)
-        if not seen:
+        if not seen and not allow_empty:
             raise DataError("no embeddings to write", ark_path)
         lines = []
         for n, line in enumerate(tmp_scp.read_text(encoding="utf-8").splitlines(), 1):

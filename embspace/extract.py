@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from lhotse.cut import Cut
 
+from embspace.data.pipes import load_audio
 from embspace.models import build_model
 from embspace.stage import file_sha256
 from embspace.training import checkpoint as ckpt
@@ -55,7 +56,7 @@ def extractor_identity(model: str | os.PathLike) -> dict[str, str]:
 def split_for_job(items: Sequence, job: int, nj: int) -> Sequence:
     """The ``job``-th (1-based) of ``nj`` contiguous, near-equal parts of ``items``."""
     if not 1 <= job <= nj:
-        raise ValueError(f"job {job} is outside 1..{nj}")
+        raise DataError(f"job {job} is outside 1..{nj}")
     bounds = np.linspace(0, len(items), nj + 1).round().astype(int)
     return items[bounds[job - 1]:bounds[job]]
 
@@ -101,7 +102,7 @@ def embed_with_ge2e(cuts: Iterable[Cut], device: torch.device) -> Iterator[tuple
         from resemblyzer import VoiceEncoder, preprocess_wav
     encoder = VoiceEncoder(device=device, verbose=False)
     for cut in cuts:
-        audio = cut.load_audio()[0]
+        audio = load_audio(cut)[0]
         if audio.size == 0:
             raise DataError("empty audio", key=cut.id)
         wav = preprocess_wav(audio.astype(np.float32), source_sr=None if cut.sampling_rate == 16000 else cut.sampling_rate)

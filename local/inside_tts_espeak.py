@@ -29,6 +29,8 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # a source checkout t
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from embspace.utils.errors import cli_main  # noqa: E402
+
 
 def projection_voice(emb: np.ndarray) -> tuple[str, int, int]:
     """(variant, pitch 0-99, rate wpm) from a fixed random projection of the unit embedding."""
@@ -46,6 +48,7 @@ def projection_voice(emb: np.ndarray) -> tuple[str, int, int]:
     return variant, pitch, rate
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="inside_tts_espeak.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("jobs", help="job list (JSONL)")

@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from embspace.data.emotion_corpora import SCANNERS, scan_dusha, split_speakers
-from embspace.data.kaldi_dir import export_data_dir
-from embspace.data.manifests import build_manifests, save_manifests
+from embspace.data.manifests import build_manifests, save_split_set
 from embspace.utils.errors import DataError, cli_main
 
 
@@ -49,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     for part in ("train", "test"):  # check every file of both splits before writing anything
         entries = [{**e, "split": part} for e in scan.entries if split[e["speaker"]] == part]
         built[part] = build_manifests(entries, "/")
+    save_split_set(built, args.manifest_dir, args.corpus, {part: Path(args.kaldi_dir) / part for part in built})
     for part, (recs, sups) in built.items():
-        save_manifests(recs, sups, args.manifest_dir, args.corpus, part)
-        export_data_dir(recs, sups, Path(args.kaldi_dir) / part)
         emo = sorted({s.custom["emotion"] for s in sups})
         print(f"prepare_emotion_corpus: {part}: {len(recs)} utterances, {len({s.speaker for s in sups})} speakers, "
               f"{sum(r.duration for r in recs) / 3600:.2f} h, emotions {', '.join(emo)}", file=sys.stderr)

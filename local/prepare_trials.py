@@ -17,9 +17,9 @@ from pathlib import Path
 
 from lhotse import RecordingSet, SupervisionSet
 
-from embspace.data.manifests import manifest_paths, write_manifest
+from embspace.data.manifests import manifest_paths, supervision_speakers, write_manifest
 from embspace.data.tables import write_lines
-from embspace.data.voxceleb import convert_trials, kaldi_trial_lines, lhotse_trial_cuts, read_supervision_speakers
+from embspace.data.voxceleb import convert_trials, kaldi_trial_lines, lhotse_trial_cuts
 from embspace.utils.errors import cli_main
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lhotse-cuts-dir", default=None, help="also write lhotse's pos/neg trial CutSets here")
     args = p.parse_args(argv)
     rec_path, sup_path = manifest_paths(args.manifest_dir, args.corpus, args.split)
-    trials = convert_trials(args.trial_list, read_supervision_speakers(sup_path), manifest_name=str(sup_path))
+    trials = convert_trials(args.trial_list, supervision_speakers(sup_path), manifest_name=str(sup_path))
     write_lines(args.out, kaldi_trial_lines(trials))
     n_target = sum(t for _, _, t, _ in trials)
     print(f"prepare_trials: {len(trials)} trials ({n_target} target) from {args.trial_list} -> {args.out}", file=sys.stderr)

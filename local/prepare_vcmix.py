@@ -15,8 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.data.kaldi_dir import export_data_dir
-from embspace.data.manifests import save_manifests
+from embspace.data.manifests import save_split_set
 from embspace.data.tables import read_trials, write_lines
 from embspace.data.voxconverse import prepare_vcmix_segments
 from embspace.utils.errors import DataError, cli_main
@@ -38,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = [(e, t) for e, t, is_target in read_trials(args.vox1_trials) if is_target]
     if not targets:
         raise DataError("no target trials", args.vox1_trials)
-    save_manifests(recs, sups, args.manifest_dir, "voxconverse", "sv")
-    export_data_dir(recs, sups, Path(args.kaldi_dir) / "voxconverse_sv")
+    save_split_set({"sv": (recs, sups)}, args.manifest_dir, "voxconverse", {"sv": Path(args.kaldi_dir) / "voxconverse_sv"})
     write_lines(args.out, [f"{e} {t} target" for e, t in targets] + [f"{a} {b} nontarget" for a, b in pairs])
     print(f"prepare_vcmix: {len(targets)} Vox1-O target + {len(pairs)} VoxConverse non-target trials, "
           f"{len(recs)} segments -> {args.out}", file=sys.stderr)

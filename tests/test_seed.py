@@ -247,15 +247,17 @@ def test_training_resumes_exactly(trained, tables, tmp_path, monkeypatch):
 
 def test_enhance_cli_matches_library_and_is_independent_of_nj(trained, tables, tmp_path):
     model = trained / "seed_model.pt"
-    for nj in (1, 2):
+    for nj in (1, 2, 60):  # 60 jobs for 50 utterances: 10 of them have none and write empty parts
         for job in range(1, nj + 1):
             assert _enhance("--model", model, "--extractor", tables["extractor"], "--in-root", tables["clean"].parents[1],
                             "--out-root", tmp_path / f"nj{nj}", "--job", job, "--nj", nj, "--eval-seed", 4, "clean")[0] == 0
         merge_embeddings.main(["--dir", str(tmp_path / f"nj{nj}" / "clean"), "--nj", str(nj)])
     k1, e1 = read_embeddings(tmp_path / "nj1" / "clean" / "xvector.scp")
     k2, e2 = read_embeddings(tmp_path / "nj2" / "clean" / "xvector.scp")
-    assert k1 == k2
+    k60, e60 = read_embeddings(tmp_path / "nj60" / "clean" / "xvector.scp")
+    assert k1 == k2 == k60
     np.testing.assert_allclose(e1, e2, atol=1e-6)  # equal up to float rounding of different batch sizes
+    np.testing.assert_allclose(e1, e60, atol=1e-6)
     keys, emb = read_embeddings(tables["clean"])
     enh, meta = load_seed_model(model)
     np.testing.assert_allclose(e1, enhance_table(enh, keys, emb, 4, 50), atol=1e-6)

@@ -23,7 +23,8 @@ import soundfile as sf
 from lhotse import CutSet, RecordingSet, SupervisionSet
 
 from embspace.data.tables import read_table, read_trials
-from embspace.data.voxceleb import convert_trials, prepare_voxceleb, read_supervision_speakers
+from embspace.data.manifests import supervision_speakers as read_supervision_speakers
+from embspace.data.voxceleb import convert_trials, prepare_voxceleb
 from embspace.utils.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from embspace.bin._job_options import add_job_options, check_job_options
 from embspace.embio import write_embeddings
 from embspace.features.fbank import load_feature_cuts
 from embspace.extract import embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
@@ -61,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
     p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
-    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj (default: %(default)s)")
-    p.add_argument("--nj", type=int, default=1, help="number of jobs the cuts are split into (default: %(default)s)")
+    add_job_options(p, "the cuts")
     p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass, equal lengths only (default: %(default)s)")
     p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on CUDA")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--music-manifest", help="music recordings/cuts (default: generated tonal music)")
     g.add_argument("--rir-manifest", help="RIR recordings (default: synthetic RIRs)")
     args = p.parse_args(argv)
+    check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
     device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
     all_cuts = sorted(load_feature_cuts(args.cuts), key=lambda c: c.id)
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         items = embed_with_encoder(encoder, cuts, device, args.batch_size, feature_fn)
     out = Path(args.out_dir)
     n = write_embeddings(out / f"xvector.{args.job}.ark", out / f"xvector.{args.job}.scp",
-                         tqdm(items, total=len(cuts), desc=f"extract job {args.job}", mininterval=30, file=sys.stderr))
+                         tqdm(items, total=len(cuts), desc=f"extract job {args.job}", mininterval=30, file=sys.stderr),
+                         allow_empty=True)  # more jobs than utterances: this job's part is empty
     print(f"extract: job {args.job}/{args.nj}: {n} embeddings on {device}"
           f" (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')})", file=sys.stderr)
     return 0

@@ -18,6 +18,7 @@ import sys
 import torch
 from tqdm import tqdm
 
+from embspace.bin._job_options import add_job_options, check_job_options
 from embspace.extract import split_for_job
 from embspace.inside.backend import build_backend
 from embspace.inside.expand import TEXT_FORMATS, load_texts
@@ -65,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="backend constructor option, repeatable (espeak: model=..., data_dir=...)")
     add_text_options(p)
-    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj")
-    p.add_argument("--nj", type=int, default=1, help="number of jobs the identities are split over")
+    add_job_options(p, "the identities")
     p.add_argument("--num-threads", type=int, default=1, help="torch threads")
     return p
 
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_job_options(parser, args)
     torch.set_num_threads(args.num_threads)
     idents, cond = read_identities(args.identities)
     part = split_for_job(list(range(len(idents))), args.job, args.nj)

@@ -11,7 +11,9 @@ carry ``split``, ``gender`` (m/f), ``language``, ``text`` and any other field (k
 not truncated, sampling rate, mono or ``--channel``); all bad files are reported together and
 nothing is written. Writes, per split, ``<corpus>_{recordings,supervisions}_<split>.jsonl.gz``
 and ``<kaldi-dir>/<split>/{wav.scp,utt2spk,spk2utt,...}`` (``spk2gender`` when every speaker
-has a gender, ``text`` when every utterance has one).
+has a gender, ``text`` when every utterance has one). The files and folders of all splits are
+written under temporary names and renamed into place together at the end: a run that fails or
+is stopped leaves the previous set, not the test split of one run beside the train split of another.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import sys
 from pathlib import Path
 
 from embspace.bin._audio_options import add_audio_options, audio_policy
-from embspace.data.kaldi_dir import kaldi_tables, write_data_dir
-from embspace.data.manifests import build_manifests, read_metadata, save_manifests, split_entries
+from embspace.data.manifests import build_manifests, read_metadata, save_split_set, split_entries
 from embspace.utils.errors import cli_main
 
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     p.add_argument("--kaldi-dir", default=None, help="also write Kaldi data dirs <kaldi-dir>/<split>")
+    p.add_argument("--kaldi-pipes", action="store_true",
+                   help="wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for Kaldi's own tools "
+                        "(default: the files themselves, which embspace reads directly)")
     p.add_argument("--test-fraction", type=float, default=0.25,
                    help="without 'split' in the metadata: fraction of speakers drawn for test (default: %(default)s; "
                         "0: everything is train)")
@@ -45,18 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     splits, note = split_entries(entries, args.test_fraction, args.split_seed, args.metadata)
     if note:
         print(f"prepare_manifests: {note}", file=sys.stderr)
-    # Check every file and build every table of every split before writing anything.
+    # Check every file first; then write the manifests and Kaldi dirs of every split as one set.
     recs, sups = build_manifests(entries, Path(args.metadata).parent, audio_policy(args), args.nj or None, args.metadata)
     built = {}
     for split, es in sorted(splits.items()):
         ids = {e["utt"] for e in es}
-        split_recs = recs.filter(lambda r: r.id in ids).to_eager()
-        split_sups = sups.filter(lambda s: s.id in ids).to_eager()
-        built[split] = (split_recs, split_sups, kaldi_tables(split_recs, split_sups) if args.kaldi_dir else None)
-    for split, (split_recs, split_sups, tables) in built.items():
-        save_manifests(split_recs, split_sups, args.manifest_dir, args.corpus, split)
-        if tables is not None:
-            write_data_dir(tables, Path(args.kaldi_dir) / split)
+        built[split] = (recs.filter(lambda r: r.id in ids).to_eager(), sups.filter(lambda s: s.id in ids).to_eager())
+    kaldi_dirs = {split: Path(args.kaldi_dir) / split for split in built} if args.kaldi_dir else None
+    save_split_set(built, args.manifest_dir, args.corpus, kaldi_dirs, kaldi_pipes=args.kaldi_pipes)
+    for split, (split_recs, split_sups) in built.items():
         print(f"prepare_manifests: {split}: {len(split_recs)} utterances, {len({s.speaker for s in split_sups})} speakers, "
               f"{sum(r.duration for r in split_recs) / 3600:.2f} h", file=sys.stderr)
     return 0

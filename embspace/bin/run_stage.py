@@ -23,9 +23,11 @@ import sys
 import time
 
 from embspace.stage import VOLATILE_OPTIONS, DigestCache, MissingInput, fingerprint, is_done, mark_done
+from embspace.utils.errors import cli_main
 from embspace.utils.lock import LockBusy, exclusive_lock
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from embspace.bin._job_options import add_job_options, check_job_options
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.extract import extractor_identity, split_for_job
 from embspace.seed.checkpoint import check_dim, load_seed_model
@@ -59,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
     p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
     p.add_argument("sets", nargs="+", help="names of the embedding sets, e.g. train test")
-    p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj")
-    p.add_argument("--nj", type=int, default=1, help="number of jobs the scp is split into")
+    add_job_options(p, "the scp files")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
     p.add_argument("--batch-size", type=int, default=4096, help="embeddings per forward pass")
     p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run on a GPU")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
     add_inference_options(p)
     args = p.parse_args(argv)
+    check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
     device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
     identity = extractor_identity(args.extractor) if args.extractor else None
@@ -82,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         part = split_for_job(range(len(keys)), args.job, args.nj)
         job_keys = [keys[i] for i in part]
         out = enhance_table(enhancer, job_keys, emb[part.start:part.stop], args.eval_seed, t_star, draws, ddim,
-                            args.batch_size, device)
+                            args.batch_size, device) if job_keys else []
         d = Path(args.out_root) / name
-        n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out))
+        n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out),
+                             allow_empty=True)
         print(f"seed_enhance: {name}: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
               f"{f', DDIM {ddim} steps' if ddim > 1 else ''}, seed {args.eval_seed} on {device}", file=sys.stderr)
     return 0

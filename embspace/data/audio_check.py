@@ -19,7 +19,6 @@ import math
 import os
 import stat
 import struct
-import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import soundfile as sf
 
+from embspace.data.pipes import PipeError, run_pipe
 from embspace.utils.errors import DataError
 
 if TYPE_CHECKING:  # lhotse is imported where it is needed: worker processes start light
@@ -224,13 +224,11 @@ def _probe_with_lhotse(path: Path, sf_error: str) -> AudioInfo:
 def probe_audio(source: str, is_command: bool = False) -> AudioInfo:
     """Rate, channels and length of a file (or of what a command writes); AudioProblem with the cause."""
     if is_command:
-        proc = subprocess.run(source, shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise AudioProblem(f"command failed with exit code {proc.returncode}" + (f": {err[-1]}" if err else ""))
-        if not proc.stdout:
-            raise AudioProblem("the command wrote no audio (0 bytes)")
-        return _probe_stream(io.BytesIO(proc.stdout), len(proc.stdout))
+        try:
+            data = run_pipe(source)  # pipefail, stdin /dev/null, time limit, stderr in the cause
+        except PipeError as e:
+            raise AudioProblem(str(e)) from None
+        return _probe_stream(io.BytesIO(data), len(data))
     path = Path(source)
     try:
         st = path.stat()

@@ -294,10 +294,12 @@ def import_data_dir(data_dir: str | os.PathLike, sampling_rate: int = 16000, res
     return recording_set, supervision_set
 
 
-def wav_scp_entry(rec: Recording, channel: int) -> str:
-    """``wav.scp`` value of a recording: the file itself when Kaldi can read it as is, else a pipe
-    (sox for WAV/FLAC..., as Kaldi recipes do; ffmpeg for .m4a and the like) that resamples and picks
-    ``channel``. Reading such a data dir with Kaldi tools needs that program."""
+def wav_scp_entry(rec: Recording, channel: int, kaldi_pipes: bool = False) -> str:
+    """``wav.scp`` value of a recording: the file itself (any format soundfile/lhotse read: WAV, FLAC,
+    .m4a...) unless it must be resampled or one of its channels picked; then, and for every format
+    other than WAV when ``kaldi_pipes`` (for Kaldi's own binaries, which read only WAV), a pipe
+    through sox (WAV/FLAC..., as Kaldi recipes do) or ffmpeg (.m4a and the like). Reading a pipe
+    needs that program (``apt-get install sox ffmpeg``)."""
     from lhotse.augmentation import Resample
 
     if len(rec.sources) != 1:
@@ -312,7 +314,7 @@ def wav_scp_entry(rec: Recording, channel: int) -> str:
         rate = rec.sampling_rate
     remix = len(src.channels) > 1
     suffix = Path(src.source).suffix.lower() if src.type == "file" else ".wav"
-    if not rate and not remix and suffix == ".wav":
+    if not rate and not remix and (suffix == ".wav" or (src.type == "file" and not kaldi_pipes)):
         return src.source if src.type == "file" else f"{src.source} |"
     if suffix in _SOX_FORMATS:
         head = f"sox {shlex.quote(src.source)}" if src.type == "file" else f"{src.source} | sox -t wav -"
@@ -326,8 +328,8 @@ def _num(x: float) -> str:
     return str(round(float(x), 7))
 
 
-def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str, str]]:
-    """The Kaldi tables of a corpus: ``wav.scp``, ``utt2spk``, ``spk2utt``, ``utt2dur``, ``reco2dur``,
+def kaldi_tables(recs: RecordingSet, sups: SupervisionSet, kaldi_pipes: bool = False) -> dict[str, dict[str, str]]:
+    """The Kaldi tables of a corpus (``kaldi_pipes``: see :func:`wav_scp_entry`): ``wav.scp``, ``utt2spk``, ``spk2utt``, ``utt2dur``, ``reco2dur``,
     ``segments`` (unless every utterance is a whole recording), ``text`` / ``utt2lang`` (when every
     utterance has one), ``spk2gender`` (when every speaker has one; a speaker with two is an error)."""
     by_id = {r.id: r for r in recs}
@@ -351,7 +353,7 @@ def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str
             raise DataError("utterances on several channels of one recording have no wav.scp form", key=reco)
     used = {r: by_id[r] for r in sorted(channels)}
     tables: dict[str, dict[str, str]] = {
-        "wav.scp": {r: wav_scp_entry(rec, next(iter(channels[r]))) for r, rec in used.items()},
+        "wav.scp": {r: wav_scp_entry(rec, next(iter(channels[r])), kaldi_pipes) for r, rec in used.items()},
         "utt2spk": utt2spk,
         "spk2utt": {spk: " ".join(us) for spk, us in utt2spk_to_spk2utt(utt2spk).items()},
         "utt2dur": {s.id: _num(s.duration) for s in sup_list},
@@ -369,14 +371,20 @@ def kaldi_tables(recs: RecordingSet, sups: SupervisionSet) -> dict[str, dict[str
     return tables
 
 
+def fill_data_dir(tables: dict[str, dict[str, str]], folder: str | os.PathLike) -> None:
+    """Write the tables into the (new, empty) ``folder`` and validate it as a data dir."""
+    folder = Path(folder)
+    for name, table in tables.items():
+        write_table(folder / name, table)
+    validate_data_dir(folder)
+
+
 def write_data_dir(tables: dict[str, dict[str, str]], out_dir: str | os.PathLike) -> None:
     """Write tables into a temporary folder beside ``out_dir``, validate, rename over ``out_dir``."""
     out_dir = Path(out_dir)
     tmp = make_tmp_dir(out_dir)
     try:
-        for name, table in tables.items():
-            write_table(tmp / name, table)
-        validate_data_dir(tmp)
+        fill_data_dir(tables, tmp)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -384,6 +392,6 @@ def write_data_dir(tables: dict[str, dict[str, str]], out_dir: str | os.PathLike
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def export_data_dir(recs: RecordingSet, sups: SupervisionSet, out_dir: str | os.PathLike) -> None:
+def export_data_dir(recs: RecordingSet, sups: SupervisionSet, out_dir: str | os.PathLike, kaldi_pipes: bool = False) -> None:
     """Write the Kaldi data dir of a corpus (see :func:`kaldi_tables`), atomically."""
-    write_data_dir(kaldi_tables(recs, sups), out_dir)
+    write_data_dir(kaldi_tables(recs, sups, kaldi_pipes), out_dir)

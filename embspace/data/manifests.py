@@ -14,8 +14,9 @@ from lhotse import CutSet, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.qa import validate_recordings_and_supervisions
 
 from embspace.data.audio_check import AudioItem, AudioPolicy, make_recording, scan_audio
+from embspace.data.kaldi_dir import fill_data_dir, kaldi_tables
 from embspace.data.tables import iter_jsonl
-from embspace.utils.atomic import atomic_path
+from embspace.utils.atomic import OutputSet, atomic_path, pending_commit
 from embspace.utils.errors import DataError
 
 #: metadata fields that map onto SupervisionSegment attributes; everything else goes to ``custom``.
@@ -120,8 +121,14 @@ def write_manifest(manifest: Any, path: str | os.PathLike) -> None:
     the header has no name and mtime 0: same content, same bytes.
     """
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
-        stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else raw
+    with atomic_path(path) as tmp:
+        _write_jsonl(manifest, tmp, gz=path.suffix == ".gz")
+
+
+def _write_jsonl(manifest: Any, path: Path, gz: bool) -> None:
+    """The bytes of :func:`write_manifest`, written straight to ``path``."""
+    with open(path, "wb") as raw:
+        stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if gz else raw
         with io.TextIOWrapper(stream, encoding="utf-8", newline="\n") as f:
             for item in manifest.to_dicts():
                 f.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -135,12 +142,90 @@ def save_manifests(recs: RecordingSet, sups: SupervisionSet, out_dir: str | os.P
     return rec_path, sup_path
 
 
+def cuts_of(recs: RecordingSet, sups: SupervisionSet) -> CutSet:
+    """One cut per supervision (the cuts and ids of the feature stage)."""
+    return CutSet.from_manifests(recordings=recs, supervisions=sups).trim_to_supervisions(keep_overlapping=False).to_eager()
+
+
+def commit_journal(out_dir: str | os.PathLike, corpus: str) -> Path:
+    """The journal of an interrupted :func:`save_split_set` of ``corpus`` (see :class:`embspace.utils.atomic.OutputSet`)."""
+    return Path(out_dir) / f".{corpus}.commit.json"
+
+
+def save_split_set(splits: dict[str, tuple[RecordingSet, SupervisionSet]], out_dir: str | os.PathLike, corpus: str,
+                   kaldi_dirs: dict[str, str | os.PathLike] | None = None, cuts: Iterable[str] = (),
+                   remove: Iterable[str] = (), kaldi_pipes: bool = False) -> None:
+    """Write the manifests of every split, with its Kaldi dir (``kaldi_dirs[split]``) and its audio cuts
+    (``<corpus>_cuts_<split>.jsonl.gz`` for the splits in ``cuts``), as one set.
+
+    Every table is built first (a bad one writes nothing), every file and folder is written under a
+    temporary name, and only then are all renamed into place (:class:`OutputSet`): a run stopped
+    at any point leaves the previous set or this one, never train of one run beside test of another.
+    The splits in ``remove`` (stale ones of an earlier run) lose their manifests and Kaldi dir at the
+    same time. Leftovers of a killed run are cleaned, an interrupted commit finished, on the next run.
+    ``kaldi_pipes``: see :func:`embspace.data.kaldi_dir.wav_scp_entry`.
+    """
+    kaldi_dirs = kaldi_dirs or {}
+    cuts = set(cuts)
+    tables = {split: kaldi_tables(*splits[split], kaldi_pipes) for split in splits if split in kaldi_dirs}
+    out_dir = Path(out_dir)
+    with OutputSet(commit_journal(out_dir, corpus)) as out:
+        for split, (recs, sups) in splits.items():
+            rec_path, sup_path = manifest_paths(out_dir, corpus, split)
+            _write_jsonl(recs, out.file(rec_path), gz=True)
+            _write_jsonl(sups, out.file(sup_path), gz=True)
+            if split in cuts:
+                _write_jsonl(cuts_of(recs, sups), out.file(out_dir / f"{corpus}_cuts_{split}.jsonl.gz"), gz=True)
+            if split in tables:
+                fill_data_dir(tables[split], out.folder(kaldi_dirs[split]))
+        for split in remove:
+            for path in manifest_paths(out_dir, corpus, split):
+                out.remove(path)
+            if split in kaldi_dirs:
+                out.remove(kaldi_dirs[split])
+        out.commit()
+
+
+def supervision_speakers(manifest: str | os.PathLike) -> dict[str, str]:
+    """``{supervision id: speaker}`` of a supervisions manifest (``.jsonl.gz``), read directly (fast)."""
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise DataError("supervisions manifest not found (run the manifest stage first)", manifest)
+    out: dict[str, str] = {}
+    opener = gzip.open if manifest.suffix == ".gz" else open
+    with opener(manifest, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                out[d["id"]] = d.get("speaker")
+    return out
+
+
+def check_split_set(out_dir: str | os.PathLike, corpus: str, splits: tuple[str, str] = ("train", "test")) -> None:
+    """The manifests of ``corpus`` are one whole set: no replacement is pending and no speaker is in
+    both ``splits`` (when both exist). A DataError names the journal or the shared speakers."""
+    journal = commit_journal(out_dir, corpus)
+    if pending_commit(journal):
+        raise DataError("the manifests are being replaced, or a run replacing them was stopped: "
+                        "rerun the manifest stage to finish it", journal)
+    paths = [manifest_paths(out_dir, corpus, split)[1] for split in splits]
+    if not all(p.is_file() for p in paths):
+        return
+    a, b = (set(supervision_speakers(p).values()) for p in paths)
+    shared = sorted(a & b)
+    if shared:
+        raise DataError(f"{len(shared)} speaker(s) in both '{splits[0]}' and '{splits[1]}' "
+                        f"({' '.join(shared[:10])}{' ...' if len(shared) > 10 else ''}): the manifests mix two runs "
+                        "or two corpora; rerun the manifest stage", paths[1])
+
+
 def load_cuts(out_dir: str | os.PathLike, corpus: str, split: str) -> CutSet:
-    """Cuts (one per utterance) from the saved manifests."""
+    """Cuts (one per utterance) from the saved manifests, after :func:`check_split_set`."""
     rec_path, sup_path = manifest_paths(out_dir, corpus, split)
     for p in (rec_path, sup_path):
         if not p.is_file():
             raise DataError("manifest not found (run the manifest stage first)", p)
+    check_split_set(out_dir, corpus)
     recs = RecordingSet.from_file(rec_path)
     sups = SupervisionSet.from_file(sup_path)
-    return CutSet.from_manifests(recordings=recs, supervisions=sups).trim_to_supervisions(keep_overlapping=False).to_eager()
+    return cuts_of(recs, sups)

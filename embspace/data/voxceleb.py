@@ -12,8 +12,6 @@ Vox1-E / Vox1-H lists can be scored. Trials come from the user's copies of the o
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import re
 from collections import Counter
@@ -194,21 +192,6 @@ def prepare_voxceleb(voxceleb1_root: str | os.PathLike | None = None, voxceleb2_
 def trial_utt_id(path_in_list: str) -> str:
     """``id10270/x6uYqmx31kE/00001.wav`` -> ``id10270-x6uYqmx31kE-00001`` (lhotse's recording id)."""
     return "-".join(path_in_list.split(".")[0].split("/"))
-
-
-def read_supervision_speakers(manifest: str | os.PathLike) -> dict[str, str]:
-    """``{supervision id: speaker}`` from a supervisions manifest (``.jsonl.gz``), read directly."""
-    manifest = Path(manifest)
-    if not manifest.is_file():
-        raise DataError("supervisions manifest not found (run stage 1 first)", manifest)
-    out: dict[str, str] = {}
-    opener = gzip.open if manifest.suffix == ".gz" else open
-    with opener(manifest, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                out[d["id"]] = d.get("speaker")
-    return out
 
 
 def read_labelled_pairs(trial_file: str | os.PathLike, what: str = "trial list",

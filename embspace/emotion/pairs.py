@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from lhotse.cut import Cut
 
+from embspace.data.pipes import load_audio
 from embspace.emotion.config import EmotionOptions
 from embspace.emotion.copypaste import join, piece_lengths, window
 from embspace.emotion.masking import fbank_energy, frame_rms, mask_features, mask_waveform, select_frames
@@ -190,7 +191,7 @@ class ParallelPairDataset(torch.utils.data.Dataset):
             return fbank_energy(feats)
         if index not in self._energy:
             cut = self.cuts[index]
-            rms = frame_rms(cut.load_audio()[0], cut.sampling_rate, self.opts.em.win_ms, self.opts.em.hop_ms)
+            rms = frame_rms(load_audio(cut)[0], cut.sampling_rate, self.opts.em.win_ms, self.opts.em.hop_ms)
             if len(rms) < len(feats):  # a frame more or less at the end (rounding): pad with the edge
                 rms = np.pad(rms, (0, len(feats) - len(rms)), mode="edge")
             self._energy[index] = rms[:len(feats)]
@@ -218,7 +219,7 @@ class ParallelPairDataset(torch.utils.data.Dataset):
         hop = round(sr * em.hop_ms / 1000)
         parts = []
         for p in pieces:
-            audio = self.cuts[p.index].load_audio()[0].astype(np.float32)
+            audio = load_audio(self.cuts[p.index])[0].astype(np.float32)
             parts.append(window(audio, p.length * hop, rng, None if p.start is None else p.start * hop)[0])
         x = join(parts, self.opts.copypaste.crossfade_frames * hop)
         x = mask_waveform(x, select_frames(frame_rms(x, sr, em.win_ms, em.hop_ms), em), hop)

@@ -30,6 +30,7 @@ from lhotse.cut import Cut
 from lhotse.utils import fastcopy
 
 from embspace.data.manifests import write_manifest
+from embspace.data.pipes import load_audio, with_pipes_run
 from embspace.utils.atomic import make_tmp_dir
 from embspace.utils.errors import DataError
 from embspace.utils.lock import LockBusy, exclusive_lock
@@ -49,7 +50,7 @@ def _bad_audio(cuts: list[Cut]) -> str | None:
     """The first cut whose audio cannot be read or holds NaN/inf samples, described for an error."""
     for cut in cuts:
         try:
-            audio = cut.load_audio()
+            audio = load_audio(cut)
         except Exception as e:  # lhotse raises many types for unreadable audio
             return f"cut '{cut.id}' (recording '{cut.recording_id}'): audio cannot be read: {e}"
         if not np.isfinite(audio).all():
@@ -63,13 +64,18 @@ def _store_shard(job: tuple[list[Cut], str, int]) -> list[Cut]:
 
     torch.set_num_threads(1)
     cuts, storage_path, num_mel_bins = job
+    # wav.scp pipes run by embspace's runner (stdin closed, time limit, the failing command's stderr),
+    # their audio held in memory for the shard; the manifest keeps the original recordings
+    recordings = {c.id: c.recording for c in cuts}
     try:
-        stored = CutSet.from_cuts(cuts).compute_and_store_features(
+        stored = CutSet.from_cuts(with_pipes_run(c) for c in cuts).compute_and_store_features(
             extractor=make_extractor(num_mel_bins), storage_path=storage_path, num_jobs=1,
             storage_type=LilcomChunkyWriter)
+    except DataError:
+        raise
     except Exception as e:
         raise DataError(_bad_audio(cuts) or f"feature extraction failed: {type(e).__name__}: {e}") from None
-    return list(stored)
+    return [fastcopy(c, recording=recordings[c.id]) for c in stored]
 
 
 def _digest_files(folder: Path) -> str:
@@ -205,5 +211,5 @@ def write_feature_cuts(cuts: CutSet, path: str | os.PathLike) -> None:
 
 def features_of(cut: Cut, extractor: Fbank) -> np.ndarray:
     """Features of ``cut`` computed now from its audio (used with on-the-fly augmentation)."""
-    audio = cut.load_audio()
+    audio = load_audio(cut)
     return extractor.extract(audio, cut.sampling_rate)

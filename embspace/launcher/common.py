@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embspace.utils.errors import DataError
+from embspace.utils.errors import DataError, exit_with_error
 
 RANGE_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+)(?::(\d+))?$")
 OPERATOR_RE = re.compile(r"^(\||\|\||&&|;|&|\|&|[0-9]*(>|>>|<|>&[0-9]|<&[0-9])|&>|&>>)$")
@@ -254,9 +254,8 @@ def launcher_main(prog: str) -> Callable[[Callable[..., int]], Callable[..., int
         def wrapper(*args, **kwargs) -> int:
             try:
                 return func(*args, **kwargs) or 0
-            except DataError as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
-                sys.exit(1)
+            except (DataError, OSError) as e:
+                exit_with_error(prog, e)
 
         return wrapper
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
+import sys
 from pathlib import Path
 from typing import IO, Iterator
+
+from embspace.utils.errors import DataError
 
 
 def tmp_name(path: str | os.PathLike) -> Path:
@@ -26,7 +30,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_name(path)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as e:
+            if e.filename is None:  # a failed write (no space, quota, size limit) names no file: name the output
+                raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+            raise
         if tmp.is_dir():
             if path.exists():
                 shutil.rmtree(path)
@@ -110,3 +119,166 @@ def swap_in_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> None:
     os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old)
+
+
+def _pid_of_tmp(name: str, final_name: str) -> int | None:
+    """The process id in a temporary name of ``final_name`` (``.tmp<pid>.<name>`` or
+    ``.tmp.<name>.<pid>.<hex>``), ``None`` when ``name`` is no such name."""
+    if name.startswith(".tmp.") and name.startswith(f".tmp.{final_name}."):
+        pid = name[len(f".tmp.{final_name}."):].split(".")[0]
+    elif name.endswith(f".{final_name}") and name.startswith(".tmp"):
+        pid = name[4:-len(final_name) - 1]
+    else:
+        return None
+    return int(pid) if pid.isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (ours counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder tree (nothing there is fine)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+def clean_leftovers(final: str | os.PathLike) -> list[Path]:
+    """Remove the temporary siblings of ``final`` left by killed runs (their process is gone); returns them."""
+    final = Path(final)
+    if not final.parent.is_dir():
+        return []
+    gone = []
+    for p in final.parent.iterdir():
+        pid = _pid_of_tmp(p.name, final.name)
+        if pid is not None and not _running(pid):
+            _remove(p)
+            gone.append(p)
+    return gone
+
+
+def _put_in_place(tmp: Path | None, final: Path) -> None:
+    """Rename ``tmp`` over ``final`` (``None``: delete ``final``); an old folder is first moved aside.
+
+    Idempotent, so that an interrupted commit can be replayed: a ``tmp`` that is gone was renamed.
+    """
+    if tmp is not None and not (tmp.exists() or tmp.is_symlink()):
+        return
+    if final.is_dir() and not final.is_symlink() and (tmp is None or tmp.is_dir()):
+        aside = final.with_name(f".tmp.{final.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        os.rename(final, aside)
+        if tmp is not None:
+            os.replace(tmp, final)
+        shutil.rmtree(aside, ignore_errors=True)
+    elif tmp is None:
+        _remove(final)
+    else:
+        os.replace(tmp, final)
+
+
+def finish_commit(journal: str | os.PathLike) -> bool:
+    """Complete the renames of a commit that was interrupted (see :class:`OutputSet`); ``True`` if there was one.
+
+    A commit still under way in another running process is an error (two runs write the same outputs).
+    """
+    journal = Path(journal)
+    if not journal.is_file():
+        return False
+    record = json.loads(journal.read_text(encoding="utf-8"))
+    if _running(record["pid"]) and record["pid"] != os.getpid():
+        raise DataError(f"process {record['pid']} is replacing these outputs right now; wait for it", journal)
+    for tmp, final in record["renames"]:
+        _put_in_place(Path(tmp) if tmp is not None else None, Path(final))
+    journal.unlink()
+    return True
+
+
+def pending_commit(journal: str | os.PathLike) -> bool:
+    """Whether the renames of an :class:`OutputSet` are under way or were interrupted."""
+    return Path(journal).is_file()
+
+
+class OutputSet:
+    """Outputs that must change together (the manifests and Kaldi dirs of every split of a corpus).
+
+    Each is written under a temporary name beside its final one (:meth:`file`, :meth:`folder`);
+    nothing final changes until :meth:`commit`, so a run that fails or is killed while writing leaves
+    the old set (its temporary files are deleted on error, or by the next run when it was killed).
+    :meth:`commit` writes the list of renames to ``journal`` (atomically), renames every output into
+    place and deletes the journal. The only window in which outputs of two runs sit side by side is
+    those renames; a run killed in it leaves the journal, the next ``OutputSet`` of that journal
+    finishes the renames first, and :func:`pending_commit` lets readers refuse the set meanwhile.
+    """
+
+    def __init__(self, journal: str | os.PathLike):
+        self.journal = Path(journal).absolute()
+        self.entries: list[tuple[Path | None, Path]] = []
+
+    def __enter__(self) -> OutputSet:
+        clean_leftovers(self.journal)
+        if finish_commit(self.journal):
+            print(f"finished the interrupted commit of {self.journal}", file=sys.stderr)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.discard()
+
+    def _add(self, tmp: Path | None, final: str | os.PathLike) -> Path:
+        final = Path(final).absolute()
+        if any(f == final for _, f in self.entries):
+            raise ValueError(f"{final} is already an output of this set")
+        clean_leftovers(final)
+        self.entries.append((tmp, final))
+        return final
+
+    def file(self, final: str | os.PathLike) -> Path:
+        """A temporary path (same folder, same suffixes) to write the file ``final`` to."""
+        final = Path(final).absolute()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_name(final)
+        self._add(tmp, final)
+        return tmp
+
+    def folder(self, final: str | os.PathLike) -> Path:
+        """A new empty temporary folder to fill in place of the folder ``final``."""
+        tmp = make_tmp_dir(Path(final).absolute())
+        try:
+            self._add(tmp, final)
+        except BaseException:
+            tmp.rmdir()
+            raise
+        return tmp
+
+    def remove(self, final: str | os.PathLike) -> None:
+        """Delete ``final`` (a stale output of an earlier run) at commit time."""
+        self._add(None, final)
+
+    def commit(self) -> None:
+        """Rename every output into place (see the class documentation)."""
+        for tmp, _ in self.entries:
+            if tmp is not None and not tmp.exists():
+                raise FileNotFoundError(2, "output was not written", str(tmp))
+        renames = [[str(t) if t else None, str(f)] for t, f in self.entries]
+        atomic_write_text(self.journal, json.dumps({"pid": os.getpid(), "renames": renames}, indent=0))
+        for tmp, final in self.entries:
+            _put_in_place(tmp, final)
+        self.journal.unlink()
+        self.entries = []
+
+    def discard(self) -> None:
+        """Delete the temporary outputs not committed."""
+        for tmp, _ in self.entries:
+            if tmp is not None:
+                _remove(tmp)
+        self.entries = []

@@ -1,8 +1,14 @@
-"""User-facing errors and the CLI wrapper that turns them into a clear message and exit code 1."""
+"""User-facing errors and the CLI wrapper that turns them into a clear message and exit code 1.
+
+Bad input (:class:`DataError`) and failures of the file system (``OSError``: a read-only or full
+disk, a missing permission, a file where a folder should be) become one line,
+``prog: error: <path>: <reason>``, and exit status 1 instead of a traceback.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Callable
 
@@ -31,17 +37,44 @@ def _program_name(func: Callable) -> str:
     return module.rsplit(".", 1)[-1]
 
 
+def os_error_message(e: OSError) -> str:
+    """``<path>: <reason>`` of a file-system error (``<src> -> <dst>: <reason>`` for a rename)."""
+    reason = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, FileExistsError) and e.filename is not None and os.path.isfile(e.filename):
+        reason = "is a file, a folder is needed here"  # mkdir of an output folder where a file is
+    if e.filename is None:
+        return reason
+    where = str(e.filename) + (f" -> {e.filename2}" if e.filename2 is not None else "")
+    return f"{where}: {reason}"
+
+
+def error_line(e: BaseException) -> str | None:
+    """The one-line message of an error a CLI reports without a traceback (``None``: not such an error)."""
+    if isinstance(e, DataError):
+        return str(e)
+    if isinstance(e, OSError):
+        return os_error_message(e)
+    return None
+
+
+def exit_with_error(prog: str, e: BaseException) -> None:
+    """Print ``prog: error: ...`` and exit with status 1, or re-raise an error that is a bug."""
+    line = error_line(e)
+    if line is None:
+        raise e
+    print(f"{prog}: error: {line}", file=sys.stderr)
+    sys.exit(1)
+
+
 def cli_main(func: Callable[..., int | None]) -> Callable[..., int]:
-    """Wrap a ``main(argv)`` so that a DataError prints ``error: ...`` and exits with status 1."""
+    """Wrap a ``main(argv)`` so that a DataError or an OSError prints ``prog: error: ...`` and exits with status 1."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs) -> int:
         try:
             rc = func(*args, **kwargs)
-        except DataError as e:
-            prog = _program_name(func)
-            print(f"{prog}: error: {e}", file=sys.stderr)
-            sys.exit(1)
+        except (DataError, OSError) as e:
+            exit_with_error(_program_name(func), e)
         return rc or 0
 
     return wrapper
