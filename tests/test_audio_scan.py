@@ -270,9 +270,8 @@ def test_kaldi_import_rejects_nan_wav_naming_key_and_writes_the_complete_bad_lis
         sf.write(tmp_path / f"r{i:02d}.wav", x, SR, subtype="FLOAT")
         rows.append(f"r{i:02d} {tmp_path / f'r{i:02d}.wav'}")
     (d / "wav.scp").write_text("\n".join(rows) + "\n")
-    (d / "utt2spk").write_text("".join(f"r{i:02d} s{i % 2}\n" for i in range(13)))
-    (d / "spk2utt").write_text("s0 " + " ".join(f"r{i:02d}" for i in range(0, 13, 2)) + "\n"
-                               "s1 " + " ".join(f"r{i:02d}" for i in range(1, 13, 2)) + "\n")
+    (d / "utt2spk").write_text("".join(f"r{i:02d} r\n" for i in range(13)))
+    (d / "spk2utt").write_text("r " + " ".join(f"r{i:02d}" for i in range(13)) + "\n")
     listing = tmp_path / "bad.txt"
     p = run_cli("import_data_dir", "--data-dir", d, "--corpus", "c", "--split", "train", "--manifest-dir",
                 tmp_path / "m", "--bad-list", listing, check=False)

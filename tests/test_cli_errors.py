@@ -90,7 +90,9 @@ def test_job_outside_nj_is_a_usage_error(tmp_path: Path, capsys) -> None:
 
 def test_more_jobs_than_utterances(tiny_data, tmp_path: Path) -> None:
     cuts = tmp_path / "cuts.jsonl.gz"
-    CutSet.from_file(tiny_data["test_cuts"]).subset(first=8).to_file(cuts)
+    from embspace.features.fbank import load_feature_cuts, write_feature_cuts
+
+    write_feature_cuts(load_feature_cuts(tiny_data["test_cuts"]).subset(first=8), cuts)
     model, out = _model(tmp_path), tmp_path / "emb"
     for job in range(1, 11):
         extract.main(["--model", str(model), "--cuts", str(cuts), "--out-dir", str(out), "--job", str(job), "--nj", "10"])
