@@ -156,8 +156,8 @@ def load_comparisons(results_json: str | os.PathLike) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         items = data["comparisons"]
-        for c in items:
-            c["system"], c["trials"], c["signature"]  # noqa: B018 (presence check)
+        if not all({"system", "trials", "signature"} <= set(c) for c in items):
+            raise KeyError("an entry lacks system, trials or signature")
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
         raise DataError(f'expected {{"comparisons": [{{"system", "trials", "signature", ...}}]}}: {e}', path) from None
     return items

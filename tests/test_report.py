@@ -40,6 +40,9 @@ def test_add_row_replace_and_rel_change(tmp_path):
     _row("a", 1.0, method="asnorm"),                      # no baseline named
     {k: v for k, v in _row("a", 1.0).items() if k != "score_file"},
     _row("a", "low"),
+    {**_row("a", 1.0), "seeds": [{"seed": 1, "eer": 1.0, "mindcf_0.01": 0.5, "mindcf_0.05": 0.3, "score_file": "s1"}] * 2},
+    {**_row("a", 1.0), "seeds": [{"seed": 1, "eer": "x", "mindcf_0.01": 0.5, "mindcf_0.05": 0.3, "score_file": "s1"}]},
+    {**_row("a", 1.0), "seeds": []},
 ])
 def test_add_row_rejects_bad_rows(tmp_path, row):
     res = tmp_path / "results.json"

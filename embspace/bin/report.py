@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -215,7 +216,7 @@ def plot_comparison_dets(results: str, trials: str, out_dir: Path, parser: argpa
         name = f"{r['system']} (seed {r['seeds'][0]['seed']})" if r.get("seeds") else r["system"]
         pair = {base: curves[base] if base in curves else _curves([f"{base}={scores[base]}"], parser)[base],
                 name: _curves([f"{r['system']}={scores[r['system']]}"], parser)[r["system"]]}
-        written.append(out_dir / f"det_{trials}__{r['system']}.png")
+        written.append(out_dir / f"det_{trials}__{r['system'].replace(os.sep, '_')}.png")
         plot_det(pair, written[-1], f"{trials}: {r['system']} vs {base}", legend_outside=True)
     return written
 

@@ -21,9 +21,9 @@ the weights in blocks of resamples): 1000 resamples of 10k trials take well unde
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -231,6 +231,8 @@ def compare(method_scores: Sequence[np.ndarray], baseline_scores: Sequence[np.nd
     """
     import time
 
+    from embspace.scoring.metrics import compute_eer
+
     if not method_scores or not baseline_scores:
         raise ValueError("need at least one score array per system")
     for s in (*method_scores, *baseline_scores):
@@ -254,13 +256,12 @@ def compare(method_scores: Sequence[np.ndarray], baseline_scores: Sequence[np.nd
     rel = rel[np.isfinite(rel)]
     if len(rel) == 0:
         raise ValueError("no resample kept both target and non-target trials with a baseline EER above 0")
-    ones = np.ones((1, trials.num_speakers), dtype=np.int64)
-    full_m = np.mean([weighted_eers(s, trials, ones)[0] for s in method_scores])
-    full_b = np.mean([weighted_eers(s, trials, ones)[0] for s in baseline_scores])
+    full_m = np.mean([compute_eer(s, trials.labels)[0] for s in method_scores])
+    full_b = np.mean([compute_eer(s, trials.labels)[0] for s in baseline_scores])
     point = 100.0 * (full_m - full_b) / full_b if full_b > 0 else float("nan")
     tail = 100.0 * (1.0 - confidence) / 2.0
     lo, hi = np.percentile(rel, [tail, 100.0 - tail])
-    return Comparison(float(point), float(lo), float(hi), int(len(rel)), time.perf_counter() - t0)
+    return Comparison(float(point), float(lo), float(hi), len(rel), time.perf_counter() - t0)
 
 
 def compare_files(method_files: Sequence[str | os.PathLike], baseline_files: Sequence[str | os.PathLike],
