@@ -162,7 +162,7 @@ def run_intervals(args: argparse.Namespace) -> None:
 
         plot_forest([{"label": f"{c['system']} vs {c['baseline']} ({c['trials']})", "change": c["rel_change"],
                       "low": c["ci_low"], "high": c["ci_high"], "significant": c["significant"]} for c in comparisons],
-                    args.forest_png, "EER change of each method over its baseline")
+                    args.forest_png, "EER change over the baseline")
     n_sig = sum(c["significant"] for c in comparisons)
     print(f"report: {len(comparisons)} intervals ({n_sig} significant) -> "
           f"{Path(args.from_results).with_name('comparisons.json')}", file=sys.stderr)

@@ -13,6 +13,7 @@ import numpy as np
 from embspace.utils.atomic import atomic_path
 
 LINESTYLES = ("-", "--", "-.", ":")
+SYMLOG_ABOVE, SYMLOG_LINEAR = 200.0, 20.0  # forest plots: symmetric-log x axis when an interval reaches past 200 %
 TICKS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 LIMITS = (0.0005, 0.6)
 
@@ -108,7 +109,7 @@ def plot_forest(items: Sequence[Mapping], out_png: str | os.PathLike, title: str
 
     if not items:
         raise ValueError("a forest plot needs at least one row")
-    fig = Figure(figsize=(7, 1.2 + 0.35 * len(items)), dpi=100)
+    fig = Figure(figsize=(11, 1.4 + 0.35 * len(items)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ys = np.arange(len(items))[::-1]
@@ -118,7 +119,13 @@ def plot_forest(items: Sequence[Mapping], out_png: str | os.PathLike, title: str
         ax.plot([it["change"]], [y], "o", color=colour, markerfacecolor=colour if it["significant"] else "white")
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(ys, [str(it["label"]) for it in items])
-    ax.set_xlabel("relative EER change (%), 95 % interval (hollow: contains 0)")
+    spread = max(max(abs(it["low"]), abs(it["high"])) for it in items)
+    if spread > SYMLOG_ABOVE:  # a few huge changes would squash the rest onto the 0 line
+        ax.set_xscale("symlog", linthresh=SYMLOG_LINEAR)
+    lo, hi = min(it["low"] for it in items), max(it["high"] for it in items)
+    ax.set_xlim(max(lo, -100.0) - 10.0, hi + max(10.0, abs(hi) * 0.3))  # a change is never below -100 %
+    ax.set_xlabel("EER change (%), 95 % interval; hollow: contains 0"
+                  + (f" (log axis beyond ±{SYMLOG_LINEAR:g})" if spread > SYMLOG_ABOVE else ""))
     ax.set_ylim(-0.7, len(items) - 0.3)
     ax.grid(True, axis="x", linestyle="--", linewidth=0.5)
     if title:
