@@ -136,7 +136,7 @@ def weighted_eers(scores: np.ndarray, trials: Trials, counts: np.ndarray) -> np.
     for start in range(0, len(counts), block):
         c = counts[start:start + block].astype(np.float64)
         w = c[:, ge] * c[:, gt]  # (b, groups)
-        tgt_grid, non_grid = (w * gy) @ below, (w * ~gy) @ below
+        tgt_grid, non_grid = w[:, gy] @ below[gy], w[:, ~gy] @ below[~gy]
         out[start:start + len(c)] = _refine(c, tgt_grid, non_grid, grid, span, boundary, y, e, t)
     return out
 
