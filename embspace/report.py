@@ -4,7 +4,16 @@ A row is keyed by ``(system, trials)``: adding a row with the same key replaces 
 Rows whose ``method`` is not ``baseline`` name the ``baseline`` system to compare with on the same
 trials; ``eer_rel_change`` (percent) is recomputed for every row whenever the table changes.
 
-Verification rows carry ``eer``/``mindcf_*``. Classification rows carry a ``task`` (e.g.
+Verification rows carry ``eer``/``mindcf_*``. A row may carry per-seed results instead,
+``seeds: [{"seed": 1, "eer": ..., "mindcf_0.01": ..., "mindcf_0.05": ..., "score_file": ...}, ...]``;
+its ``eer``/``mindcf_*`` are then the means over seeds, ``<metric>_std`` the (population) standard
+deviations, and ``score_file`` the first seed's.
+
+``comparisons.json`` beside ``results.json`` (written by ``embspace.bin.report --intervals``) holds
+each method row's bootstrap interval of ``eer_rel_change`` (:mod:`embspace.scoring.bootstrap`);
+results.md shows an interval only while the EERs and score files it was computed from are unchanged.
+
+Classification rows carry a ``task`` (e.g.
 ``gender``; anything but ``verification``), ``accuracy`` and ``error_rate`` (both percent) and get
 ``error_rel_change`` against their baseline; they are rendered in a table of their own, and their
 ``trials`` names the evaluation list.
@@ -51,11 +60,46 @@ def load_rows(results_json: str | os.PathLike) -> list[dict[str, Any]]:
     return data["rows"]
 
 
+def _check_seeds(row: dict, what: str, path: str | os.PathLike) -> None:
+    """``seeds`` is a non-empty list of per-seed results with distinct seeds, numeric metrics, score files."""
+    runs = row["seeds"]
+    if not isinstance(runs, list) or not runs:
+        raise DataError(f"{what}: seeds must be a non-empty list of per-seed results", path, key=row.get("system"))
+    seen = set()
+    for j, run in enumerate(runs):
+        if not isinstance(run, dict) or not isinstance(run.get("seed"), int) or isinstance(run.get("seed"), bool):
+            raise DataError(f"{what}: seeds[{j}] needs an integer 'seed'", path, key=row.get("system"))
+        if run["seed"] in seen:
+            raise DataError(f"{what}: seed {run['seed']} given twice", path, key=row.get("system"))
+        seen.add(run["seed"])
+        for f in NUMERIC:
+            v = run.get(f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise DataError(f"{what}: seeds[{j}].{f} must be a finite number, got {v!r}", path, key=row.get("system"))
+        if not run.get("score_file"):
+            raise DataError(f"{what}: seeds[{j}] lacks score_file", path, key=row.get("system"))
+
+
+def summarize_seeds(row: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``row`` whose metrics are the means over its ``seeds`` (with ``<metric>_std``)."""
+    out = dict(row)
+    runs = row["seeds"]
+    for f in NUMERIC:
+        values = [float(r[f]) for r in runs]
+        mean = sum(values) / len(values)
+        out[f] = round(mean, 6)
+        out[f"{f}_std"] = round(math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)), 6)
+    out.setdefault("score_file", runs[0]["score_file"])
+    return out
+
+
 def check_row(row: Any, path: str | os.PathLike, index: int | None = None) -> None:
     """Required fields present, metrics numeric, non-baseline rows name their baseline."""
     what = "row" if index is None else f"row {index}"
     if not isinstance(row, dict):
         raise DataError(f"{what} is not an object", path)
+    if "seeds" in row:
+        _check_seeds(row, what, path)
     required, numeric = (CLS_REQUIRED, CLS_NUMERIC) if is_classification(row) else (REQUIRED, NUMERIC)
     missing = [f for f in required if row.get(f) in (None, "")]
     if missing:
@@ -86,10 +130,67 @@ def update_rel_change(rows: list[dict[str, Any]]) -> None:
             r[field] = round(100.0 * (r[metric] - base[metric]) / base[metric], 2)
 
 
-def _cell(key: str, v: Any) -> str:
+def score_files(row: Mapping[str, Any]) -> list[str]:
+    """The score files of a row: one per seed, or its ``score_file``."""
+    if row.get("seeds"):
+        return [str(r["score_file"]) for r in row["seeds"]]
+    return [str(row["score_file"])] if row.get("score_file") else []
+
+
+def comparison_signature(row: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """What an interval was computed from: both rows' EERs and score files."""
+    return {"eer": row["eer"], "baseline_eer": base["eer"], "score_files": score_files(row),
+            "baseline_score_files": score_files(base)}
+
+
+def comparisons_path(results_json: str | os.PathLike) -> Path:
+    """``comparisons.json`` beside ``results.json``."""
+    return Path(results_json).with_name("comparisons.json")
+
+
+def load_comparisons(results_json: str | os.PathLike) -> list[dict[str, Any]]:
+    """The intervals stored beside ``results_json`` (``[]`` when none)."""
+    path = comparisons_path(results_json)
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data["comparisons"]
+        if not all({"system", "trials", "signature"} <= set(c) for c in items):
+            raise KeyError("an entry lacks system, trials or signature")
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise DataError(f'expected {{"comparisons": [{{"system", "trials", "signature", ...}}]}}: {e}', path) from None
+    return items
+
+
+def current_comparisons(rows: list[dict[str, Any]], comparisons: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
+    """``{(system, trials): comparison}`` of the intervals still valid for ``rows``."""
+    by_key = {(r["system"], r["trials"]): r for r in rows}
+    out = {}
+    for c in comparisons:
+        row = by_key.get((c["system"], c["trials"]))
+        base = by_key.get((row.get("baseline"), row["trials"])) if row else None
+        if row is not None and base is not None and c["signature"] == comparison_signature(row, base):
+            out[(c["system"], c["trials"])] = c
+    return out
+
+
+def _change_cell(v: float, comparison: Mapping[str, Any] | None) -> str:
+    """``-18.9% [-28.5, -9.1]``, ``n.s.`` appended when the interval contains 0."""
+    if comparison is None:
+        return f"{v:+.1f}%"
+    cell = f"{v:+.1f}% [{comparison['ci_low']:+.1f}, {comparison['ci_high']:+.1f}]"
+    return cell if comparison["significant"] else cell + " n.s."
+
+
+def _cell(key: str, v: Any, row: Mapping[str, Any] | None = None) -> str:
     """One Markdown table cell."""
     if v is None:
         return ""
+    if key == "seeds" and isinstance(v, list):
+        return ",".join(str(r.get("seed")) for r in v if isinstance(r, dict))
+    if key in NUMERIC and row is not None and f"{key}_std" in row and isinstance(v, (int, float)):
+        return f"{_cell(key, v)} ± {_cell(key, row[f'{key}_std'])}"
     if key in DERIVED:
         return f"{v:+.1f}%"
     if key in ("eer", "accuracy", "error_rate") and isinstance(v, (int, float)):
@@ -106,26 +207,40 @@ HEADERS = {"eer": "EER (%)", "eer_rel_change": "EER rel. change", "mindcf_0.01":
            "error_rel_change": "error rel. change"}
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], numeric: tuple[str, ...]) -> list[str]:
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], numeric: tuple[str, ...],
+           intervals: Mapping[tuple[str, str], dict] | None = None) -> list[str]:
     """One Markdown table: fixed columns, then extra fields, then ``score_file``."""
+    intervals = intervals or {}
+    hidden = {f"{f}_std" for f in numeric}  # shown as mean ± std
     extra: list[str] = []
     for r in rows:
-        extra += [k for k in r if k not in columns and k not in DERIVED and k != "score_file" and k not in extra]
+        extra += [k for k in r if k not in columns and k not in DERIVED and k != "score_file" and k not in extra
+                  and k not in hidden]
     cols = list(columns) + extra + ["score_file"]
     lines = ["| " + " | ".join(HEADERS.get(c, c) for c in cols) + " |",
              "|" + "|".join("---:" if c in numeric or c in DERIVED else "---" for c in cols) + "|"]
     for r in rows:
-        lines.append("| " + " | ".join(_cell(c, r.get(c)) for c in cols) + " |")
+        cells = [_change_cell(r[c], intervals.get((r["system"], r["trials"]))) if c == "eer_rel_change" and c in r
+                 else _cell(c, r.get(c), r) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def render_markdown(rows: list[dict[str, Any]]) -> str:
-    """Verification rows in one Markdown table, classification rows (if any) in another."""
+def render_markdown(rows: list[dict[str, Any]], comparisons: list[dict[str, Any]] | None = None) -> str:
+    """Verification rows in one Markdown table, classification rows (if any) in another.
+
+    ``comparisons`` (still valid ones) add the 95 % interval to ``eer_rel_change``."""
     sv = [r for r in rows if not is_classification(r)]
     cls = [r for r in rows if is_classification(r)]
+    intervals = current_comparisons(sv, comparisons or [])
     lines = ["# Results", ""]
     if sv or not cls:
-        lines += _table(sv, COLUMNS, NUMERIC)
+        lines += _table(sv, COLUMNS, NUMERIC, intervals)
+    if intervals:
+        c = next(iter(intervals.values()))
+        lines += ["", f"EER rel. change: [95 % interval] from {c.get('resamples', '?')} bootstrap resamples of the "
+                  "test speakers (and of the seeds, for rows with several); n.s.: the interval contains 0. "
+                  "EER and minDCF of rows with seeds: mean ± std over seeds."]
     if cls:
         lines += ([""] if sv else []) + ["## Classification", ""] + _table(cls, CLS_COLUMNS, CLS_NUMERIC)
     return "\n".join(lines) + "\n"
@@ -145,6 +260,9 @@ def add_rows(results_json: str | os.PathLike, new_rows: Sequence[Mapping[str, An
         new = dict(row)
         if new.get("method") == "baseline":
             new.setdefault("baseline", None)
+        if "seeds" in new:
+            _check_seeds(new, "row", path)
+            new = summarize_seeds(new)
         check_row(new, path)
         checked.append(new)
     rows = load_rows(path)
@@ -158,5 +276,45 @@ def add_rows(results_json: str | os.PathLike, new_rows: Sequence[Mapping[str, An
             rows.append(new)
     update_rel_change(rows)
     atomic_write_text(path, json.dumps({"rows": rows}, indent=2) + "\n")
-    atomic_write_text(path.with_suffix(".md"), render_markdown(rows))
+    atomic_write_text(path.with_suffix(".md"), render_markdown(rows, load_comparisons(path)))
     return rows
+
+
+def write_comparisons(results_json: str | os.PathLike, comparisons: list[dict[str, Any]]) -> None:
+    """Store intervals in ``comparisons.json`` and re-render results.md with them."""
+    path = Path(results_json)
+    rows = load_rows(path)
+    atomic_write_text(comparisons_path(path), json.dumps({"comparisons": comparisons}, indent=1) + "\n")
+    atomic_write_text(path.with_suffix(".md"), render_markdown(rows, comparisons))
+
+
+def compute_comparisons(rows: list[dict[str, Any]], utt2spk: Mapping[str, str], num_resamples: int = 1000,
+                        seed: int = 0) -> tuple[list[dict[str, Any]], list[str]]:
+    """Bootstrap intervals of every verification row that has a baseline row on its trial list.
+
+    Returns the comparisons and one note per row left out (a score file whose trials have no
+    speaker in ``utt2spk``). Score file paths are taken relative to the current directory.
+    """
+    from embspace.scoring.bootstrap import compare_files
+
+    by_key = {(r["system"], r["trials"]): r for r in rows if not is_classification(r)}
+    out: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for (system, trials), row in by_key.items():
+        base = by_key.get((row.get("baseline"), trials)) if row.get("baseline") else None
+        if base is None or base is row:
+            continue
+        try:
+            comp, num_speakers = compare_files(score_files(row), score_files(base), utt2spk, num_resamples, seed)
+        except DataError as e:
+            if "no speaker in the utt2spk" not in str(e):
+                raise
+            notes.append(f"{system} on {trials}: no interval ({e})")
+            continue
+        out.append({"system": system, "trials": trials, "baseline": base["system"], "method": row["method"],
+                    "rel_change": round(comp.rel_change, 3), "ci_low": round(comp.ci_low, 3),
+                    "ci_high": round(comp.ci_high, 3), "significant": comp.significant,
+                    "seeds": [r["seed"] for r in row.get("seeds", [])], "resamples": comp.num_resamples,
+                    "bootstrap_seed": seed, "test_speakers": num_speakers,
+                    "signature": comparison_signature(row, base)})
+    return out, notes

@@ -40,6 +40,9 @@ def test_add_row_replace_and_rel_change(tmp_path):
     _row("a", 1.0, method="asnorm"),                      # no baseline named
     {k: v for k, v in _row("a", 1.0).items() if k != "score_file"},
     _row("a", "low"),
+    {**_row("a", 1.0), "seeds": [{"seed": 1, "eer": 1.0, "mindcf_0.01": 0.5, "mindcf_0.05": 0.3, "score_file": "s1"}] * 2},
+    {**_row("a", 1.0), "seeds": [{"seed": 1, "eer": "x", "mindcf_0.01": 0.5, "mindcf_0.05": 0.3, "score_file": "s1"}]},
+    {**_row("a", 1.0), "seeds": []},
 ])
 def test_add_row_rejects_bad_rows(tmp_path, row):
     res = tmp_path / "results.json"
@@ -137,3 +140,90 @@ def test_det_from_results_skips_classification_rows(tmp_path, monkeypatch):
                             "--trials", "gender_test", "--metrics", str(g), "--score-file", "gender.predictions"]) == 0
     assert report_cli.main(["--det-dir", str(tmp_path), "--from-results", str(res)]) == 0
     assert (tmp_path / "det_mini_test.png").is_file() and not (tmp_path / "det_gender_test.png").exists()
+
+
+def _speaker_scores(path, separation, seed, num_speakers=15, utts=3):
+    """All pairs of ``num_speakers`` x ``utts`` utterances; returns utt2spk."""
+    rng = np.random.default_rng(seed)
+    utts_ = [f"s{s:02d}-u{u}" for s in range(num_speakers) for u in range(utts)]
+    lines = []
+    for i, a in enumerate(utts_):
+        for b in utts_[i + 1:]:
+            tgt = a[:3] == b[:3]
+            lines.append(f"{a} {b} {rng.normal(separation * tgt, 1):.4f} {'target' if tgt else 'nontarget'}")
+    path.write_text("\n".join(lines) + "\n")
+    return {u: u[:3] for u in utts_}
+
+
+def _metrics_of(score_file, out):
+    from embspace.scoring.metrics import compute_all, read_scores
+
+    out.write_text(json.dumps(compute_all(*read_scores(score_file))))
+    return out
+
+
+def _png_shows(path) -> list[str]:
+    from PIL import Image
+
+    return json.loads(Image.open(path).text["Description"])
+
+
+def test_seed_rows_intervals_forest_and_comparison_dets(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    utt2spk = _speaker_scores(tmp_path / "base.score", 1.5, 0)
+    (tmp_path / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in utt2spk.items()))
+    res = tmp_path / "exp" / "results.json"
+    common = ["--results", str(res), "--trials", "t"]
+    assert report_cli.main(common + ["--system", "b", "--method", "baseline", "--score-file", "base.score",
+                                     "--metrics", str(_metrics_of("base.score", tmp_path / "b.json"))]) == 0
+    runs = []
+    for seed, sep in ((1, 3.0), (2, 3.2)):  # clearly better, with two seeds
+        _speaker_scores(tmp_path / f"good{seed}.score", sep, seed)
+        runs += ["--seed-run", f"{seed}={_metrics_of(f'good{seed}.score', tmp_path / f'g{seed}.json')},good{seed}.score"]
+    assert report_cli.main(common + ["--system", "good", "--method", "m", "--baseline", "b", *runs]) == 0
+    _speaker_scores(tmp_path / "same.score", 1.5, 9)  # as good as the baseline
+    assert report_cli.main(common + ["--system", "same", "--method", "m", "--baseline", "b", "--score-file", "same.score",
+                                     "--metrics", str(_metrics_of("same.score", tmp_path / "s.json"))]) == 0
+    rows = {r["system"]: r for r in json.loads(res.read_text())["rows"]}
+    good = rows["good"]
+    assert [r["seed"] for r in good["seeds"]] == [1, 2] and good["score_file"] == "good1.score"
+    assert good["eer"] == pytest.approx(np.mean([r["eer"] for r in good["seeds"]]), abs=1e-6)
+    assert good["eer_std"] == pytest.approx(np.std([r["eer"] for r in good["seeds"]]), abs=1e-6)
+    assert "±" in (tmp_path / "exp" / "results.md").read_text()
+
+    assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk", "--resamples", "200",
+                            "--forest-png", "exp/forest.png"]) == 0
+    comps = {c["system"]: c for c in json.loads((tmp_path / "exp" / "comparisons.json").read_text())["comparisons"]}
+    assert set(comps) == {"good", "same"} and comps["good"]["seeds"] == [1, 2]
+    assert comps["good"]["significant"] and comps["good"]["ci_high"] < 0
+    assert not comps["same"]["significant"] and comps["same"]["ci_low"] < 0 < comps["same"]["ci_high"]
+    md = (tmp_path / "exp" / "results.md").read_text()
+    good_line = next(line for line in md.splitlines() if line.startswith("| good |"))
+    same_line = next(line for line in md.splitlines() if line.startswith("| same |"))
+    assert "[" in good_line and "n.s." not in good_line and "n.s." in same_line
+    assert _png_shows(tmp_path / "exp" / "forest.png") == ["good vs b (t)", "same vs b (t)"]
+    # a changed baseline makes the stored intervals stale: results.md drops them
+    assert report_cli.main(common + ["--system", "b", "--method", "baseline", "--score-file", "same.score",
+                                     "--metrics", str(tmp_path / "s.json")]) == 0
+    assert "n.s." not in (tmp_path / "exp" / "results.md").read_text()
+
+    assert report_cli.main(["--det-dir", "exp", "--from-results", str(res)]) == 0
+    assert _png_shows(tmp_path / "exp" / "det_t.png") == ["b"]
+    assert _png_shows(tmp_path / "exp" / "det_t__good.png") == ["b", "good (seed 1)"]
+    assert _png_shows(tmp_path / "exp" / "det_t__same.png") == ["b", "same"]
+
+
+def test_intervals_need_speakers_of_the_trials(tmp_path, monkeypatch, capsys):
+    """Rows whose trial sides are not in the utt2spk given are left out, with a note naming them."""
+    monkeypatch.chdir(tmp_path)
+    _speaker_scores(tmp_path / "a.score", 1.5, 0)
+    _speaker_scores(tmp_path / "c.score", 2.0, 1)
+    (tmp_path / "utt2spk").write_text("other-u0 other\n")
+    res = tmp_path / "results.json"
+    for system, method, extra in (("a", "baseline", []), ("c", "m", ["--baseline", "a"])):
+        assert report_cli.main(["--results", str(res), "--system", system, "--method", method, "--trials", "t",
+                                "--score-file", f"{system}.score", *extra,
+                                "--metrics", str(_metrics_of(f"{system}.score", tmp_path / f"{system}.json"))]) == 0
+    assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk"]) == 0
+    assert "c on t: no interval" in capsys.readouterr().err
+    assert json.loads((tmp_path / "comparisons.json").read_text()) == {"comparisons": []}

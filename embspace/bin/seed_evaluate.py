@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                   **{k: m[k] for k in METRICS}, "score_file": str(out / f"{name}.seed{args.eval_seeds[0]}.score"),
                   "norm": "none", **{f"{k}_std": round(m[f"{k}_std"], 4) for k in METRICS},
                   "eval_seeds": ",".join(map(str, args.eval_seeds)), "t_star": t_star, "num_draws": draws,
+                  "seeds": [{"seed": seed, **{k: run[k] for k in METRICS}, "score_file": str(out / f"{name}.seed{seed}.score")}
+                            for seed, run in zip(args.eval_seeds, m["runs"])],
                   **({"ddim_steps": ddim} if ddim > 1 else {})} for name, m in summary.items()]
         add_rows(args.results, rows)
     for name in lists:

@@ -14,6 +14,10 @@ architecture is the file's (a ``model:`` section, if any, must agree), the head 
 (``head_init: class_means``) each class's mean embedding under the starting encoder.
 An ``emotion:`` section trains on parallel pairs with CopyPaste, the ERL cosine term and
 emotion-aware masking, each switchable (see ``embspace.emotion``).
+
+``portable_numerics: true`` pins MKL, oneDNN and ATen to their AVX2 code paths and the thread count
+(needs ``--num-threads N``) before torch is imported, so that x86 machines train the same encoder
+(docs/reproducibility.md). The log's ``numerics:`` line says what was in effect.
 """
 
 from __future__ import annotations
@@ -24,23 +28,8 @@ import logging
 import sys
 from pathlib import Path
 
-import torch
-import yaml
-
-from embspace.features.fbank import load_feature_cuts
-from embspace.losses import build_loss
-from embspace.losses.extra import build_extra_losses
-from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
-from embspace.models import build_model, count_parameters
-from embspace.stage import file_sha256
-from embspace.training.augment import AugmentOptions, Augmenter
-from embspace.training.config import build_optimizer, load_config
-from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
-from embspace.training.distributed import cleanup, init_distributed
-from embspace.training.sampler import SpeakerBalancedSampler
-from embspace.training.speaker import SpeakerNet, imprint_head, load_pretrained
-from embspace.training.trainer import Trainer, TrainerOptions
-from embspace.utils.atomic import atomic_write_text
+from embspace.training.config import load_config
+from embspace.training.numerics import CONFIG_KEY, apply_portable_env, describe, wants_portable
 from embspace.utils.errors import DataError, cli_main
 
 
@@ -57,8 +46,37 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
 
     cfg = load_config(args.config)
+    try:
+        if wants_portable(cfg):  # before torch is imported (below): the libraries read it once
+            apply_portable_env(args.num_threads)
+    except (ValueError, RuntimeError) as e:
+        raise DataError(str(e), args.config, key=CONFIG_KEY) from None
+    return _train(args, cfg)
+
+
+def _train(args: argparse.Namespace, cfg: dict) -> int:
+    """Everything after the numerics environment is set (torch and its users are imported here)."""
+    import torch
+    import yaml
+    from embspace.features.fbank import load_feature_cuts
+
+    from embspace.losses import build_loss
+    from embspace.losses.extra import build_extra_losses
+    from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
+    from embspace.models import build_model, count_parameters
+    from embspace.stage import file_sha256
+    from embspace.training.augment import AugmentOptions, Augmenter
+    from embspace.training.config import build_optimizer
+    from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
+    from embspace.training.distributed import cleanup, init_distributed
+    from embspace.training.sampler import SpeakerBalancedSampler
+    from embspace.training.speaker import SpeakerNet, imprint_head, load_pretrained
+    from embspace.training.trainer import Trainer, TrainerOptions
+    from embspace.utils.atomic import atomic_write_text
+
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
+    logging.info(f"numerics: {describe()}")
     dist_info = init_distributed(args.device)
     seed = int(cfg.get("seed", 42))
     torch.manual_seed(seed)

@@ -14,12 +14,14 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
 
 from embspace.utils.errors import DataError
+
+if TYPE_CHECKING:  # torch is imported where it is used: bin/train reads its config before torch loads
+    import torch
 
 
 def load_config(path: str | os.PathLike) -> dict:
@@ -38,6 +40,8 @@ def load_config(path: str | os.PathLike) -> dict:
 
 def build_optimizer(params, cfg: dict) -> torch.optim.Optimizer:
     """``{"type": "sgd"|"adam", ...}`` -> optimizer (learning rate 0: the schedule sets it)."""
+    import torch
+
     cfg = dict(cfg)
     kind = cfg.pop("type", "sgd")
     if kind == "sgd":
@@ -113,6 +117,9 @@ def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
     from embspace.models import build_model, count_parameters
     from embspace.training.augment import AugmentOptions
 
+    from embspace.training.numerics import wants_portable
+
+    wants_portable(cfg)
     model_cfg = _section(cfg, "model")
     if cfg.get("init"):  # fine-tuning: the pre-trained model file gives the architecture
         from embspace.training.speaker import load_pretrained

@@ -9,3 +9,9 @@ export PYTHONWARNINGS="ignore::UserWarning:webrtcvad"
 __embspace_python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &&
   export PATH="$(dirname "$__embspace_python"):$PATH"
 unset __embspace_python
+# EMBSPACE_PORTABLE_NUMERICS=true: every stage (features, training, extraction, scoring) runs MKL,
+# oneDNN and ATen at their AVX2 code paths, so that x86 machines compute the same numbers
+# (docs/reproducibility.md; the values are embspace.training.numerics.PORTABLE_ENV).
+if [ "${EMBSPACE_PORTABLE_NUMERICS:-false}" = true ]; then
+  export MKL_CBWR=AVX2 DNNL_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_DYNAMIC=FALSE
+fi

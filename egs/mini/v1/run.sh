@@ -763,10 +763,15 @@ if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
 fi
 
 if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
-  log "DET curves of every system in the report, one plot per trial list -> $exp_root/det_<list>.png"
+  log "DET curves (baselines, and each method with its baseline) -> $exp_root/det_<list>*.png; intervals -> $exp_root/forest.png"
   set_trial_lists
   run_stage --name det --marker "$done_dir/6.det" --inputs "$exp_root/results.json" \
     --outputs "$exp_root/det_$(trials_name "${trial_lists[0]}").png" -- \
     python -m embspace.bin.report --det-dir "$exp_root" --from-results "$exp_root/results.json"
+  spk_tables=("$data/test/utt2spk"); [ ! -f "$data/test_seed/utt2spk" ] || spk_tables+=("$data/test_seed/utt2spk")
+  run_stage --name intervals --marker "$done_dir/6.intervals" --inputs "$exp_root/results.json" "${spk_tables[@]}" \
+    --outputs "$exp_root/comparisons.json" -- \
+    python -m embspace.bin.report --intervals --from-results "$exp_root/results.json" --utt2spk "${spk_tables[@]}" \
+      --forest-png "$exp_root/forest.png"  # 95 % intervals of every method row (docs/reproducibility.md)
   cat "$exp_root/results.md"
 fi
