@@ -15,6 +15,7 @@ lhotse's Fbank (Kaldi-compatible; within 2e-3 of kaldi-native-fbank), dither 0.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -73,11 +74,13 @@ class Frontend:
         self.cfg = check_frontend(cfg)
         self.sample_rate = int(cfg["sample_rate"])
         self.num_mel_bins = int(cfg["num_mel_bins"])
-        self.extractor = Fbank(FbankConfig(
-            sampling_rate=self.sample_rate, frame_length=cfg["frame_length_ms"] / 1000,
-            frame_shift=cfg["frame_shift_ms"] / 1000, window_type=cfg["window_type"],
-            snip_edges=bool(cfg["snip_edges"]), low_freq=float(cfg["low_freq"]), high_freq=float(cfg["high_freq"]),
-            num_filters=self.num_mel_bins, dither=0.0))
+        with warnings.catch_warnings():  # lhotse warns that snip_edges=True features cannot be *stored*
+            warnings.simplefilter("ignore")
+            self.extractor = Fbank(FbankConfig(
+                sampling_rate=self.sample_rate, frame_length=cfg["frame_length_ms"] / 1000,
+                frame_shift=cfg["frame_shift_ms"] / 1000, window_type=cfg["window_type"],
+                snip_edges=bool(cfg["snip_edges"]), low_freq=float(cfg["low_freq"]),
+                high_freq=float(cfg["high_freq"]), num_filters=self.num_mel_bins, dither=0.0))
 
     def fbank(self, samples: np.ndarray, sample_rate: int, what: str = "waveform") -> np.ndarray:
         """``(frames, num_mel_bins)`` float32 log-mel fbank (not normalised) of mono float samples."""
@@ -88,7 +91,13 @@ class Frontend:
             raise DataError(f"sample rate {sample_rate} Hz, the model's front-end needs {self.sample_rate} Hz", what)
         if samples.size == 0 or not np.all(np.isfinite(samples)):
             raise DataError("audio is empty or not finite", what)
-        feats = self.extractor.extract(samples * np.float32(self.cfg["input_scale"]), sample_rate)
+        frame = int(self.sample_rate * self.cfg["frame_length_ms"] / 1000)
+        if samples.size < (frame if self.cfg["snip_edges"] else frame // 2):
+            raise DataError(f"audio too short ({samples.size} samples) for one {self.cfg['frame_length_ms']} ms "
+                            "frame", what)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            feats = self.extractor.extract(samples * np.float32(self.cfg["input_scale"]), sample_rate)
         if feats.shape[0] == 0:
             raise DataError(f"audio too short for one {self.cfg['frame_length_ms']} ms frame", what)
         return np.asarray(feats, dtype=np.float32)
