@@ -23,8 +23,13 @@ def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.n
     """An encoder in eval mode from a ``model_<e>.pt`` / ``avg_model.pt`` file (an imported one too).
 
     The weights must match ``model_config`` exactly; the encoder carries ``feat_dim`` and the model's
-    ``frontend`` (:mod:`embspace.features.frontend`) for features computed from audio.
+    ``frontend`` (:mod:`embspace.features.frontend`) for features computed from audio. A ``.onnx`` file
+    (``embspace.bin.export_onnx``) gives an ONNX Runtime encoder (CUDA provider on a CUDA device).
     """
+    if str(model_path).endswith(".onnx"):
+        from embspace.onnx_model import OnnxEncoder
+
+        return OnnxEncoder(model_path, device)
     state = ckpt.load(model_path)
     if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
         hint = ""

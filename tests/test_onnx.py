@@ -1,0 +1,70 @@
+"""ONNX export: parity with PyTorch over batch sizes and lengths; the ONNX encoder in extraction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from embspace.extract import load_encoder
+from embspace.training import checkpoint as ckpt
+from embspace.utils.errors import DataError
+from tests.conftest import run_cli
+from tests.wespeaker_fixtures import reference, wespeaker_checkpoint
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+
+def _imported(name: str, tmp_path) -> str:
+    ws_ckpt, ws_cfg = wespeaker_checkpoint(name, tmp_path / "ws")
+    run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
+            "--out", tmp_path / "model.pt")
+    return str(tmp_path / "model.pt")
+
+
+@pytest.mark.parametrize("name", ["resnet34_astp", "ecapa_glob_c1024"])
+def test_onnx_matches_pytorch_over_batches_and_lengths(name: str, tmp_path) -> None:
+    model = _imported(name, tmp_path)
+    proc = run_cli("export_onnx", "--model", model, "--out", tmp_path / "model.onnx")
+    assert "max abs diff vs PyTorch" in proc.stderr
+    torch_enc = load_encoder(model, torch.device("cpu"))
+    onnx_enc = load_encoder(tmp_path / "model.onnx", torch.device("cpu"))
+    assert onnx_enc.frontend == torch_enc.frontend and onnx_enc.feat_dim == 16
+    gen = torch.Generator().manual_seed(1)
+    for batch, frames in [(1, 20), (1, 301), (4, 57), (7, 200)]:
+        feats = torch.randn(batch, frames, 16, generator=gen)
+        with torch.inference_mode():
+            expected = torch_enc(feats).numpy()
+        np.testing.assert_allclose(onnx_enc(feats).numpy(), expected, rtol=0, atol=2e-6)
+    for feats, ws_embs in reference(name):  # and with WeSpeaker's own embeddings
+        np.testing.assert_allclose(onnx_enc(torch.from_numpy(feats)).numpy(), ws_embs, rtol=0, atol=2e-6)
+
+
+def test_mean_vec_is_subtracted_in_the_graph(tmp_path) -> None:
+    model = _imported("resnet50_two_emb", tmp_path)
+    mean = np.linspace(-0.5, 0.5, 16, dtype=np.float32)
+    (tmp_path / "mean.vec").write_text("[ " + " ".join(f"{v:.6f}" for v in mean) + " ]\n")
+    run_cli("export_onnx", "--model", model, "--out", tmp_path / "m.onnx", "--mean-vec", tmp_path / "mean.vec")
+    feats = torch.randn(2, 90, 16, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        expected = load_encoder(model, torch.device("cpu"))(feats).numpy() - mean
+    np.testing.assert_allclose(load_encoder(tmp_path / "m.onnx", "cpu")(feats).numpy(), expected, atol=2e-6)
+    (tmp_path / "bad.vec").write_text("[ 1 2 3 ]\n")
+    proc = run_cli("export_onnx", "--model", model, "--out", tmp_path / "b.onnx", "--mean-vec", tmp_path / "bad.vec",
+                   check=False)
+    assert proc.returncode == 1 and "dimension 3" in proc.stderr and not (tmp_path / "b.onnx").exists()
+
+
+def test_onnx_file_without_btf_input_is_refused(tmp_path) -> None:
+    class Flat(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+    torch.onnx.export(Flat(), (torch.zeros(2, 16),), str(tmp_path / "flat.onnx"), dynamo=False,
+                      input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "B"}})
+    with pytest.raises(DataError, match=r"flat.onnx: input 'x' has shape \['B', 16\]; expected \[batch, frames"):
+        load_encoder(tmp_path / "flat.onnx", torch.device("cpu"))
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    with pytest.raises(DataError, match="junk.onnx: cannot load ONNX model"):
+        load_encoder(tmp_path / "junk.onnx", torch.device("cpu"))
