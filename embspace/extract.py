@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from lhotse.cut import Cut
 
-from embspace.features.frontend import Frontend, frontend_of
+from embspace.features.frontend import Frontend, embspace_frontend, frontend_of
 from embspace.models import build_model
 from embspace.stage import file_sha256
 from embspace.training import checkpoint as ckpt
@@ -61,6 +61,14 @@ def _build_strict(weights: dict, model_config: dict, model_path: str | os.PathLi
                             model_path, key=key)
     encoder.load_state_dict(weights, strict=True)
     return encoder
+
+
+def audio_features_fn(encoder: torch.nn.Module, always: bool = False) -> Callable[[Cut], np.ndarray] | None:
+    """Features of a cut computed from its audio with the encoder's own front-end, or None where the
+    stored features (embspace's front-end) are the encoder's and ``always`` is false."""
+    if not always and encoder.frontend == embspace_frontend(encoder.feat_dim):
+        return None
+    return Frontend(encoder.frontend).cut_fbank
 
 
 def ge2e_weights() -> Path:

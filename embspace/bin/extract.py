@@ -23,8 +23,7 @@ from lhotse import CutSet
 from tqdm import tqdm
 
 from embspace.embio import write_embeddings
-from embspace.features.frontend import Frontend, embspace_frontend
-from embspace.extract import embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
+from embspace.extract import audio_features_fn, embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
 from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
 
@@ -82,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         items = embed_with_ge2e(cuts, device)
     else:
         encoder = load_encoder(args.model, device)
-        feature_fn = None
-        if args.copies_config or encoder.frontend != embspace_frontend(encoder.feat_dim):
-            feature_fn = Frontend(encoder.frontend).cut_fbank  # the model's own front-end, from the audio
+        feature_fn = audio_features_fn(encoder, always=bool(args.copies_config))
         items = embed_with_encoder(encoder, cuts, device, args.batch_size, feature_fn)
     out = Path(args.out_dir)
     n = write_embeddings(out / f"xvector.{args.job}.ark", out / f"xvector.{args.job}.scp",

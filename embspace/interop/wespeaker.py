@@ -144,7 +144,7 @@ def _ecapa_source(key: str) -> str | None:
         conv = re.match(r"^1\.convs\.(\d+)\.([02])$", part)
         if conv:
             return f"{layer}.1.{'convs' if conv[2] == '0' else 'bns'}.{conv[1]}.{rest}"
-        return f"{layer}.?{part}.{rest}"
+        raise DataError("no WeSpeaker counterpart for model tensor", key=m[0])
 
     rules = [(r"^conv1\.0\.(.*)", r"layer1.conv.\1"), (r"^conv1\.2\.(.*)", r"layer1.bn.\1"),
              (r"^blocks\.(\d+)\.body\.(.*)\.([a-z_]+)$", block),
@@ -208,11 +208,10 @@ def convert_state(model_cfg: dict[str, Any], ws: dict[str, Tensor]) -> dict[str,
 
 def frontend_from_config(cfg: dict[str, Any], feat_dim: int) -> dict[str, Any]:
     """WeSpeaker's Kaldi front-end with the config's fbank settings (dither is training-only)."""
-    frontend = cfg.get("dataset_args", {}).get("frontend", "fbank") if isinstance(cfg.get("dataset_args"), dict) \
-        else "fbank"
+    dataset_args = cfg.get("dataset_args") or {}
+    frontend = dataset_args.get("frontend", "fbank")
     if frontend != "fbank":
         raise DataError(f"front-end '{frontend}' is not supported (fbank only)", key="dataset_args.frontend")
-    dataset_args = cfg.get("dataset_args") or {}
     fbank = dataset_args.get("fbank_args") or {}
     bins = int(fbank.get("num_mel_bins", feat_dim))
     if bins != feat_dim:
