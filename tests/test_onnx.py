@@ -68,3 +68,25 @@ def test_onnx_file_without_btf_input_is_refused(tmp_path) -> None:
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
     with pytest.raises(DataError, match="junk.onnx: cannot load ONNX model"):
         load_encoder(tmp_path / "junk.onnx", torch.device("cpu"))
+
+
+def test_wespeaker_onnx_export_is_imported_with_its_frontend(tmp_path) -> None:
+    """An ONNX file as WeSpeaker's export_onnx writes it (no embspace metadata) runs once imported."""
+    model = _imported("ecapa_c512", tmp_path)
+    encoder = load_encoder(model, torch.device("cpu"))
+    for name, axes in (("ws.onnx", {"feats": {0: "B", 1: "T"}, "embs": {0: "B"}}), ("fixed.onnx", None)):
+        torch.onnx.export(encoder, (torch.ones(1, 200, 16),), str(tmp_path / name), dynamo=False, opset_version=14,
+                          input_names=["feats"], output_names=["embs"], dynamic_axes=axes)
+    with pytest.raises(DataError, match="ws.onnx: no embspace metadata"):
+        load_encoder(tmp_path / "ws.onnx", torch.device("cpu"))
+    ws_cfg = tmp_path / "ws" / "config.yaml"
+    run_cli("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "ws.onnx", "--config", ws_cfg,
+            "--out", tmp_path / "ws_embspace.onnx")
+    onnx_enc = load_encoder(tmp_path / "ws_embspace.onnx", torch.device("cpu"))
+    assert onnx_enc.frontend == encoder.frontend and onnx_enc.embed_dim == 16
+    for feats, ws_embs in reference("ecapa_c512"):
+        np.testing.assert_allclose(onnx_enc(torch.from_numpy(feats)).numpy(), ws_embs, rtol=0, atol=2e-6)
+    proc = run_cli("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "fixed.onnx",
+                   "--config", ws_cfg, "--out", tmp_path / "f.onnx", check=False)
+    assert proc.returncode == 1 and "expected [batch, frames, feat_dim] with dynamic frames" in proc.stderr
+    assert not (tmp_path / "f.onnx").exists()

@@ -233,3 +233,25 @@ def import_wespeaker(checkpoint: str | os.PathLike, config: str | os.PathLike) -
     return {"model": state, "model_config": mcfg, "frontend": frontend_from_config(cfg, mcfg["feat_dim"]),
             "imported_from": {"toolkit": "wespeaker", "model": str(cfg["model"]),
                               "checkpoint": Path(checkpoint).name}}
+
+
+def import_wespeaker_onnx(onnx_path: str | os.PathLike, config: str | os.PathLike,
+                          out_path: str | os.PathLike) -> dict[str, Any]:
+    """Copy WeSpeaker's ONNX export (``feats`` [B,T,F] -> ``embs``, dynamic T) to ``out_path`` with the
+    front-end of ``config`` recorded, so embspace can run it; returns the metadata."""
+    import numpy as np
+    import onnx
+
+    from embspace.onnx_model import check_io, session, write_with_metadata
+
+    cfg = read_config(config)
+    feat_dim = int(cfg["model_args"].get("feat_dim", 80))
+    sess = session(onnx_path)
+    input_name, onnx_feat_dim = check_io(sess, onnx_path)
+    if onnx_feat_dim != feat_dim:
+        raise DataError(f"input has {onnx_feat_dim} features, config.yaml's feat_dim is {feat_dim}", onnx_path)
+    embed_dim = int(sess.run(None, {input_name: np.zeros((1, 200, feat_dim), np.float32)})[0].shape[-1])
+    meta = {"feat_dim": feat_dim, "embed_dim": embed_dim, "frontend": frontend_from_config(cfg, feat_dim),
+            "mean_subtracted": None, "source": Path(onnx_path).name}
+    write_with_metadata(onnx.load(str(onnx_path)), meta, out_path)
+    return meta
