@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.utils.errors import DataError, cli_main
+from embspace.utils.errors import DataError
 
 
 def _inputs(paths: list[str]) -> list[tuple[str, str]]:
@@ -52,8 +52,17 @@ def _similarity(args: argparse.Namespace) -> None:
     print(f"{model.similarity(args.a, args.b):.6f}")
 
 
-@cli_main
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``embspace`` console script; bad input is ``embspace: error: ...`` and exit 1
+    (as :func:`embspace.utils.errors.cli_main` does, under the command's own name)."""
+    try:
+        return _main(argv)
+    except DataError as e:
+        print(f"embspace: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(prog="embspace", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("embed", help="embeddings of wav files or a wav.scp into <out-dir>/xvector.ark/scp")

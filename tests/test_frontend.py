@@ -13,8 +13,7 @@ from embspace.extract import load_encoder
 from embspace.features.fbank import make_extractor
 from embspace.features.frontend import Frontend, check_frontend, embspace_frontend, kaldi_frontend
 from embspace.utils.errors import DataError
-from tests.conftest import run_cli
-from tests.wespeaker_fixtures import wespeaker_checkpoint
+from tests.wespeaker_fixtures import imported_model, run_main
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +64,12 @@ def test_frontend_rejects_bad_audio_and_settings() -> None:
 
 
 def test_extract_computes_the_imported_models_frontend(tmp_path, speech) -> None:
-    ws_ckpt, ws_cfg = wespeaker_checkpoint("ecapa_c512", tmp_path / "ws")
-    run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
-            "--out", tmp_path / "model.pt")
+    imported_model("ecapa_c512", tmp_path)
     sf.write(tmp_path / "u1.wav", speech, 16000)
     recs = RecordingSet.from_recordings([Recording.from_file(tmp_path / "u1.wav")])
     CutSet.from_manifests(recs).to_file(tmp_path / "cuts.jsonl.gz")
-    run_cli("extract", "--model", tmp_path / "model.pt", "--cuts", tmp_path / "cuts.jsonl.gz",
-            "--out-dir", tmp_path / "emb")
+    assert run_main("extract", "--model", tmp_path / "model.pt", "--cuts", tmp_path / "cuts.jsonl.gz",
+                    "--out-dir", tmp_path / "emb") == 0
     keys, got = read_embeddings(tmp_path / "emb" / "xvector.1.scp")
     encoder = load_encoder(tmp_path / "model.pt", torch.device("cpu"))
     feats = Frontend(kaldi_frontend(16))(sf.read(tmp_path / "u1.wav", dtype="float32")[0], 16000)

@@ -15,16 +15,12 @@ from embspace.interop.wespeaker import import_wespeaker
 from embspace.models import build_model
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
-from tests.conftest import run_cli
-from tests.wespeaker_fixtures import NAMES, reference, wespeaker_checkpoint, wespeaker_state
+from tests.wespeaker_fixtures import NAMES, imported_model, reference, run_main, wespeaker_checkpoint, wespeaker_state
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_imported_model_reproduces_wespeaker_embeddings(name: str, tmp_path) -> None:
-    ws_ckpt, ws_cfg = wespeaker_checkpoint(name, tmp_path / "ws")
-    out = tmp_path / "model.pt"
-    run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg, "--out", out)
-    encoder = load_encoder(out, torch.device("cpu"))
+    encoder = load_encoder(imported_model(name, tmp_path), torch.device("cpu"))
     with torch.inference_mode():
         for feats, expected in reference(name):
             got = encoder(torch.from_numpy(feats)).numpy()
@@ -69,17 +65,17 @@ def test_unknown_architecture_missing_unexpected_and_misshapen_tensors_are_named
         _import(tmp_path, state, dict(cfg, model_args=dict(cfg["model_args"], pooling_func="MQMHASTP")))
 
 
-def test_import_cli_error_is_one_line_and_writes_nothing(tmp_path) -> None:
+def test_import_cli_error_is_one_line_and_writes_nothing(tmp_path, capsys) -> None:
     ws_ckpt, ws_cfg = wespeaker_checkpoint("resnet34_astp", tmp_path)
     ws_cfg.write_text(ws_cfg.read_text().replace("ResNet34", "ResNet35"))
-    proc = run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
-                   "--out", tmp_path / "model.pt", check=False)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "import_model: error:" in proc.stderr and "ResNet35" in proc.stderr
+    assert run_main("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
+                    "--out", tmp_path / "model.pt") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("import_model: error:") and "ResNet35" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "model.pt").exists()
 
 
-def test_load_encoder_rejects_raw_wespeaker_and_other_architecture(tmp_path) -> None:
+def test_load_encoder_rejects_raw_wespeaker_and_other_architecture(tmp_path, capsys) -> None:
     ws_ckpt, _ = wespeaker_checkpoint("resnet34_astp", tmp_path)
     with pytest.raises(DataError, match="import_model --from wespeaker"):
         load_encoder(ws_ckpt, torch.device("cpu"))
@@ -91,9 +87,11 @@ def test_load_encoder_rejects_raw_wespeaker_and_other_architecture(tmp_path) -> 
     sf.write(tmp_path / "a.wav", np.zeros(8000, dtype=np.float32), 16000)
     CutSet.from_manifests(RecordingSet.from_recordings([Recording.from_file(tmp_path / "a.wav")])).to_file(
         tmp_path / "cuts.jsonl.gz")
-    proc = run_cli("extract", "--model", tmp_path / "mixed.pt", "--cuts", tmp_path / "cuts.jsonl.gz",
-                   "--out-dir", tmp_path / "emb", check=False)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "weights do not fit" in proc.stderr
+    capsys.readouterr()
+    assert run_main("extract", "--model", tmp_path / "mixed.pt", "--cuts", tmp_path / "cuts.jsonl.gz",
+                    "--out-dir", tmp_path / "emb") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("extract: error:") and "weights do not fit" in err and len(err.splitlines()) == 1
 
 
 def test_model_file_without_frontend_gets_embspace_frontend(tmp_path) -> None:

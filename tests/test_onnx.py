@@ -9,25 +9,21 @@ import torch
 from embspace.extract import load_encoder
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
-from tests.conftest import run_cli
-from tests.wespeaker_fixtures import reference, wespeaker_checkpoint
+from tests.wespeaker_fixtures import imported_model, reference, run_main
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 
 def _imported(name: str, tmp_path) -> str:
-    ws_ckpt, ws_cfg = wespeaker_checkpoint(name, tmp_path / "ws")
-    run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
-            "--out", tmp_path / "model.pt")
-    return str(tmp_path / "model.pt")
+    return str(imported_model(name, tmp_path))
 
 
 @pytest.mark.parametrize("name", ["resnet34_astp", "ecapa_glob_c1024"])
-def test_onnx_matches_pytorch_over_batches_and_lengths(name: str, tmp_path) -> None:
+def test_onnx_matches_pytorch_over_batches_and_lengths(name: str, tmp_path, capsys) -> None:
     model = _imported(name, tmp_path)
-    proc = run_cli("export_onnx", "--model", model, "--out", tmp_path / "model.onnx")
-    assert "max abs diff vs PyTorch" in proc.stderr
+    assert run_main("export_onnx", "--model", model, "--out", tmp_path / "model.onnx") == 0
+    assert "max abs diff vs PyTorch" in capsys.readouterr().err
     torch_enc = load_encoder(model, torch.device("cpu"))
     onnx_enc = load_encoder(tmp_path / "model.onnx", torch.device("cpu"))
     assert onnx_enc.frontend == torch_enc.frontend and onnx_enc.feat_dim == 16
@@ -41,19 +37,19 @@ def test_onnx_matches_pytorch_over_batches_and_lengths(name: str, tmp_path) -> N
         np.testing.assert_allclose(onnx_enc(torch.from_numpy(feats)).numpy(), ws_embs, rtol=0, atol=2e-6)
 
 
-def test_mean_vec_is_subtracted_in_the_graph(tmp_path) -> None:
+def test_mean_vec_is_subtracted_in_the_graph(tmp_path, capsys) -> None:
     model = _imported("resnet50_two_emb", tmp_path)
     mean = np.linspace(-0.5, 0.5, 16, dtype=np.float32)
     (tmp_path / "mean.vec").write_text("[ " + " ".join(f"{v:.6f}" for v in mean) + " ]\n")
-    run_cli("export_onnx", "--model", model, "--out", tmp_path / "m.onnx", "--mean-vec", tmp_path / "mean.vec")
+    assert run_main("export_onnx", "--model", model, "--out", tmp_path / "m.onnx", "--mean-vec", tmp_path / "mean.vec") == 0
     feats = torch.randn(2, 90, 16, generator=torch.Generator().manual_seed(2))
     with torch.inference_mode():
         expected = load_encoder(model, torch.device("cpu"))(feats).numpy() - mean
     np.testing.assert_allclose(load_encoder(tmp_path / "m.onnx", "cpu")(feats).numpy(), expected, atol=2e-6)
     (tmp_path / "bad.vec").write_text("[ 1 2 3 ]\n")
-    proc = run_cli("export_onnx", "--model", model, "--out", tmp_path / "b.onnx", "--mean-vec", tmp_path / "bad.vec",
-                   check=False)
-    assert proc.returncode == 1 and "dimension 3" in proc.stderr and not (tmp_path / "b.onnx").exists()
+    capsys.readouterr()
+    assert run_main("export_onnx", "--model", model, "--out", tmp_path / "b.onnx", "--mean-vec", tmp_path / "bad.vec") == 1
+    assert "dimension 3" in capsys.readouterr().err and not (tmp_path / "b.onnx").exists()
 
 
 def test_onnx_file_without_btf_input_is_refused(tmp_path) -> None:
@@ -70,7 +66,7 @@ def test_onnx_file_without_btf_input_is_refused(tmp_path) -> None:
         load_encoder(tmp_path / "junk.onnx", torch.device("cpu"))
 
 
-def test_wespeaker_onnx_export_is_imported_with_its_frontend(tmp_path) -> None:
+def test_wespeaker_onnx_export_is_imported_with_its_frontend(tmp_path, capsys) -> None:
     """An ONNX file as WeSpeaker's export_onnx writes it (no embspace metadata) runs once imported."""
     model = _imported("ecapa_c512", tmp_path)
     encoder = load_encoder(model, torch.device("cpu"))
@@ -80,13 +76,14 @@ def test_wespeaker_onnx_export_is_imported_with_its_frontend(tmp_path) -> None:
     with pytest.raises(DataError, match="ws.onnx: no embspace metadata"):
         load_encoder(tmp_path / "ws.onnx", torch.device("cpu"))
     ws_cfg = tmp_path / "ws" / "config.yaml"
-    run_cli("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "ws.onnx", "--config", ws_cfg,
-            "--out", tmp_path / "ws_embspace.onnx")
+    assert run_main("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "ws.onnx",
+                    "--config", ws_cfg, "--out", tmp_path / "ws_embspace.onnx") == 0
     onnx_enc = load_encoder(tmp_path / "ws_embspace.onnx", torch.device("cpu"))
     assert onnx_enc.frontend == encoder.frontend and onnx_enc.embed_dim == 16
     for feats, ws_embs in reference("ecapa_c512"):
         np.testing.assert_allclose(onnx_enc(torch.from_numpy(feats)).numpy(), ws_embs, rtol=0, atol=2e-6)
-    proc = run_cli("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "fixed.onnx",
-                   "--config", ws_cfg, "--out", tmp_path / "f.onnx", check=False)
-    assert proc.returncode == 1 and "expected [batch, frames, feat_dim] with dynamic frames" in proc.stderr
+    capsys.readouterr()
+    assert run_main("import_model", "--from", "wespeaker-onnx", "--checkpoint", tmp_path / "fixed.onnx",
+                    "--config", ws_cfg, "--out", tmp_path / "f.onnx") == 1
+    assert "expected [batch, frames, feat_dim] with dynamic frames" in capsys.readouterr().err
     assert not (tmp_path / "f.onnx").exists()

@@ -36,3 +36,25 @@ def reference(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(features [B,T,F], WeSpeaker's embeddings [B,D])`` pairs of fixture ``name``."""
     inputs, refs = np.load(FIXTURES / "inputs.npz"), np.load(FIXTURES / name / "reference.npz")
     return [(inputs[k], refs[k.replace("feats", "embs")]) for k in inputs.files]
+
+
+def run_main(module: str, *args: object) -> int:
+    """``main(argv)`` of ``embspace.bin.<module>`` (or ``embspace.<module>``) in this process; its exit status."""
+    import importlib
+
+    name = module if "." in module else f"embspace.bin.{module}"
+    threads = torch.get_num_threads()  # CLIs set the thread count: keep the test process's
+    try:
+        return importlib.import_module(name).main([str(a) for a in args]) or 0
+    except SystemExit as e:
+        return int(e.code or 0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def imported_model(name: str, out_dir: Path) -> Path:
+    """Fixture ``name`` converted by ``import_model`` into ``out_dir/model.pt``."""
+    ws_ckpt, ws_cfg = wespeaker_checkpoint(name, out_dir / "ws")
+    assert run_main("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg,
+                    "--out", out_dir / "model.pt") == 0
+    return out_dir / "model.pt"
