@@ -36,13 +36,13 @@ def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.n
         if isinstance(state, dict) and any(str(k).startswith(("layer1.", "projection.")) for k in state):
             hint = "; a WeSpeaker checkpoint? convert it with python -m embspace.bin.import_model --from wespeaker"
         raise DataError(f"not an encoder model file (needs 'model' and 'model_config'){hint}", model_path)
-    encoder = _build_strict(state["model"], state["model_config"], model_path)
+    encoder = build_strict(state["model"], state["model_config"], model_path)
     encoder.feat_dim = int(state["model_config"].get("feat_dim", 80))  # for features computed from audio
     encoder.frontend = frontend_of(state)
     return encoder.to(device).eval()
 
 
-def _build_strict(weights: dict, model_config: dict, model_path: str | os.PathLike) -> torch.nn.Module:
+def build_strict(weights: dict, model_config: dict, model_path: str | os.PathLike) -> torch.nn.Module:
     """The model of ``model_config`` with exactly ``weights``; a mismatch is a one-line DataError."""
     try:
         encoder = build_model(model_config)

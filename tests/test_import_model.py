@@ -99,3 +99,15 @@ def test_model_file_without_frontend_gets_embspace_frontend(tmp_path) -> None:
     ckpt.save({"model": model.state_dict(), "model_config": {"type": "resnet", "feat_dim": 24, "embed_dim": 8,
                                                              "m_channels": 2, "layers": "resnet10"}}, tmp_path / "m.pt")
     assert load_encoder(tmp_path / "m.pt", torch.device("cpu")).frontend == embspace_frontend(24)
+
+
+def test_load_pretrained_is_strict_and_warns_about_another_frontend(tmp_path, caplog) -> None:
+    from embspace.training.speaker import load_pretrained
+
+    ecapa = build_model({"type": "ecapa", "feat_dim": 16, "embed_dim": 8, "channels": 16})
+    ckpt.save({"model": ecapa.state_dict(), "model_config": {"type": "resnet", "feat_dim": 16, "embed_dim": 8}},
+              tmp_path / "mixed.pt")
+    with pytest.raises(DataError, match="weights do not fit model_config 'resnet'"):
+        load_pretrained(tmp_path / "mixed.pt")
+    load_pretrained(imported_model("resnet34_astp", tmp_path))
+    assert "trained on another front-end" in caplog.text
