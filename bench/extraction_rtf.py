@@ -6,7 +6,8 @@ Measured: the encoder forward on mean-normalised 80-dim fbank (random values, 10
 second of audio) in eval mode under ``torch.inference_mode``, for ECAPA-TDNN C=512, ResNet34
 (m_channels 32) and the x-vector TDNN, on 5 s and 20 s inputs; on CPU with 1 and 2 threads side
 by side, and on the GPU (fp32 and bf16 autocast, warmed up, timed between ``cuda.synchronize``)
-when CUDA is available. The fbank computation itself is timed once (lhotse, 1 thread). Each figure
+when CUDA is available; ECAPA and ResNet34 also through ONNX Runtime (the graph of
+``embspace.bin.export_onnx``) beside PyTorch at each thread count. The fbank computation itself is timed once (lhotse, 1 thread). Each figure
 is the median over repeats; nothing is asserted. RTF < 1 is faster than real time.
 """
 
@@ -34,6 +35,7 @@ MODELS = {
     "x-vector": {"type": "xvector", "feat_dim": 80, "embed_dim": 512},
 }
 FRAMES_PER_S = 100
+ONNX_MODELS = ("ECAPA C=512", "ResNet34 m32")
 
 
 
@@ -97,6 +99,40 @@ def cpu_table(models: dict[str, torch.nn.Module], lengths: list[float], threads:
             print(f"  {name:<14} {seconds:>5.0f}s " + " ".join(f"{r:10.4f}" for r in rtf) + f" {ratio:>9}")
 
 
+def onnx_table(models: dict[str, torch.nn.Module], lengths: list[float], threads: list[int], min_time: float) -> None:
+    """PyTorch vs ONNX Runtime (``embspace.bin.export_onnx``'s graph) at each thread count, in alternation."""
+    import tempfile
+
+    from embspace.onnx_model import OnnxEncoder, export_onnx
+    from embspace.training import checkpoint as ckpt
+
+    print(f"\nCPU, batch 1, fp32: PyTorch vs ONNX Runtime, {' / '.join(map(str, threads))} thread(s), "
+          "timed in alternation")
+    cols = [f"{kind} {n}t" for n in threads for kind in ("torch", "onnx")]
+    print(f"  {'model':<14} {'input':>6} " + " ".join(f"{c:>10}" for c in cols) + "  onnx speed-up")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, model in models.items():
+            if name not in ONNX_MODELS:
+                continue
+            ckpt.save({"model": model.state_dict(), "model_config": MODELS[name]}, Path(tmp) / "m.pt")
+            export_onnx(Path(tmp) / "m.pt", Path(tmp) / "m.onnx")
+            sessions = {n: OnnxEncoder(Path(tmp) / "m.onnx", num_threads=n) for n in threads}
+            for seconds in lengths:
+                x = torch.randn(1, int(seconds * FRAMES_PER_S), 80)
+
+                def torch_with(n: int, model=model, x=x):
+                    def run():
+                        torch.set_num_threads(n)
+                        with torch.inference_mode():
+                            model(x)
+                    return run
+
+                fns = [f for n in threads for f in (torch_with(n), lambda n=n, x=x: sessions[n](x))]
+                rtf = [t / seconds for t in interleaved_medians(fns, min_time, 2, 50)]
+                gains = " ".join(f"{rtf[2 * i] / rtf[2 * i + 1]:.2f}x" for i in range(len(threads)))
+                print(f"  {name:<14} {seconds:>5.0f}s " + " ".join(f"{r:10.4f}" for r in rtf) + f"  {gains}")
+
+
 def gpu_table(models: dict[str, torch.nn.Module], lengths: list[float], min_time: float) -> None:
     device = torch.device("cuda")
     print(f"\nGPU ({torch.cuda.get_device_name(0)}), batch 1: RTF fp32 / bf16 autocast")
@@ -127,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-time", type=float, default=1.0, help="seconds spent timing each figure (at least 2 runs)")
     p.add_argument("--quick", action="store_true", help="short inputs, one thread count: a smoke run")
     p.add_argument("--no-gpu", action="store_true")
+    p.add_argument("--no-onnx", action="store_true", help="skip the PyTorch vs ONNX Runtime table")
     args = p.parse_args(argv)
     if args.quick:
         args.lengths, args.threads, args.min_time = [2.0], [1], 0.0
@@ -140,6 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fbank (lhotse, 80 mel, 1 thread) on {max(args.lengths):.0f}s: RTF "
           f"{fbank_rtf(max(args.lengths), args.min_time):.4f}")
     cpu_table(models, args.lengths, args.threads, args.min_time)
+    if not args.no_onnx:
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            print("\nONNX: onnx/onnxruntime not installed, skipped")
+        else:
+            onnx_table(models, args.lengths, args.threads, args.min_time)
     if torch.cuda.is_available() and not args.no_gpu:
         gpu_table(models, args.lengths, args.min_time)
     else:

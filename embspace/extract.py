@@ -12,6 +12,7 @@ import torch
 from lhotse.cut import Cut
 
 from embspace.data.pipes import load_audio
+from embspace.features.frontend import Frontend, embspace_frontend, frontend_of
 from embspace.models import build_model
 from embspace.stage import file_sha256
 from embspace.training import checkpoint as ckpt
@@ -20,14 +21,55 @@ from embspace.utils.errors import DataError
 
 
 def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.nn.Module:
-    """An encoder in eval mode from a ``model_<e>.pt`` / ``avg_model.pt`` file."""
+    """An encoder in eval mode from a ``model_<e>.pt`` / ``avg_model.pt`` file (an imported one too).
+
+    The weights must match ``model_config`` exactly; the encoder carries ``feat_dim`` and the model's
+    ``frontend`` (:mod:`embspace.features.frontend`) for features computed from audio. A ``.onnx`` file
+    (``embspace.bin.export_onnx``) gives an ONNX Runtime encoder (CUDA provider on a CUDA device).
+    """
+    if str(model_path).endswith(".onnx"):
+        from embspace.onnx_model import OnnxEncoder
+
+        return OnnxEncoder(model_path, device)
     state = ckpt.load(model_path)
-    if "model" not in state or "model_config" not in state:
-        raise DataError("not an encoder model file (needs 'model' and 'model_config')", model_path)
-    encoder = build_model(state["model_config"])
-    encoder.load_state_dict(state["model"])
+    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
+        hint = ""
+        if isinstance(state, dict) and any(str(k).startswith(("layer1.", "projection.")) for k in state):
+            hint = "; a WeSpeaker checkpoint? convert it with python -m embspace.bin.import_model --from wespeaker"
+        raise DataError(f"not an encoder model file (needs 'model' and 'model_config'){hint}", model_path)
+    encoder = build_strict(state["model"], state["model_config"], model_path)
     encoder.feat_dim = int(state["model_config"].get("feat_dim", 80))  # for features computed from audio
+    encoder.frontend = frontend_of(state)
     return encoder.to(device).eval()
+
+
+def build_strict(weights: dict, model_config: dict, model_path: str | os.PathLike) -> torch.nn.Module:
+    """The model of ``model_config`` with exactly ``weights``; a mismatch is a one-line DataError."""
+    try:
+        encoder = build_model(model_config)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"bad model_config ({e})", model_path, key="model_config") from None
+    expected = encoder.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    if missing or unexpected:
+        raise DataError(f"weights do not fit model_config '{model_config.get('type')}' ({len(missing)} missing, "
+                        f"{len(unexpected)} unexpected tensors; another architecture?)", model_path,
+                        key=(missing or unexpected)[0])
+    for key, ref in expected.items():
+        if tuple(weights[key].shape) != tuple(ref.shape):
+            raise DataError(f"shape {tuple(weights[key].shape)} does not fit model_config ({tuple(ref.shape)})",
+                            model_path, key=key)
+    encoder.load_state_dict(weights, strict=True)
+    return encoder
+
+
+def audio_features_fn(encoder: torch.nn.Module, always: bool = False) -> Callable[[Cut], np.ndarray] | None:
+    """Features of a cut computed from its audio with the encoder's own front-end, or None where the
+    stored features (embspace's front-end) are the encoder's and ``always`` is false."""
+    if not always and encoder.frontend == embspace_frontend(encoder.feat_dim):
+        return None
+    return Frontend(encoder.frontend).cut_fbank
 
 
 def ge2e_weights() -> Path:
@@ -135,11 +177,9 @@ class WaveformEmbedder:
             self._ge2e = VoiceEncoder(device=self.device, verbose=False)
             self.dim = 256
         else:
-            from embspace.features.fbank import make_extractor
-
             self._encoder = load_encoder(model, self.device)
-            feat_dim = int(ckpt.load(model)["model_config"].get("feat_dim", 80))
-            self._fbank = make_extractor(feat_dim)
+            feat_dim = self._encoder.feat_dim
+            self._frontend = Frontend(self._encoder.frontend)
             with torch.inference_mode():
                 self.dim = int(self._encoder(torch.zeros(1, 200, feat_dim, device=self.device)).shape[-1])
 
@@ -178,5 +218,6 @@ class WaveformEmbedder:
 
     @torch.inference_mode()
     def _encoder_batch(self, wavs: Sequence[np.ndarray]) -> np.ndarray:
-        feats = [mean_normalise(self._fbank.extract(np.asarray(w, dtype=np.float32), self.SAMPLE_RATE)) for w in wavs]
+        feats = [self._frontend(np.asarray(w, dtype=np.float32), self.SAMPLE_RATE, f"waveform {i}")
+                 for i, w in enumerate(wavs)]
         return np.concatenate([_forward(self._encoder, [f], self.device) for f in feats]).astype(np.float32)

@@ -104,6 +104,9 @@ def test_average_and_extract(tiny_data, tmp_path):
     m1, m2, avg = (_weights(models / n) for n in ("model_1.pt", "model_2.pt", "avg_model.pt"))
     k = next(k for k, v in avg.items() if v.is_floating_point())
     assert torch.allclose(avg[k], (m1[k] + m2[k]) / 2)
+    from embspace.features.frontend import embspace_frontend
+
+    assert ckpt.load(models / "avg_model.pt")["frontend"] == embspace_frontend(TINY_CONFIG["model"]["feat_dim"])
 
     emb_dir = tmp_path / "emb"
     for job in (1, 2):

@@ -358,6 +358,28 @@ def test_seed_stages_with_ge2e_and_vcmix(recipe, tmp_path):
     assert again.stderr.count("already done") >= 8
 
 
+def test_seed_stages_with_an_imported_wespeaker_model(recipe, tmp_path):
+    """Stages 20-25 with a WeSpeaker checkpoint imported by import_model as the frozen extractor."""
+    from tests.conftest import run_cli
+    from tests.wespeaker_fixtures import wespeaker_checkpoint
+
+    data = tmp_path / "data"
+    shutil.copytree(recipe["data"], data)
+    conf = tmp_path / "seed_tiny.yaml"
+    conf.write_text(SEED_TINY)
+    ws_ckpt, ws_cfg = wespeaker_checkpoint("resnet34_astp", tmp_path / "ws")
+    model = tmp_path / "imported" / "ws_r34.pt"
+    run_cli("import_model", "--from", "wespeaker", "--checkpoint", ws_ckpt, "--config", ws_cfg, "--out", model)
+    exp = tmp_path / "exp"
+    proc = run_recipe("--stage", "20", "--stop-stage", "25", "--seed-extractor", str(model), "--seed-config", str(conf),
+                      "--seed-eval-seeds", "1", "--seed-sweep", "10", "--data", str(data), "--exp", str(exp), "--nj", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    assert (exp / "ws_r34" / "embeddings" / "voxceleb_train" / "xvector.scp").is_file()
+    assert len(read_table(exp / "ws_r34_seed" / "copies" / "xvector.scp")) > 0
+    rows = {(r["system"], r["trials"]) for r in json.loads((exp / "results.json").read_text())["rows"]}
+    assert {("ws_r34", "vox1_O"), ("ws_r34_seed", "vox1_O")} <= rows
+
+
 def test_nessa_stages_on_two_embedding_sets(recipe, tmp_path):
     """Stages 31-33 with two embedding sets the user points to (synthetic ones for the miniature test set)."""
     from embspace.embio import write_embeddings

@@ -24,7 +24,7 @@ import torch
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.features.fbank import load_feature_cuts
-from embspace.extract import embed_with_encoder, load_encoder
+from embspace.extract import audio_features_fn, embed_with_encoder, load_encoder
 from embspace.scoring.cosine import score_trials, write_scores
 from embspace.scoring.metrics import compute_all
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -52,7 +52,8 @@ def _embed_part(part: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
     torch.set_num_threads(1)
     device = torch.device("cpu")
     encoder = load_encoder(_JOB["model"], device)
-    return list(embed_with_encoder(encoder, _JOB["cuts"][part[0]:part[1]], device))
+    return list(embed_with_encoder(encoder, _JOB["cuts"][part[0]:part[1]], device,
+                                   feature_fn=audio_features_fn(encoder)))
 
 
 def embed_all(model: str, cuts: list, nj: int) -> list[tuple[str, np.ndarray]]:

@@ -7,7 +7,8 @@ Example:
 
 With ``--copies-config conf/seed_mini.yaml`` it embeds augmented copies (noise, music,
 reverberation) of the utterances a SEED config selects instead, keyed ``<utt>@<kind>@<draw>``;
-features are then computed from the augmented audio.
+features are then computed from the augmented audio. A model whose front-end differs from the stored
+features' (an imported WeSpeaker model: Kaldi fbank) gets its features computed from the audio.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from embspace.bin._job_options import add_job_options, check_job_options
 from embspace.embio import write_embeddings
 from embspace.features.fbank import load_feature_cuts
-from embspace.extract import embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
+from embspace.extract import audio_features_fn, embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
 from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
 
@@ -81,12 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         items = embed_with_ge2e(cuts, device)
     else:
         encoder = load_encoder(args.model, device)
-        feature_fn = None
-        if args.copies_config:
-            from embspace.features.fbank import features_of, make_extractor
-
-            fbank = make_extractor(encoder.feat_dim)
-            feature_fn = lambda cut: features_of(cut, fbank)  # noqa: E731
+        feature_fn = audio_features_fn(encoder, always=bool(args.copies_config))
         items = embed_with_encoder(encoder, cuts, device, args.batch_size, feature_fn)
     out = Path(args.out_dir)
     n = write_embeddings(out / f"xvector.{args.job}.ark", out / f"xvector.{args.job}.scp",

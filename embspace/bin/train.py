@@ -59,6 +59,7 @@ def _train(args: argparse.Namespace, cfg: dict) -> int:
     import torch
     import yaml
     from embspace.features.fbank import load_feature_cuts
+    from embspace.features.frontend import embspace_frontend
 
     from embspace.losses import build_loss
     from embspace.losses.extra import build_extra_losses
@@ -151,7 +152,8 @@ def _train(args: argparse.Namespace, cfg: dict) -> int:
                       TrainerOptions(epochs=epochs, save_every_steps=int(cfg.get("save_every_steps", 0)),
                                      log_every=int(cfg.get("log_every", 20)), grad_clip=float(cfg.get("grad_clip", 0.0)),
                                      amp=str(cfg.get("amp", "off")), keep_last=int(cfg.get("keep_last", 0))),
-                      on_step=on_step, export_fn=lambda net: {"model": net.encoder.state_dict(), "model_config": model_cfg},
+                      on_step=on_step, export_fn=lambda net: {"model": net.encoder.state_dict(), "model_config": model_cfg,
+                                                             "frontend": embspace_frontend(model_cfg.get("feat_dim", 80))},
                       config={**cfg, "train_data": {"cuts": str(args.cuts), "sha256": file_sha256(args.cuts)},
                               **({"init": {"model": str(init), "sha256": file_sha256(init)}} if init else {})})
     try:

@@ -76,7 +76,9 @@ class ECAPATDNN(nn.Module):
     (concatenated block outputs -> 1x1 Conv + ReLU to ``mfa_channels``, default ``3 * channels``, i.e. the
     paper's 1536 for C=512; the paper's C=1024 model (14.7M parameters) sets ``mfa_channels=1536``),
     attentive statistics pooling, BN, FC, BN. With ``sum_inputs`` (paper, section 3.3) each block's input
-    is the sum of the outputs of the first conv and all preceding blocks.
+    is the sum of the outputs of the first conv and all preceding blocks; without it blocks are chained.
+    ``pooling_options`` go to the pooling layer (see :func:`build_pooling`); ``emb_bn=False`` drops the
+    final BN (WeSpeaker's ECAPA_TDNN without ``emb_bn``).
     """
 
     def __init__(
@@ -89,6 +91,8 @@ class ECAPATDNN(nn.Module):
         se_channels: int = 128,
         pooling: str = "asp",
         sum_inputs: bool = True,
+        pooling_options: dict | None = None,
+        emb_bn: bool = True,
     ):
         super().__init__()
         self.feat_dim, self.embed_dim = feat_dim, embed_dim
@@ -97,10 +101,10 @@ class ECAPATDNN(nn.Module):
         self.conv1 = ConvReluBN(feat_dim, channels, kernel_size=5)
         self.blocks = nn.ModuleList(SERes2Block(channels, d, scale, se_channels=se_channels) for d in (2, 3, 4))
         self.mfa = nn.Sequential(nn.Conv1d(3 * channels, mfa_channels, 1), nn.ReLU())
-        self.pool = build_pooling(pooling, mfa_channels)
+        self.pool = build_pooling(pooling, mfa_channels, pooling_options)
         self.bn_pool = nn.BatchNorm1d(self.pool.out_dim)
         self.fc = nn.Linear(self.pool.out_dim, embed_dim)
-        self.bn_emb = nn.BatchNorm1d(embed_dim)
+        self.bn_emb: nn.Module = nn.BatchNorm1d(embed_dim) if emb_bn else nn.Identity()
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:

@@ -3,6 +3,7 @@ initialisation of an encoder from a pre-trained model file (fine-tuning)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -12,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from embspace.losses.extra import ExtraLoss, needs_pairs
-from embspace.models import build_model
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
 
@@ -61,8 +61,13 @@ def load_pretrained(path: str | os.PathLike, model_cfg: dict[str, Any] | None = 
         diff = sorted(k for k in set(saved) | set(model_cfg) if saved.get(k) != model_cfg.get(k))
         raise DataError(f"the config's model section differs from the pre-trained model's in {', '.join(diff)} "
                         "(leave 'model:' out to take the pre-trained architecture)", path)
-    encoder = build_model(saved)
-    encoder.load_state_dict(state["model"])
+    from embspace.extract import build_strict
+    from embspace.features.frontend import embspace_frontend, frontend_of
+
+    encoder = build_strict(state["model"], saved, path)
+    if frontend_of(state) != embspace_frontend(int(saved.get("feat_dim", 80))):
+        logging.warning(f"{path}: the model was trained on another front-end ({frontend_of(state)['window_type']} "
+                        "window...); fine-tuning uses embspace's fbank, which the new model files record")
     return encoder, saved
 
 

@@ -65,7 +65,7 @@ inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share o
 inside_seed=0           # seed of pairing, alpha draws and texts
 # SEED (stages 20-25)
 seed_config=conf/seed.yaml   # SEED network, diffusion, training, copies and inference settings
-seed_extractor=system        # the frozen extractor: system ($exp/<train config>/models/avg_model.pt) or ge2e
+seed_extractor=system        # the frozen extractor: system ($exp/<train config>/models/avg_model.pt), ge2e, or a model file (.pt/.onnx, e.g. from import_model)
 voxconverse_sv_root=         # VoxConverse SV segments + trials_wo_overlap.txt: adds the VC-Mix list ('' = Vox1-O only)
 seed_eval_seeds=1,2,3        # diffusion-noise seeds of the evaluation (rows give mean and std)
 seed_sweep=10,50,100,200     # t* values of the sweep table
@@ -321,22 +321,24 @@ fi
 case "$seed_extractor" in
   system) seed_sys=$system; seed_model=$dir/models/avg_model.pt ;;
   ge2e) seed_sys=ge2e; seed_model=ge2e ;;
-  *) die "--seed-extractor must be system or ge2e, got '$seed_extractor'" ;;
+  *.pt|*.onnx) [ -f "$seed_extractor" ] || die "--seed-extractor: no model file $seed_extractor"
+    seed_model=$seed_extractor; seed_sys=$(basename "${seed_extractor%.*}") ;;  # e.g. an imported WeSpeaker model
+  *) die "--seed-extractor must be system, ge2e or a model file (.pt/.onnx), got '$seed_extractor'" ;;
 esac
 seed_emb=$exp/$seed_sys/embeddings
 seed_dir=$exp/${seed_sys}_seed
 seed_model_inputs=(); [ "$seed_model" = ge2e ] || seed_model_inputs=("$seed_model")
 seed_sets=(voxceleb_train voxceleb1_test); [ -z "$voxconverse_sv_root" ] || seed_sets+=(voxconverse_sv)
 
-if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ] && [ "$seed_sys" = ge2e ]; then
+if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ] && [ "$seed_extractor" != system ]; then
   for split in test train; do
     name=${kaldi_name[$split]}
-    log "Stage 20: GE2E embeddings of $name (the SEED extractor)"
-    run_stage --name "seed-extract-ge2e-$name" --marker "$done_dir/20.seed.extract.ge2e.$name" \
-      --inputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name/wav.scp" "$data/$name/utt2spk" \
-      --outputs "$seed_emb/$name/xvector.scp" -- \
+    log "Stage 20: $seed_sys embeddings of $name (the SEED extractor)"
+    run_stage --name "seed-extract-$seed_sys-$name" --marker "$done_dir/20.seed.extract.$seed_sys.$name" \
+      --inputs "${seed_model_inputs[@]}" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name/wav.scp" \
+        "$data/$name/utt2spk" --outputs "$seed_emb/$name/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        ge2e "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name" "$seed_emb/$name"
+        "$seed_model" "$data/fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$name" "$seed_emb/$name"
   done
 fi
 

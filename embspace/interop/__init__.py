@@ -1,0 +1,1 @@
+"""Model files of other toolkits as embspace model files."""
