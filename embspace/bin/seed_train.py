@@ -34,10 +34,8 @@ from embspace.seed.config import SeedConfig, load_config
 from embspace.seed.data import PairBatches, dev_set, parse_copy_key, plan_copies, training_pairs
 from embspace.seed.enhance import Enhancer, enhance_table
 from embspace.seed.evaluate import list_metrics, selection_score
-from embspace.seed.model import SeedMLP
 from embspace.seed.norm import for_training
-from embspace.seed.schedule import NoiseSchedule
-from embspace.seed.train import SeedObjective
+from embspace.seed.train import build_objective
 from embspace.training.distributed import cleanup, init_distributed
 from embspace.training.trainer import Trainer, TrainerOptions
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -108,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     if dist_info.world_size > 1:
         raise DataError("seed_train runs in one process (the model is small); do not start it under torchrun")
     torch.manual_seed(cfg.seed)
-    model = SeedMLP(dim, cfg.model.width_mult, cfg.model.num_blocks, cfg.model.dropout, cfg.model.skip)
-    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.beta_start, cfg.diffusion.beta_end)
-    objective = SeedObjective(model, schedule, cfg.diffusion.t_min, cfg.diffusion.t_max)
+    objective = build_objective(cfg, dim)
+    model, schedule = objective.model, objective.schedule
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer["lr"], weight_decay=cfg.optimizer["weight_decay"])
     batches = PairBatches(inputs_t, targets_t, cfg.batch_size, cfg.seed)
     exp_dir = Path(args.exp_dir)
