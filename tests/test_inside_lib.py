@@ -265,6 +265,37 @@ def test_filters_count_what_they_remove():
         apply_filters(spk, dur, FilterOptions(max_real_sim=0.9), emb, ["r"], np.ones((1, 3)))
 
 
+def test_privacy_filter_removes_an_identity_close_to_a_test_speaker(tmp_path):
+    from embspace.bin.inside_make_data import read_reference_speakers
+    from embspace.embio import write_embeddings
+
+    rng = np.random.default_rng(1)
+    train_means = {"train1": _unit(rng.standard_normal(16)), "train2": _unit(rng.standard_normal(16))}
+    test_means = {"test1": _unit(rng.standard_normal(16)), "test2": _unit(rng.standard_normal(16))}
+    for name, means in (("train", train_means), ("test", test_means)):
+        write_embeddings(tmp_path / name / "spk.ark", tmp_path / name / "spk.scp", means.items())
+    near = test_means["test1"] + 0.05 * _unit(rng.standard_normal(16))  # cosine ~0.999 to test1
+    far = _unit(rng.standard_normal(16))
+    spk = ["syn-near"] * 3 + ["syn-far"] * 3
+    emb = np.stack([c + 0.01 * rng.standard_normal(16) for c in (near, far) for _ in range(3)])
+    cos = {k: float(_unit(far) @ v) for k, v in {**train_means, **test_means}.items()}
+    assert max(cos.values()) < 0.95  # the far identity is far from every real speaker
+    opts = FilterOptions(max_real_sim=0.95)
+    ids, means, sets = read_reference_speakers(str(tmp_path / "train" / "spk.scp"), str(tmp_path / "test" / "spk.scp"))
+    assert sorted(zip(ids, sets)) == [("test1", "test"), ("test2", "test"), ("train1", "train"), ("train2", "train")]
+    keep, rep = apply_filters(spk, [2.0] * 6, opts, emb, ids, means, sets)
+    assert keep.tolist() == [False] * 3 + [True] * 3
+    (removed,) = rep["privacy_removed"]
+    assert (removed["identity"], removed["nearest_real"], removed["set"]) == ("syn-near", "test1", "test")
+    assert removed["cos"] > 0.95
+    # the training speakers alone do not see it: the test speakers are what removes it
+    only_train = read_reference_speakers(str(tmp_path / "train" / "spk.scp"), None)
+    assert apply_filters(spk, [2.0] * 6, opts, emb, *only_train)[0].all()
+    write_embeddings(tmp_path / "short" / "spk.ark", tmp_path / "short" / "spk.scp", [("test9", np.ones(8))])
+    with pytest.raises(DataError, match="different dimensions.*train: 16.*test: 8"):
+        read_reference_speakers(str(tmp_path / "train" / "spk.scp"), str(tmp_path / "short" / "spk.scp"))
+
+
 def test_unknown_backend_is_a_data_error():
     with pytest.raises(DataError, match="unknown TTS backend"):
         build_backend("no_such_tts")
