@@ -312,3 +312,57 @@ def test_logistic_classifier_learns_and_is_deterministic():
     assert np.array_equal(clf.weight, LogisticClassifier.fit(x, y, l2=1e-2).weight)
     with pytest.raises(DataError, match="two classes"):
         LogisticClassifier.fit(x, ["m"] * 80)
+
+
+# ------------------------------------------------------------------ equal steps
+def _train_steps(config: dict, cuts, exp) -> int:
+    """Optimizer steps of a real ``embspace.bin.train`` run (its last checkpoint's global step)."""
+    import yaml
+    from embspace.training import checkpoint as ckpt
+    from tests.conftest import run_cli
+
+    exp.mkdir(parents=True, exist_ok=True)
+    if isinstance(config, dict):
+        (exp / "conf.yaml").write_text(yaml.safe_dump(config))
+        config = exp / "conf.yaml"
+    run_cli("train", "--config", config, "--cuts", cuts, "--exp-dir", exp, "--device", "cpu", "--num-threads", "1")
+    return int(ckpt.load(exp / "models" / "checkpoint_latest.pt")["global_step"])
+
+
+def test_equal_steps_trains_as_many_optimizer_steps_as_the_real_only_baseline(tiny_data, tmp_path):
+    """The INSIDE system's config (``local/make_train_config.py --batches-like <real cuts>``, what
+    ``steps/inside_train_eval.sh --equal-steps true`` runs) trains on real + synthetic cuts for as
+    many optimizer steps as the real-only baseline trains on the real cuts."""
+    import subprocess
+    import sys
+
+    import yaml
+    from lhotse.utils import fastcopy
+
+    from embspace.features.fbank import load_feature_cuts, write_feature_cuts
+    from embspace.inside.expand import combine_cuts
+    from embspace.training.dataset import speaker_map
+    from embspace.training.sampler import SpeakerBalancedSampler
+    from tests.conftest import REPO
+
+    real = load_feature_cuts(tiny_data["train_cuts"])
+    syn = [fastcopy(c, id=f"syn-{c.id}", supervisions=[fastcopy(s, id=f"syn-{s.id}", speaker=f"syn-{s.speaker}")
+                                                       for s in c.supervisions]) for c in real]
+    union, _ = combine_cuts(real, syn)
+    write_feature_cuts(union, tmp_path / "union_cuts.jsonl.gz")
+    assert len(union) == 2 * len(real)
+    config = {"seed": 3, "model": {"type": "xvector", "feat_dim": 40, "embed_dim": 16, "channels": 16, "hidden": 32},
+              "loss": {"type": "aam", "margin": 0.2, "scale": 16}, "optimizer": {"type": "adam"},
+              "lr_schedule": {"initial_lr": 0.01, "final_lr": 0.001, "warmup_epochs": 0.5},
+              "data": {"num_frames": 40, "spk_per_batch": 4, "utts_per_spk": 2}, "epochs": 2}
+    baseline = _train_steps(config, tiny_data["train_cuts"], tmp_path / "baseline")
+    assert baseline == 2 * (len(real) // 8)  # one pass over the real cuts per epoch
+    (tmp_path / "conf.yaml").write_text(yaml.safe_dump(config))
+    subprocess.run([sys.executable, str(REPO / "local" / "make_train_config.py"), "--config", str(tmp_path / "conf.yaml"),
+                    "--out", str(tmp_path / "inside.yaml"), "--batches-like", str(tiny_data["train_cuts"])],
+                   check=True, capture_output=True)
+    inside = _train_steps(tmp_path / "inside.yaml", tmp_path / "union_cuts.jsonl.gz", tmp_path / "inside")
+    assert inside == baseline
+    spk2id = speaker_map(union)  # without the rule: one pass over the union per epoch, twice the steps
+    per_epoch = len(SpeakerBalancedSampler([spk2id[c.supervisions[0].speaker] for c in union], 4, 2))
+    assert per_epoch == len(union) // 8 and 2 * per_epoch > baseline
