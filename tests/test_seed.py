@@ -358,3 +358,18 @@ def test_objective_learns_to_undo_a_shift():
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * stats["input_l1"].item()
+
+
+def test_seed_option_changes_the_training_seed_only(trained, tables, tmp_path):
+    same = tmp_path / "same"
+    assert seed_train.main(_train_args(tables, same) + ["--seed", "3"]) == 0  # the config's seed, given explicitly
+    ref = torch.load(trained / "seed_model.pt", weights_only=True)["model"]
+    for k, v in torch.load(same / "seed_model.pt", weights_only=True)["model"].items():
+        assert torch.equal(v, ref[k]), k
+    other = tmp_path / "other"
+    assert seed_train.main(_train_args(tables, other) + ["--seed", "9"]) == 0
+    sel, ref_sel = (json.loads((d / "selection.json").read_text()) for d in (other, trained))
+    assert sel["train_seed"] == 9 and ref_sel["train_seed"] == 3
+    assert sel["dev_speakers"] == ref_sel["dev_speakers"]  # the copy plan still follows the config's seed
+    weights = torch.load(other / "seed_model.pt", weights_only=True)["model"]
+    assert any(not torch.equal(v, ref[k]) for k, v in weights.items())
