@@ -381,3 +381,34 @@ def test_head_imprinting_starts_from_class_means(cuts):
     assert head(encoder(feats), labels)[0].item() < random_loss
     with pytest.raises(ValueError, match="one weight row per class"):
         imprint_head(encoder, head, ds, [0, 1], per_class=1)
+
+
+def test_report_has_the_cumulative_ablation(tmp_path):
+    from embspace.bin import emotion_report
+
+    rows = [("pre", None, 20.0), ("base", (), 10.0), ("cp", ("copypaste",), 9.0), ("erl", ("erl",), 9.5),
+            ("cp_erl", ("copypaste", "erl"), 8.0), ("all", ("copypaste", "erl", "em"), 8.8)]
+    systems = []
+    for name, comps, eer in rows:
+        d = tmp_path / name
+        (d / "scores").mkdir(parents=True)
+        m = {"eer": eer, "mindcf_0.01": 0.5, "mindcf_0.05": 0.3}
+        for lst in ("test_nn", "test_merged"):
+            (d / "scores" / f"{lst}.metrics.json").write_text(json.dumps(m))
+        if comps is not None:
+            emo = {"emotion_field": "style", "copypaste": {"segment_frames": [80, 120]}}
+            for c in ("copypaste", "erl", "em"):
+                emo.setdefault(c, {})["enable"] = c in comps
+            (d / "config.yaml").write_text(yaml.safe_dump({"data": {"num_frames": 200}, "emotion": emo}))
+        systems += ["--system", f"x_{name}={d}"]
+    assert emotion_report.main(["--results", str(tmp_path / "results.json"), *systems,
+                                "--out-md", str(tmp_path / "report.md")]) == 0
+    report = (tmp_path / "report.md").read_text()
+    table = report.split("## Cumulative ablation, EER (%)")[1]
+    lines = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [line.split(" | ")[:2] for line in lines] == [["| baseline", "x_base"], ["| +cp", "x_cp"],
+                                                        ["| +erl", "x_cp_erl"], ["| +em", "x_all"]]
+    assert "8.00 (-11.1%; -20.0%)" in lines[2] and "8.80 (+10.0%; -12.0%)" in lines[3]
+    (tmp_path / "cp_erl" / "config.yaml").unlink()  # without the cp_erl row there is no cumulative table
+    emotion_report.main(["--results", str(tmp_path / "results2.json"), *systems, "--out-md", str(tmp_path / "r2.md")])
+    assert "Cumulative" not in (tmp_path / "r2.md").read_text()
