@@ -442,16 +442,20 @@ def test_profile_mode_choice_is_the_dev_minimum():
 
 
 def _dev_profiles(cli_setup, tmp_path: Path) -> tuple[Path, Path]:
-    """Profiles of the dev speakers (2 utterances each) and their profile trials."""
-    d = tmp_path / "dev"
-    d.mkdir()
-    u2s = (cli_setup["root"] / "lists" / "dev" / "utt2spk").read_text()
-    (d / "utt2spk").write_text(u2s)
-    (d / "wav.scp").write_text("".join(f"{line.split()[0]} /dev/null\n" for line in u2s.splitlines()))
-    fix_data_dir(d)
-    run_cli("make_trials", "--data-dir", d, "--out", d / "trials", "--profiles-out", d / "profiles",
-            "--profile-trials-out", d / "trials_profiles", "--utts-per-profile", "2", "--profiles-per-speaker", "2")
-    return d / "profiles", d / "trials_profiles"
+    """Profiles of the dev speakers (2 utterances each) and their profile trials, from nessa_split."""
+    root, out = cli_setup["root"], tmp_path / "lists"
+    run_cli("nessa_split", "--utt2spk", root / "train" / "utt2spk", "--num-dev-speakers", "3", "--out-dir", out,
+            "--utts-per-profile", "2", "--profiles-per-speaker", "2")
+    for name in ("train/utt2spk", "dev/utt2spk", "dev/trials"):  # the same split as without profiles
+        assert (out / name).read_text() == (root / "lists" / name).read_text()
+    profiles = read_profiles(out / "dev" / "profiles")
+    dev_u2s = dict(line.split() for line in (out / "dev" / "utt2spk").read_text().splitlines())
+    assert len(profiles) == 3 * 2 and all(len(u) == 2 and len({dev_u2s[x] for x in u}) == 1 for u in profiles.values())
+    trials = [line.split() for line in (out / "dev" / "trials_profiles").read_text().splitlines()]
+    enrolled = {u for utts in profiles.values() for u in utts}
+    assert len(trials) == 6 * (len(dev_u2s) - len(enrolled)) and not {t for _, t, _ in trials} & enrolled
+    assert all((lab == "target") == (dev_u2s[profiles[p][0]] == dev_u2s[t]) for p, t, lab in trials)
+    return out / "dev" / "profiles", out / "dev" / "trials_profiles"
 
 
 def test_cli_profile_mode_chosen_on_dev_names_the_test_row(cli_setup, tmp_path):
