@@ -318,6 +318,7 @@ def test_logistic_classifier_learns_and_is_deterministic():
 def _train_steps(config: dict, cuts, exp) -> int:
     """Optimizer steps of a real ``embspace.bin.train`` run (its last checkpoint's global step)."""
     import yaml
+
     from embspace.training import checkpoint as ckpt
     from tests.conftest import run_cli
 

@@ -461,7 +461,8 @@ def _dev_profiles(cli_setup, tmp_path: Path) -> tuple[Path, Path]:
 def test_cli_profile_mode_chosen_on_dev_names_the_test_row(cli_setup, tmp_path):
     root = cli_setup["root"]
     profiles, profile_trials = _dev_profiles(cli_setup, tmp_path)
-    cfg = "--mapper mlp --direction x_to_y --hidden-dims 32 --epochs 3 --spk-per-batch 6 --num-threads 1".split()
+    cfg = ["--mapper", "mlp", "--direction", "x_to_y", "--hidden-dims", "32", "--epochs", "3", "--spk-per-batch", "6",
+           "--num-threads", "1"]
     run_cli("nessa_train", *cfg, *cli_setup["common"], "--dev-profiles", profiles,
             "--dev-profile-trials", profile_trials, "--exp-dir", tmp_path / "nessa")
     summary = json.loads((tmp_path / "nessa" / "summary.json").read_text())["profile_mode"]

@@ -145,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     cumulative = cumulative_table(rows, all_lists, "eer")
     if cumulative:
         lines += ["", "## Cumulative ablation, EER (%)", "",
-                  "Each step adds one component to the one above: (relative change vs the step above; vs the "
-                  "fine-tuning baseline).", ""] + cumulative
+                  ("Each step adds one component to the one above: (relative change vs the step above; vs the "
+                   "fine-tuning baseline)."), ""] + cumulative
     if args.style_check:
         lines += ["", Path(args.style_check).read_text().replace("# ", "## ", 1)]
     atomic_write_text(args.out_md, "\n".join(lines) + "\n")

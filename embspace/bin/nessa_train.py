@@ -195,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         raise DataError(f"dev utterance is also a training utterance of {args.utt2spk}", args.dev_trials, key=leaked)
     dev_profiles = _dev_profiles(args)
     if dev_profiles is not None:
-        leaked = next((k for k in dev_profiles.keys() if k in utt2spk), None)
+        leaked = next((k for k in dev_profiles.utterances() if k in utt2spk), None)
         if leaked is not None:
             raise DataError(f"dev utterance is also a training utterance of {args.utt2spk}", args.dev_profiles,
                             key=leaked)
-        dev_keys = sorted(set(dev_keys) | set(dev_profiles.keys()))
+        dev_keys = sorted(set(dev_keys) | set(dev_profiles.utterances()))
     train_keys = sorted(utt2spk)
     pairs = load_pairs(args.x_scp, args.y_scp, train_keys + dev_keys, args.utt2spk)
     train, dev_pairs = pairs.subset(train_keys), pairs.subset(dev_keys)

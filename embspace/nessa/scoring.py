@@ -102,7 +102,7 @@ class DevProfiles:
             raise DataError(f"enrollment '{unknown}' is not a profile of {profiles_path}", trials_path)
         self.profiles, self.pairs = profiles, pairs
 
-    def keys(self) -> list[str]:
+    def utterances(self) -> list[str]:
         """Every utterance the list needs (profile members and test utterances)."""
         return sorted({u for utts in self.profiles.values() for u in utts} | {t for _, t, _ in self.trials})
 
