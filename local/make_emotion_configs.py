@@ -3,10 +3,14 @@
 
     python local/make_emotion_configs.py --config conf/emotion_ft.yaml --init exp/ecapa_mini/models/avg_model.pt \
         --summary data/emotion/summary.json --out-dir exp/emotion/configs
-Writes ``<out-dir>/{base,cp,erl,em,all}.yaml``: the config with ``init:`` set and the three components
-of its ``emotion:`` section switched (base: none; cp: CopyPaste; erl: the cosine term; em: masking;
-all: the three), every other option as given. ``--rows`` picks a subset. ``spk_per_batch`` is capped
-at the number of fine-tuning speakers (``summary.json`` of emotion_prepare), with a note.
+Writes ``<out-dir>/{base,cp,erl,em,cp_erl,all}.yaml``: the config with ``init:`` set and the three
+components of its ``emotion:`` section switched (base: none; cp: CopyPaste; erl: the cosine term; em:
+masking; cp_erl: CopyPaste and ERL; all: the three), every other option as given. ``--rows`` picks a
+subset: ``base,cp,erl,em,all`` are the single-component rows, ``base,cp,cp_erl,all`` the paper's
+cumulative ablation (``CUMULATIVE``). A row with ERL but without CopyPaste has no CopyPaste pairs, so
+its ERL term uses every parallel pair (``erl.pairs: all``); the other rows keep ``erl.pairs`` as given
+(``copypaste`` in conf/emotion_ft.yaml: ERL on CopyPaste pairs, as in the paper). ``spk_per_batch``
+is capped at the number of fine-tuning speakers (``summary.json`` of emotion_prepare), with a note.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from embspace.emotion.config import emotion_options
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
-ROWS = {"base": (), "cp": ("copypaste",), "erl": ("erl",), "em": ("em",), "all": ("copypaste", "erl", "em")}
+ROWS = {"base": (), "cp": ("copypaste",), "erl": ("erl",), "em": ("em",), "cp_erl": ("copypaste", "erl"),
+        "all": ("copypaste", "erl", "em")}
+SINGLE = ("base", "cp", "erl", "em", "all")  # one component at a time, then the three
+CUMULATIVE = ("base", "cp", "cp_erl", "all")  # the paper's ablation: each row adds one component
 
 
 @cli_main
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         emo = dict(out["emotion"])
         for comp in ("copypaste", "erl", "em"):
             emo[comp] = {**dict(emo.get(comp) or {}), "enable": comp in ROWS[row]}
+        if "copypaste" not in ROWS[row]:
+            emo["erl"]["pairs"] = "all"  # no CopyPaste pairs to restrict the term to
         out["emotion"] = emo
         try:
             emotion_options(emo, int(data.get("num_frames", 200)))

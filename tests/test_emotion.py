@@ -172,10 +172,10 @@ def test_plain_pairs_cross_neutral_and_emotional(cuts):
         (a,), (p,) = ds.plan(i, rng)
         assert a.index == i and ds.labels[p.index] == ds.labels[i]
         assert (_label(ds, i) == "neutral") != (_label(ds, p.index) == "neutral")
-    x1, x2, lab = ds[(3, 11)]
-    y1, y2, _ = ds[(3, 11)]
+    x1, x2, lab, cp = ds[(3, 11)]
+    y1, y2, _, _ = ds[(3, 11)]
     assert x1.shape == x2.shape == (60, 40) and torch.equal(x1, y1) and torch.equal(x2, y2)  # reproducible
-    assert lab == ds.labels[3] and abs(float(x1.mean())) < 1e-4  # mean-normalised
+    assert lab == ds.labels[3] and not cp and abs(float(x1.mean())) < 1e-4  # mean-normalised
     feats, labels, pairs = collate_pairs([ds[(i, i)] for i in range(4)])
     assert feats.shape == (8, 60, 40) and labels.tolist() == [ds.labels[i] for i in range(4)] * 2
     assert pairs.tolist() == [[0, 4], [1, 5], [2, 6], [3, 7]]
@@ -208,12 +208,59 @@ def test_copypaste_partner_joins_a_neutral_and_an_emotional_piece(cuts):
     shared = [p for p in anchor if _label(ds3, p.index) == "neutral"][0]
     assert shared in partner  # one neutral window in both views
     assert {_label(ds3, p.index) for p in anchor + partner} == {"neutral", "angry", "sad"}
-    a, p, _ = ds3[(emo_idx, 7)]
+    a, p, _, cp = ds3[(emo_idx, 7)]
+    assert cp  # an emo_swap pair is a CopyPaste pair
     k = anchor.index(shared)
     lo, hi = (0, shared.length) if k == 0 else (60 - shared.length, 60)
     raw_a = ds3.render(anchor, np.random.default_rng(0), False)
     raw_p = ds3.render(partner, np.random.default_rng(0), False)
     assert np.allclose(raw_a[lo:hi], raw_p[lo:hi])
+
+
+def test_erl_on_copypaste_pairs_only(cuts):
+    cp = {"enable": True, "segment_frames": [20, 30], "p_cp": 0.5}
+    ds = build_pair_dataset(cuts, opts(copypaste=cp, erl={"enable": True, "pairs": "copypaste"}), 60)
+    seeds = list(range(40))
+    batch = [ds[(i % len(ds), seed)] for i, seed in enumerate(seeds)]
+    joined = [len(ds.plan(i % len(ds), np.random.default_rng(seed))[1]) == 2 for i, seed in enumerate(seeds)]
+    assert [item[3] for item in batch] == joined and 0 < sum(joined) < len(joined)  # both kinds in the batch
+    feats, labels, pairs = ds.collate(batch)
+    b = len(batch)
+    assert feats.shape[0] == labels.shape[0] == 2 * b  # every crop still goes to the AAM-softmax loss
+    assert pairs.tolist() == [[i, i + b] for i in range(b) if joined[i]]
+    every = build_pair_dataset(cuts, opts(copypaste=cp, erl={"enable": True}), 60)
+    assert every.collate(batch)[2].tolist() == [[i, i + b] for i in range(b)]  # erl.pairs: all (default)
+    emb = torch.randn(2 * b, 8)
+    want = torch.stack([1 - torch.cosine_similarity(emb[i], emb[i + b], dim=0) for i in range(b) if joined[i]]).mean()
+    (_, _, term), = erl_terms(ds.opts)
+    assert term(emb, labels, pairs).item() == pytest.approx(want.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="erl.pairs.*copypaste.enable"):
+        opts(erl={"enable": True, "pairs": "copypaste"})
+    with pytest.raises(ValueError, match="erl.pairs"):
+        opts(erl={"enable": True, "pairs": "plain"})
+
+
+def _row_configs(tmp_path, rows):
+    src = REPO / "egs" / "mini" / "v1" / "conf" / "emotion_ft.yaml"
+    proc = subprocess.run([sys.executable, str(REPO / "local" / "make_emotion_configs.py"), "--config", str(src),
+                           "--init", "init.pt", "--rows", rows, "--out-dir", str(tmp_path)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=tmp_path,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return {r: yaml.safe_load((tmp_path / f"{r}.yaml").read_text()) for r in rows.split(",")}
+
+
+def test_row_configs_of_the_cumulative_ablation(tmp_path):
+    from local.make_emotion_configs import CUMULATIVE, SINGLE
+
+    assert CUMULATIVE == ("base", "cp", "cp_erl", "all") and SINGLE == ("base", "cp", "erl", "em", "all")
+    rows = _row_configs(tmp_path, ",".join(dict.fromkeys(SINGLE + CUMULATIVE)))
+    comps = {r: emotion_options(c["emotion"], c["data"]["num_frames"]).components for r, c in rows.items()}
+    assert [comps[r] for r in CUMULATIVE] == ["none", "cp", "cp+erl", "cp+erl+em"]
+    assert comps["erl"] == "erl" and comps["em"] == "em"
+    assert rows["cp_erl"]["emotion"]["erl"]["pairs"] == rows["all"]["emotion"]["erl"]["pairs"] == "copypaste"
+    assert rows["erl"]["emotion"]["erl"]["pairs"] == "all"  # no CopyPaste pairs in that row
+    assert all(c["init"] == "init.pt" for c in rows.values())
 
 
 def test_masking_hides_the_loudest_partner_frames(cuts):
@@ -225,12 +272,12 @@ def test_masking_hides_the_loudest_partner_frames(cuts):
     changed = np.flatnonzero(np.any(clean != masked, axis=1))
     assert len(changed) == 15
     assert set(changed) == set(np.argsort(-fbank_energy(clean))[:15])
-    a, p, _ = ds[(0, 3)]
-    b, q, _ = build_pair_dataset(cuts, opts(), 60)[(0, 3)]
+    a, p, *_ = ds[(0, 3)]
+    b, q, *_ = build_pair_dataset(cuts, opts(), 60)[(0, 3)]
     assert torch.equal(a, b) and not torch.equal(p, q)  # only the partner is masked (apply_to: partner)
     wave = build_pair_dataset(cuts, opts(em={"enable": True, "p_em": 1.0, "domain": "waveform"},
                                         copypaste={"enable": True, "segment_frames": [20, 30]}), 60)
-    x, y, _ = wave[(0, 3)]
+    x, y, _, _ = wave[(0, 3)]
     assert x.shape == y.shape == (60, 40) and torch.isfinite(y).all()
 
 
@@ -335,3 +382,34 @@ def test_head_imprinting_starts_from_class_means(cuts):
     assert head(encoder(feats), labels)[0].item() < random_loss
     with pytest.raises(ValueError, match="one weight row per class"):
         imprint_head(encoder, head, ds, [0, 1], per_class=1)
+
+
+def test_report_has_the_cumulative_ablation(tmp_path):
+    from embspace.bin import emotion_report
+
+    rows = [("pre", None, 20.0), ("base", (), 10.0), ("cp", ("copypaste",), 9.0), ("erl", ("erl",), 9.5),
+            ("cp_erl", ("copypaste", "erl"), 8.0), ("all", ("copypaste", "erl", "em"), 8.8)]
+    systems = []
+    for name, comps, eer in rows:
+        d = tmp_path / name
+        (d / "scores").mkdir(parents=True)
+        m = {"eer": eer, "mindcf_0.01": 0.5, "mindcf_0.05": 0.3}
+        for lst in ("test_nn", "test_merged"):
+            (d / "scores" / f"{lst}.metrics.json").write_text(json.dumps(m))
+        if comps is not None:
+            emo = {"emotion_field": "style", "copypaste": {"segment_frames": [80, 120]}}
+            for c in ("copypaste", "erl", "em"):
+                emo.setdefault(c, {})["enable"] = c in comps
+            (d / "config.yaml").write_text(yaml.safe_dump({"data": {"num_frames": 200}, "emotion": emo}))
+        systems += ["--system", f"x_{name}={d}"]
+    assert emotion_report.main(["--results", str(tmp_path / "results.json"), *systems,
+                                "--out-md", str(tmp_path / "report.md")]) == 0
+    report = (tmp_path / "report.md").read_text()
+    table = report.split("## Cumulative ablation, EER (%)")[1]
+    lines = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [line.split(" | ")[:2] for line in lines] == [["| baseline", "x_base"], ["| +cp", "x_cp"],
+                                                        ["| +erl", "x_cp_erl"], ["| +em", "x_all"]]
+    assert "8.00 (-11.1%; -20.0%)" in lines[2] and "8.80 (+10.0%; -12.0%)" in lines[3]
+    (tmp_path / "cp_erl" / "config.yaml").unlink()  # without the cp_erl row there is no cumulative table
+    emotion_report.main(["--results", str(tmp_path / "results2.json"), *systems, "--out-md", str(tmp_path / "r2.md")])
+    assert "Cumulative" not in (tmp_path / "r2.md").read_text()

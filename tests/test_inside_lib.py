@@ -265,6 +265,37 @@ def test_filters_count_what_they_remove():
         apply_filters(spk, dur, FilterOptions(max_real_sim=0.9), emb, ["r"], np.ones((1, 3)))
 
 
+def test_privacy_filter_removes_an_identity_close_to_a_test_speaker(tmp_path):
+    from embspace.bin.inside_make_data import read_reference_speakers
+    from embspace.embio import write_embeddings
+
+    rng = np.random.default_rng(1)
+    train_means = {"train1": _unit(rng.standard_normal(16)), "train2": _unit(rng.standard_normal(16))}
+    test_means = {"test1": _unit(rng.standard_normal(16)), "test2": _unit(rng.standard_normal(16))}
+    for name, means in (("train", train_means), ("test", test_means)):
+        write_embeddings(tmp_path / name / "spk.ark", tmp_path / name / "spk.scp", means.items())
+    near = test_means["test1"] + 0.05 * _unit(rng.standard_normal(16))  # cosine ~0.999 to test1
+    far = _unit(rng.standard_normal(16))
+    spk = ["syn-near"] * 3 + ["syn-far"] * 3
+    emb = np.stack([c + 0.01 * rng.standard_normal(16) for c in (near, far) for _ in range(3)])
+    cos = {k: float(_unit(far) @ v) for k, v in {**train_means, **test_means}.items()}
+    assert max(cos.values()) < 0.95  # the far identity is far from every real speaker
+    opts = FilterOptions(max_real_sim=0.95)
+    ids, means, sets = read_reference_speakers(str(tmp_path / "train" / "spk.scp"), str(tmp_path / "test" / "spk.scp"))
+    assert sorted(zip(ids, sets)) == [("test1", "test"), ("test2", "test"), ("train1", "train"), ("train2", "train")]
+    keep, rep = apply_filters(spk, [2.0] * 6, opts, emb, ids, means, sets)
+    assert keep.tolist() == [False] * 3 + [True] * 3
+    (removed,) = rep["privacy_removed"]
+    assert (removed["identity"], removed["nearest_real"], removed["set"]) == ("syn-near", "test1", "test")
+    assert removed["cos"] > 0.95
+    # the training speakers alone do not see it: the test speakers are what removes it
+    only_train = read_reference_speakers(str(tmp_path / "train" / "spk.scp"), None)
+    assert apply_filters(spk, [2.0] * 6, opts, emb, *only_train)[0].all()
+    write_embeddings(tmp_path / "short" / "spk.ark", tmp_path / "short" / "spk.scp", [("test9", np.ones(8))])
+    with pytest.raises(DataError, match="different dimensions.*train: 16.*test: 8"):
+        read_reference_speakers(str(tmp_path / "train" / "spk.scp"), str(tmp_path / "short" / "spk.scp"))
+
+
 def test_unknown_backend_is_a_data_error():
     with pytest.raises(DataError, match="unknown TTS backend"):
         build_backend("no_such_tts")
@@ -281,3 +312,58 @@ def test_logistic_classifier_learns_and_is_deterministic():
     assert np.array_equal(clf.weight, LogisticClassifier.fit(x, y, l2=1e-2).weight)
     with pytest.raises(DataError, match="two classes"):
         LogisticClassifier.fit(x, ["m"] * 80)
+
+
+# ------------------------------------------------------------------ equal steps
+def _train_steps(config: dict, cuts, exp) -> int:
+    """Optimizer steps of a real ``embspace.bin.train`` run (its last checkpoint's global step)."""
+    import yaml
+
+    from embspace.training import checkpoint as ckpt
+    from tests.conftest import run_cli
+
+    exp.mkdir(parents=True, exist_ok=True)
+    if isinstance(config, dict):
+        (exp / "conf.yaml").write_text(yaml.safe_dump(config))
+        config = exp / "conf.yaml"
+    run_cli("train", "--config", config, "--cuts", cuts, "--exp-dir", exp, "--device", "cpu", "--num-threads", "1")
+    return int(ckpt.load(exp / "models" / "checkpoint_latest.pt")["global_step"])
+
+
+def test_equal_steps_trains_as_many_optimizer_steps_as_the_real_only_baseline(tiny_data, tmp_path):
+    """The INSIDE system's config (``local/make_train_config.py --batches-like <real cuts>``, what
+    ``steps/inside_train_eval.sh --equal-steps true`` runs) trains on real + synthetic cuts for as
+    many optimizer steps as the real-only baseline trains on the real cuts."""
+    import subprocess
+    import sys
+
+    import yaml
+    from lhotse.utils import fastcopy
+
+    from embspace.features.fbank import load_feature_cuts, write_feature_cuts
+    from embspace.inside.expand import combine_cuts
+    from embspace.training.dataset import speaker_map
+    from embspace.training.sampler import SpeakerBalancedSampler
+    from tests.conftest import REPO
+
+    real = load_feature_cuts(tiny_data["train_cuts"])
+    syn = [fastcopy(c, id=f"syn-{c.id}", supervisions=[fastcopy(s, id=f"syn-{s.id}", speaker=f"syn-{s.speaker}")
+                                                       for s in c.supervisions]) for c in real]
+    union, _ = combine_cuts(real, syn)
+    write_feature_cuts(union, tmp_path / "union_cuts.jsonl.gz")
+    assert len(union) == 2 * len(real)
+    config = {"seed": 3, "model": {"type": "xvector", "feat_dim": 40, "embed_dim": 16, "channels": 16, "hidden": 32},
+              "loss": {"type": "aam", "margin": 0.2, "scale": 16}, "optimizer": {"type": "adam"},
+              "lr_schedule": {"initial_lr": 0.01, "final_lr": 0.001, "warmup_epochs": 0.5},
+              "data": {"num_frames": 40, "spk_per_batch": 4, "utts_per_spk": 2}, "epochs": 2}
+    baseline = _train_steps(config, tiny_data["train_cuts"], tmp_path / "baseline")
+    assert baseline == 2 * (len(real) // 8)  # one pass over the real cuts per epoch
+    (tmp_path / "conf.yaml").write_text(yaml.safe_dump(config))
+    subprocess.run([sys.executable, str(REPO / "local" / "make_train_config.py"), "--config", str(tmp_path / "conf.yaml"),
+                    "--out", str(tmp_path / "inside.yaml"), "--batches-like", str(tiny_data["train_cuts"])],
+                   check=True, capture_output=True)
+    inside = _train_steps(tmp_path / "inside.yaml", tmp_path / "union_cuts.jsonl.gz", tmp_path / "inside")
+    assert inside == baseline
+    spk2id = speaker_map(union)  # without the rule: one pass over the union per epoch, twice the steps
+    per_epoch = len(SpeakerBalancedSampler([spk2id[c.supervisions[0].speaker] for c in union], 4, 2))
+    assert per_epoch == len(union) // 8 and 2 * per_epoch > baseline

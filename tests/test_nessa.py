@@ -16,8 +16,8 @@ import torch
 
 from embspace.data.kaldi_utils import fix_data_dir
 from embspace.embio import read_embeddings, write_embeddings
-from embspace.nessa import (Aligner, DevSet, EarlyStopping, Pairs, TrainOptions, aligner_config, apply_numpy,
-                            classifier_reference, cosine_loss, embed_side, fit_cca, fit_closed_form, fit_least_squares,
+from embspace.nessa import (PROFILE_MODES, Aligner, DevProfiles, DevSet, EarlyStopping, Pairs, TrainOptions, aligner_config, apply_numpy,
+                            choose_profile_mode, classifier_reference, cosine_loss, embed_side, fit_cca, fit_closed_form, fit_least_squares,
                             fit_procrustes, gain_fraction, infonce_loss, load_aligner, mse_loss, pair_up, read_profiles,
                             save_aligner, speaker_centroids, train_mlp)
 from embspace.nessa.losses import AlignmentLoss
@@ -423,3 +423,79 @@ def test_cli_evaluate_rows_and_gain(cli_setup):
                   "--trials", f"single={root / 'test' / 'trials'}", "--out-dir", root / "eval2", "--results", results,
                   check=False)
     assert bad.returncode == 1 and "does not match the x input of" in bad.stderr and not (root / "eval2").exists()
+
+
+# ---------------------------------------------------------------------------- profile mode chosen on dev
+def test_profile_mode_choice_is_the_dev_minimum():
+    class FixedDev:  # dev EER per mode, as DevProfiles.evaluate returns it
+        def __init__(self, eer: dict[str, float]) -> None:
+            self.eer = eer
+
+        def evaluate(self, aligner, mode: str) -> float:
+            return self.eer[mode]
+
+    al = Aligner(aligner_config("identity", "x_to_y", 2, 2))
+    for eer in ({"map_then_average": 3.0, "average_then_map": 2.5}, {"map_then_average": 2.0, "average_then_map": 2.5}):
+        chosen, dev_eer = choose_profile_mode(al, FixedDev(eer))
+        assert chosen == min(eer, key=eer.get) and dev_eer == eer
+    assert choose_profile_mode(al, FixedDev({m: 1.0 for m in PROFILE_MODES}))[0] == "map_then_average"  # a tie
+
+
+def _dev_profiles(cli_setup, tmp_path: Path) -> tuple[Path, Path]:
+    """Profiles of the dev speakers (2 utterances each) and their profile trials, from nessa_split."""
+    root, out = cli_setup["root"], tmp_path / "lists"
+    run_cli("nessa_split", "--utt2spk", root / "train" / "utt2spk", "--num-dev-speakers", "3", "--out-dir", out,
+            "--utts-per-profile", "2", "--profiles-per-speaker", "2")
+    for name in ("train/utt2spk", "dev/utt2spk", "dev/trials"):  # the same split as without profiles
+        assert (out / name).read_text() == (root / "lists" / name).read_text()
+    profiles = read_profiles(out / "dev" / "profiles")
+    dev_u2s = dict(line.split() for line in (out / "dev" / "utt2spk").read_text().splitlines())
+    assert len(profiles) == 3 * 2 and all(len(u) == 2 and len({dev_u2s[x] for x in u}) == 1 for u in profiles.values())
+    trials = [line.split() for line in (out / "dev" / "trials_profiles").read_text().splitlines()]
+    enrolled = {u for utts in profiles.values() for u in utts}
+    assert len(trials) == 6 * (len(dev_u2s) - len(enrolled)) and not {t for _, t, _ in trials} & enrolled
+    assert all((lab == "target") == (dev_u2s[profiles[p][0]] == dev_u2s[t]) for p, t, lab in trials)
+    return out / "dev" / "profiles", out / "dev" / "trials_profiles"
+
+
+def test_cli_profile_mode_chosen_on_dev_names_the_test_row(cli_setup, tmp_path):
+    root = cli_setup["root"]
+    profiles, profile_trials = _dev_profiles(cli_setup, tmp_path)
+    cfg = ["--mapper", "mlp", "--direction", "x_to_y", "--hidden-dims", "32", "--epochs", "3", "--spk-per-batch", "6",
+           "--num-threads", "1"]
+    run_cli("nessa_train", *cfg, *cli_setup["common"], "--dev-profiles", profiles,
+            "--dev-profile-trials", profile_trials, "--exp-dir", tmp_path / "nessa")
+    summary = json.loads((tmp_path / "nessa" / "summary.json").read_text())["profile_mode"]
+    alone = run_cli("nessa_train", *cfg, *cli_setup["common"], "--dev-profiles", profiles, "--exp-dir", tmp_path / "x",
+                    check=False)
+    assert alone.returncode == 1 and "go together" in alone.stderr and not (tmp_path / "x").exists()
+    # recomputed here from the saved mapper: the recorded choice is the dev minimum
+    aligner, info = load_aligner(tmp_path / "nessa" / "mapper.pt")
+    train = cli_setup["train"]
+    pairs = Pairs(train["keys"], train["x"], train["y"])
+    dev = DevProfiles(profile_trials, read_profiles(profiles), profiles, pairs)
+    eer = {m: dev.evaluate(aligner, m) for m in PROFILE_MODES}
+    assert summary["dev_eer"] == pytest.approx(eer) and summary["chosen"] == min(PROFILE_MODES, key=eer.get)
+    assert info["profile_mode"]["chosen"] == summary["chosen"]  # also in the mapper file
+    chosen = summary["chosen"]
+    common = ["--old", f"old={root / 'test' / 'x' / 'xvector.scp'}", "--new", f"new={root / 'test' / 'y' / 'xvector.scp'}",
+              "--old-mean", root / "train" / "x" / "mean.vec", "--new-mean", root / "train" / "y" / "mean.vec",
+              "--mapper", f"nessa={tmp_path / 'nessa' / 'mapper.pt'}", "--profiles", root / "test" / "profiles",
+              "--profile-trials", f"prof={root / 'test' / 'trials_profiles'}"]
+    run_cli("nessa_evaluate", *common, "--profile-modes", "dev", "--out-dir", tmp_path / "eval",
+            "--results", tmp_path / "results.json")
+    rows = {r["system"]: r for r in json.loads((tmp_path / "results.json").read_text())["rows"]}
+    assert sorted(rows) == sorted(["old", "new", f"old/new.nessa.{chosen}", f"new/old.nessa.{chosen}"])
+    row = rows[f"old/new.nessa.{chosen}"]
+    assert row["profile_mode"] == chosen and row["profile_mode_selected_on"] == "dev"
+    run_cli("nessa_evaluate", *common, "--profile-modes", chosen, "--out-dir", tmp_path / "explicit",
+            "--results", tmp_path / "explicit.json")
+    explicit = {r["system"]: r for r in json.loads((tmp_path / "explicit.json").read_text())["rows"]}
+    assert row["eer"] == explicit["old/new.nessa"]["eer"]  # the same system as scoring that mode by name
+    # a mapper trained without a dev profile list has no choice to use
+    bad = run_cli("nessa_evaluate", *common[:8], "--mapper", f"nessa={root / 'nessa' / 'mapper.pt'}", *common[10:],
+                  "--profile-modes", "dev", "--out-dir", tmp_path / "bad", "--results", tmp_path / "bad.json", check=False)
+    assert bad.returncode == 1 and "no profile mode chosen on a dev list" in bad.stderr and not (tmp_path / "bad").exists()
+    mixed = run_cli("nessa_evaluate", *common, "--profile-modes", "dev", "map_then_average", "--out-dir", tmp_path / "m",
+                    "--results", tmp_path / "m.json", check=False)
+    assert mixed.returncode == 2 and "cannot be combined" in mixed.stderr

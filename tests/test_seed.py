@@ -14,9 +14,9 @@ import torch
 import yaml
 
 from embspace.embio import read_embeddings, write_embeddings
-from embspace.seed import (Enhancer, NoiseSchedule, SeedMLP, SeedObjective, config_from_dict, dev_set, enhance_table,
-                           keyed_noise, load_seed_model, plan_copies, scaled_linear_alphas_cumprod, timestep_embedding,
-                           training_pairs)
+from embspace.seed import (Enhancer, NoiseSchedule, SeedMLP, SeedObjective, build_objective, config_from_dict,
+                           dev_set, enhance_table, keyed_noise, load_config, load_seed_model, plan_copies,
+                           scaled_linear_alphas_cumprod, timestep_embedding, training_pairs)
 from embspace.seed.config import DataConfig
 from embspace.seed.data import copy_key, parse_copy_key
 from embspace.seed.enhance import ddim_timesteps
@@ -51,6 +51,44 @@ def test_network_is_zero_at_init_and_takes_a_batch_of_one():
     assert m.out.weight.grad.abs().sum() > 0
     x = torch.randn(3, 16)
     assert torch.equal(SeedMLP(16, skip=True)(x, torch.tensor(50)), x)  # the skip variant starts as the identity
+
+
+MINI_CONF = Path(__file__).resolve().parents[1] / "egs" / "mini" / "v1" / "conf"
+
+
+def _drawn_timesteps(objective, n: int) -> torch.Tensor:
+    """The timesteps ``objective`` draws for ``n`` training pairs (recorded at the network's input)."""
+    seen = []
+    hook = objective.model.register_forward_pre_hook(lambda mod, args: seen.append(args[1].clone()))
+    try:
+        x = torch.randn(n, objective.model.dim)
+        objective(x, x)
+    finally:
+        hook.remove()
+    return torch.cat(seen)
+
+
+def test_paper_config_builds_the_published_network_and_draws_t_over_the_whole_schedule():
+    cfg = load_config(MINI_CONF / "seed_paper.yaml")
+    objective = build_objective(cfg, 256)
+    model = objective.model
+    assert (model.dim, model.width, len(model.blocks), model.skip) == (256, 512, 3, False)
+    assert model.input.weight.shape == (512, 256) and model.out.weight.shape == (256, 512)
+    assert sum(p.numel() for p in model.parameters()) == 2_437_888  # the authors' ECAPA count
+    assert cfg.normalisation == "official" and cfg.optimizer == {"lr": 5e-4, "weight_decay": 5e-5}
+    assert (cfg.inference.t_star, cfg.inference.ddim_steps) == (50, 0)
+    torch.manual_seed(0)
+    t = _drawn_timesteps(objective, 20000)
+    assert int(t.min()) == 0 and int(t.max()) == 999  # every timestep of T = 1000 can be drawn
+    counts = torch.bincount(t, minlength=1000).reshape(10, 100).sum(1).float()  # uniform over deciles
+    assert bool(((counts - 2000).abs() < 250).all()), counts
+
+
+def test_tuned_config_differs_from_the_paper_as_documented():
+    tuned = build_objective(load_config(MINI_CONF / "seed_mini.yaml"), 256)
+    assert (tuned.model.width, len(tuned.model.blocks), tuned.model.skip) == (256, 2, True)
+    torch.manual_seed(0)
+    assert int(_drawn_timesteps(tuned, 5000).max()) < 200
 
 
 def test_timestep_embedding():
@@ -320,3 +358,18 @@ def test_objective_learns_to_undo_a_shift():
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * stats["input_l1"].item()
+
+
+def test_seed_option_changes_the_training_seed_only(trained, tables, tmp_path):
+    same = tmp_path / "same"
+    assert seed_train.main(_train_args(tables, same) + ["--seed", "3"]) == 0  # the config's seed, given explicitly
+    ref = torch.load(trained / "seed_model.pt", weights_only=True)["model"]
+    for k, v in torch.load(same / "seed_model.pt", weights_only=True)["model"].items():
+        assert torch.equal(v, ref[k]), k
+    other = tmp_path / "other"
+    assert seed_train.main(_train_args(tables, other) + ["--seed", "9"]) == 0
+    sel, ref_sel = (json.loads((d / "selection.json").read_text()) for d in (other, trained))
+    assert sel["train_seed"] == 9 and ref_sel["train_seed"] == 3
+    assert sel["dev_speakers"] == ref_sel["dev_speakers"]  # the copy plan still follows the config's seed
+    weights = torch.load(other / "seed_model.pt", weights_only=True)["model"]
+    assert any(not torch.equal(v, ref[k]) for k, v in weights.items())

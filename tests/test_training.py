@@ -52,12 +52,12 @@ def test_sampler_is_deterministic_balanced_and_sharded():
     assert list(s) == a[5:]
 
 
-def _train(config: dict, cuts: Path, exp: Path) -> subprocess.Popen:
+def _train(config: dict, cuts: Path, exp: Path, *extra: str) -> subprocess.Popen:
     exp.mkdir(parents=True, exist_ok=True)
     (exp / "conf.yaml").write_text(yaml.safe_dump(config))
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "embspace.bin.train", "--config", str(exp / "conf.yaml"),
-                             "--cuts", str(cuts), "--exp-dir", str(exp), "--device", "cpu", "--num-threads", "1"],
+                             "--cuts", str(cuts), "--exp-dir", str(exp), "--device", "cpu", "--num-threads", "1", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -144,6 +144,23 @@ def test_resume_refuses_a_checkpoint_of_another_config(tiny_data, tmp_path):
     assert proc.returncode == 1
     assert "checkpoint_latest.pt" in out and "another configuration" in out and "lr_schedule" in out
     assert (tmp_path / "exp" / "models" / "model_1.pt").read_bytes() == before
+
+
+def test_seed_option_overrides_the_config_and_is_recorded(tiny_data, tmp_path):
+    cfg = dict(TINY_CONFIG, epochs=1, save_every_steps=0, data=dict(TINY_CONFIG["data"], batches_per_epoch=2))
+    runs = {"option": (cfg, ("--seed", "11")), "config": (dict(cfg, seed=11), ()), "default": (cfg, ())}
+    for name, (config, extra) in runs.items():
+        proc = _train(config, tiny_data["train_cuts"], tmp_path / name, *extra)
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+    weights = {name: _weights(tmp_path / name / "models" / "model_1.pt") for name in runs}
+    assert yaml.safe_load((tmp_path / "option" / "config.yaml").read_text())["seed"] == 11
+    assert ckpt.load(tmp_path / "option" / "models" / "checkpoint_latest.pt")["config"]["seed"] == 11
+    assert all(torch.equal(v, weights["config"][k]) for k, v in weights["option"].items())  # = seed 11 in the YAML
+    assert any(not torch.equal(v, weights["default"][k]) for k, v in weights["option"].items())
+    proc = _train(cfg, tiny_data["train_cuts"], tmp_path / "option", "--seed", "12")  # another seed, same exp-dir
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "another configuration" in out and "seed" in out
 
 
 def test_same_state_saves_to_the_same_bytes_under_any_name(tmp_path):

@@ -6,7 +6,8 @@
         --out-md exp/emotion/report.md --det-png exp/emotion/det_test_merged.png
 ``--system`` order matters: the first is the encoder trained on neutral speech (``method: baseline``),
 the second the fine-tuning baseline (``method: emotion``, compared with the first), every other one a
-component row (``method: emotion``, compared with the fine-tuning baseline). Each folder holds
+component row (``method: emotion``, compared with the fine-tuning baseline). When the rows include
+cp, cp_erl and all, the report also has the cumulative ablation (each step against the one above). Each folder holds
 ``scores/<list>.{score,metrics.json}`` (emotion_eval). Rows of the ``--result-lists`` go into the
 results table (``embspace.report.add_rows``) as ``<corpus>_emo_<list>``; ``report.md`` has every
 list (test and dev), EER and minDCF with the relative change, and the style check.
@@ -55,6 +56,38 @@ def ablation_table(rows: list[dict], lists: list[str], key: str) -> list[str]:
             b = base["metrics"].get(lst) if base else None
             cells.append("" if m is None else fmt.format(m[key]) + _rel(m[key], b[key] if b else None))
         out.append(f"| {r['name']} | {r['components']} | {r['baseline'] or ''} | " + " | ".join(cells) + " |")
+    return out
+
+
+CUMULATIVE = ("none", "cp", "cp+erl", "cp+erl+em")  # the paper's ablation: each row adds one component
+
+
+def cumulative_table(rows: list[dict], lists: list[str], key: str) -> list[str]:
+    """Markdown of the cumulative ablation (baseline, +CopyPaste, +ERL, +EM: the rows whose components
+    are ``CUMULATIVE``, first match each), ``value (change vs the previous step; vs the baseline)``;
+    empty when one of the four rows is missing."""
+    by_comp: dict[str, dict] = {}
+    for r in rows[1:]:
+        by_comp.setdefault(r["components"], r)
+    if any(c not in by_comp for c in CUMULATIVE):
+        return []
+    fmt = "{:.2f}" if key == "eer" else "{:.4f}"
+    out = ["| step | system | " + " | ".join(lists) + " |", "|---|---|" + "---:|" * len(lists)]
+    base = by_comp[CUMULATIVE[0]]
+    for i, comp in enumerate(CUMULATIVE):
+        r, prev = by_comp[comp], by_comp[CUMULATIVE[max(0, i - 1)]]
+        cells = []
+        for lst in lists:
+            m, p, b = (x["metrics"].get(lst) for x in (r, prev, base))
+            if m is None:
+                cells.append("")
+            elif i == 0 or not (p and b and p[key] and b[key]):
+                cells.append(fmt.format(m[key]))
+            else:
+                step_rel, base_rel = (100 * (m[key] - x[key]) / x[key] for x in (p, b))
+                cells.append(f"{fmt.format(m[key])} ({step_rel:+.1f}%; {base_rel:+.1f}%)")
+        step = "baseline" if i == 0 else "+" + comp.split("+")[-1]
+        out.append(f"| {step} | {r['name']} | " + " | ".join(cells) + " |")
     return out
 
 
@@ -109,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     lines += ablation_table(rows, all_lists, "eer")
     lines += ["", "## minDCF (p_target 0.01)", ""] + ablation_table(rows, all_lists, "mindcf_0.01")
     lines += ["", "## minDCF (p_target 0.05)", ""] + ablation_table(rows, all_lists, "mindcf_0.05")
+    cumulative = cumulative_table(rows, all_lists, "eer")
+    if cumulative:
+        lines += ["", "## Cumulative ablation, EER (%)", "",
+                  ("Each step adds one component to the one above: (relative change vs the step above; vs the "
+                   "fine-tuning baseline)."), ""] + cumulative
     if args.style_check:
         lines += ["", Path(args.style_check).read_text().replace("# ", "## ", 1)]
     atomic_write_text(args.out_md, "\n".join(lines) + "\n")

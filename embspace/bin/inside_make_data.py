@@ -8,8 +8,9 @@
 
 1. every identity must have been synthesised (``records/<id>.json`` from its conditioning vector);
 2. filters (embspace/inside/filters.py): duration, self-similarity, too few utterances left, and
-   the privacy bound on the cosine to every real speaker (``--real-spk-scp``, in the ``--encoder``
-   space); embeddings of the synthetic utterances are cached per identity in
+   the privacy bound on the cosine to every real speaker (``--real-spk-scp``, the training
+   speakers, and ``--test-spk-scp``, the test speakers: no test speaker is cloned into the training
+   data; in the ``--encoder`` space); embeddings of the synthetic utterances are cached per identity in
    ``<synth-dir>/emb.<encoder>/`` (shared by every data set built from that synthesis folder);
 3. ``<manifest-dir>/<corpus>_{recordings,supervisions}_train.jsonl.gz`` and a Kaldi dir (wav.scp,
    utt2spk, spk2utt, spk2gender, text, utt2dur) of what was kept;
@@ -33,7 +34,7 @@ from tqdm import tqdm
 
 from embspace.embio import read_embeddings
 from embspace.inside.expand import combine_cuts
-from embspace.inside.filters import FilterOptions, apply_filters
+from embspace.inside.filters import FilterOptions, apply_filters, reference_speakers
 from embspace.inside.identities import read_identities
 from embspace.inside.synthesis import metadata_entries, read_record
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-utts", type=int, default=d.min_utts, help=f"utterances an identity must keep (default {d.min_utts})")
     f.add_argument("--encoder", default="ge2e", help="encoder of the filter embeddings: 'ge2e' or a model file")
     f.add_argument("--real-spk-scp", help="real speakers' mean embeddings in the --encoder space (privacy filter)")
+    f.add_argument("--test-spk-scp", help="test speakers' mean embeddings in the --encoder space: identities "
+                                          "closer than --max-real-sim to one of them go too (privacy filter)")
     f.add_argument("--embeddings-out", help="also write the kept utterances' --encoder embeddings here (xvector.ark/scp)")
     c = p.add_argument_group("features and training cuts")
     c.add_argument("--fbank-dir", help="compute and store fbank of the kept utterances here")
@@ -131,6 +134,14 @@ def filter_embeddings(entries: list[dict], synth_dir: Path, encoder: str, nj: in
     return np.stack(out)
 
 
+def read_reference_speakers(train_scp: str | None, test_scp: str | None) -> tuple[list[str], np.ndarray | None, list[str]]:
+    """The privacy filter's real speakers: the training speakers' means and, given, the test speakers'."""
+    sets = {name: read_embeddings(path) for name, path in (("train", train_scp), ("test", test_scp)) if path}
+    if not sets:
+        return [], None, []
+    return reference_speakers(sets)
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -141,15 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     synth = Path(args.synth_dir)
     entries = metadata_entries(idents, cond, synth)
     opts = FilterOptions(args.min_dur, args.max_dur, args.min_self_sim, args.max_real_sim, args.min_utts)
-    emb = real_ids = real_means = None
-    if opts.min_self_sim is not None or opts.max_real_sim is not None or args.embeddings_out:
-        emb = filter_embeddings(entries, synth, args.encoder, args.nj)
+    emb, real_ids, real_means, real_sets = None, [], None, None
     if opts.max_real_sim is not None:
         if not args.real_spk_scp:
             build_parser().error("--max-real-sim needs --real-spk-scp")
-        real_ids, real_means = read_embeddings(args.real_spk_scp)
+        real_ids, real_means, real_sets = read_reference_speakers(args.real_spk_scp, args.test_spk_scp)
+    elif args.test_spk_scp:
+        build_parser().error("--test-spk-scp needs --max-real-sim")
+    if opts.min_self_sim is not None or opts.max_real_sim is not None or args.embeddings_out:
+        emb = filter_embeddings(entries, synth, args.encoder, args.nj)
     keep, report = apply_filters([e["speaker"] for e in entries], [e["duration"] for e in entries], opts, emb,
-                                 real_ids or [], real_means)
+                                 real_ids, real_means, real_sets)
     kept = [e for e, k in zip(entries, keep) if k]
     if not kept:
         raise DataError("every synthetic utterance was filtered out; loosen the filters", args.identities,

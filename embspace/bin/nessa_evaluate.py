@@ -13,7 +13,9 @@ mean, as the backbone scores them), and for both asymmetric configurations, ``ol
 model enrolled, new at runtime) and ``new/old``: ``.raw`` cosine (when the dimensions agree) and
 one system per ``--mapper`` (each trained with X = old, Y = new). Profiles (enrollment = several
 utterances) are averaged in each ``--profile-modes`` (systems of later modes get the mode as a
-suffix). Writes ``<out-dir>/<trials>/<system>.score`` and ``.metrics.json`` and ``<out-dir>/rows.json``, adds one row per
+suffix); ``--profile-modes dev`` scores each mapper only in the mode nessa_train chose on its dev
+profile list (``<system>.<chosen mode>``, ``profile_mode_selected_on: dev``), so no choice is made
+on test trials. Writes ``<out-dir>/<trials>/<system>.score`` and ``.metrics.json`` and ``<out-dir>/rows.json``, adds one row per
 system and trial list to ``--results`` (asymmetric rows: ``method nessa``, ``baseline`` = the old
 symmetric system, ``gain_fraction`` G = (EER(old) - EER(asym)) / (EER(old) - EER(new)) and
 ``gain_fraction_mindcf`` on minDCF(0.01)), and prints the table.
@@ -60,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-trials", type=_named, action="append", default=[], metavar="NAME=FILE",
                    help="profile trial list: '<profile> <test utt> target|nontarget' (repeatable; needs --profiles)")
     p.add_argument("--profiles", help="enrollment profiles: '<profile> <utt> <utt>...'")
-    p.add_argument("--profile-modes", nargs="+", default=["map_then_average"], choices=PROFILE_MODES,
-                   help="profile averaging modes to score; the first gives the plain system names")
+    p.add_argument("--profile-modes", nargs="+", default=["map_then_average"], choices=PROFILE_MODES + ("dev",),
+                   help="profile averaging modes to score; the first gives the plain system names. 'dev' (alone): "
+                        "each mapper in the mode chosen on the dev list by nessa_train --dev-profiles, named "
+                        "<system>.<mode>")
     p.add_argument("--out-dir", required=True, help="score and metrics files go here")
     p.add_argument("--results", required=True, help="results JSON to add the rows to (results.md beside it)")
     return p
@@ -102,12 +106,26 @@ def build_systems(old: str, new: str, emb: dict, path: dict, means: dict, mapper
             if trained not in (s, name[s]):
                 print(f"nessa_evaluate: warning: {mapper_path} was trained with {s} = '{trained}', used for '{name[s]}'",
                       file=sys.stderr)
+        chosen = info.get("profile_mode", {}).get("chosen")
         mapped.append((label, aligner, {"mapper": aligner.config["kind"], "direction": aligner.config["direction"],
-                                        **({"dev_eer": round(info["dev"]["dev_eer"], 3)} if "dev" in info else {})}))
+                                        **({"dev_eer": round(info["dev"]["dev_eer"], 3)} if "dev" in info else {}),
+                                        **({"dev_profile_mode": chosen} if chosen else {}), "mapper_file": mapper_path}))
     for label, aligner, info in mapped:
         for e, t in (("x", "y"), ("y", "x")):
             systems.append((f"{name[e]}/{name[t]}.{label}", e, t, label, aligner, info))
     return systems
+
+
+def dev_mode(system: str, aligner: Aligner, info: dict) -> tuple[str, str]:
+    """``(profile mode, system name)`` under ``--profile-modes dev``: the mode chosen on the dev list
+    (recorded in the mapper file by nessa_train) and ``<system>.<mode>``; identity maps (both modes
+    are the same) keep the plain name."""
+    if aligner.config["kind"] == "identity":
+        return "map_then_average", system
+    if "dev_profile_mode" not in info:
+        raise DataError("no profile mode chosen on a dev list in this mapper (train it with nessa_train "
+                        "--dev-profiles --dev-profile-trials)", info["mapper_file"])
+    return info["dev_profile_mode"], f"{system}.{info['dev_profile_mode']}"
 
 
 def add_gain_fractions(rows: list[dict], old: str, new: str) -> None:
@@ -130,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--profile-trials needs --profiles")
     if not args.trials and not args.profile_trials:
         p.error("give --trials and/or --profile-trials")
+    if "dev" in args.profile_modes and len(args.profile_modes) > 1:
+        p.error("--profile-modes dev cannot be combined with other modes")
     (old, old_scp), (new, new_scp) = args.old, args.new
     if old == new:
         p.error("--old and --new need different names")
@@ -153,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 if k > 0 and aligner.config["kind"] == "identity":
                     continue  # identity maps: both modes are the same system
                 sys_name = system if k == 0 else f"{system}.{mode}"
+                if mode == "dev":
+                    mode, sys_name = dev_mode(system, aligner, info)
                 scores = score_sides(aligner, trials[list_name], e, *emb[e], t, *emb[t], prof,
                                      mode or "map_then_average", list_path, args.profiles or "", path[e])
                 m = metrics_of(scores, trials[list_name])
@@ -166,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                     row["norm"] = "none"  # the same system and scoring as the backbone's symmetric rows
                 if prof is not None and aligner.config["kind"] != "identity":
                     row["profile_mode"] = mode
+                    if args.profile_modes == ["dev"]:
+                        row["profile_mode_selected_on"] = "dev"
                 rows.append(row)
     add_gain_fractions(rows, old, new)
     for stem, trial_list, scores, m in outputs:  # everything was read and scored: now write

@@ -5,7 +5,10 @@
 Writes ``<out-dir>/train/utt2spk`` (the mapper's training utterances), ``<out-dir>/dev/utt2spk``
 and ``<out-dir>/dev/trials`` (every pair of dev utterances). The dev speakers are drawn with
 ``--seed`` from the C-sorted speaker list, so the split is reproducible. The dev trials select
-and early-stop the mapper; the test trials are never used for that.
+and early-stop the mapper; the test trials are never used for that. With ``--utts-per-profile N``
+also ``<out-dir>/dev/profiles`` (``--profiles-per-speaker`` profiles of N dev utterances per dev
+speaker) and ``<out-dir>/dev/trials_profiles`` (every profile against the other dev utterances):
+``nessa_train --dev-profiles --dev-profile-trials`` chooses the profile averaging mode on them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from embspace.data.tables import read_table, write_lines, write_table
-from embspace.data.trials import all_pairs
+from embspace.data.trials import all_pairs, make_profiles, profile_trials
 from embspace.utils.errors import DataError, cli_main
 
 
@@ -28,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-dev-speakers", type=int, default=10, help="speakers held out for dev trials")
     p.add_argument("--seed", type=int, default=1, help="seed of the dev speaker draw")
     p.add_argument("--out-dir", required=True, help="writes train/utt2spk, dev/utt2spk, dev/trials here")
+    p.add_argument("--utts-per-profile", type=int, default=0,
+                   help="also write dev profiles of this many utterances and their trials (0: none)")
+    p.add_argument("--profiles-per-speaker", type=int, default=2, help="dev profiles per dev speaker")
     return p
 
 
@@ -51,11 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     i, j, target = all_pairs(dev_utts, dev)
     if not target.any() or target.all():
         raise DataError("the dev speakers give no target or no non-target trials (too few utterances?)", args.utt2spk)
+    profiles = test = None
+    if args.utts_per_profile:
+        try:
+            profiles, test = make_profiles(dev, args.utts_per_profile, args.profiles_per_speaker, args.seed, args.utt2spk)
+        except ValueError as e:
+            raise DataError(str(e)) from None
     out = Path(args.out_dir)
     write_table(out / "train" / "utt2spk", train)
     write_table(out / "dev" / "utt2spk", dev)
     write_lines(out / "dev" / "trials", (f"{dev_utts[a]} {dev_utts[b]} {'target' if t else 'nontarget'}"
                                          for a, b, t in zip(i, j, target)))
+    if profiles is not None:
+        write_lines(out / "dev" / "profiles", (f"{name} {' '.join(u)}" for name, u in profiles.items()))
+        write_lines(out / "dev" / "trials_profiles", profile_trials(profiles, test, dev))
     print(f"nessa_split: {len(train)} training utterances of {len(speakers) - len(dev_spk)} speakers; dev: "
           f"{len(dev)} utterances of {len(dev_spk)} speakers, {len(i)} trials -> {out}", file=sys.stderr)
     return 0

@@ -6,7 +6,10 @@
 
 X is the old model (A), Y the new one (B). The training utterances are those of ``--utt2spk``
 (their speakers must be disjoint from the evaluation speakers); ``--dev-trials`` (held-out training
-speakers, keys in both scps) selects the best epoch and stops training early. Writes
+speakers, keys in both scps) selects the best epoch and stops training early. With
+``--dev-profiles`` and ``--dev-profile-trials`` (profiles of the dev speakers) the profile averaging
+mode with the lower dev EER is chosen and recorded (``profile_mode`` in summary.json and in the
+mapper file; ``nessa_evaluate --profile-modes dev`` scores test profiles in that mode). Writes
 ``<exp-dir>/mapper.pt`` (load with ``embspace.nessa.load_aligner``) and ``<exp-dir>/summary.json``;
 an MLP also checkpoints to ``<exp-dir>/models/`` and resumes from there when rerun.
 ``--config`` is a YAML file whose keys are this command's long options (``hidden_dims: [512]``);
@@ -25,8 +28,9 @@ import torch
 import yaml
 
 from embspace.data.tables import read_table, read_trials
-from embspace.nessa import (DIRECTIONS, KINDS, Aligner, DevSet, TrainOptions, aligner_config, classifier_reference,
-                            fit_closed_form, load_pairs, save_aligner, train_mlp)
+from embspace.nessa import (DIRECTIONS, KINDS, Aligner, DevProfiles, DevSet, TrainOptions, aligner_config,
+                            choose_profile_mode, classifier_reference, fit_closed_form, load_pairs, read_profiles,
+                            save_aligner, train_mlp)
 from embspace.nessa.logit_space import LOGIT_TRANSFORMS
 from embspace.nessa.losses import TERMS
 from embspace.utils.atomic import atomic_write_text
@@ -70,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--y-scp", required=True, help="embeddings of model Y (the new model B) of the same utterances")
     d.add_argument("--utt2spk", required=True, help="training utterances and their speakers (disjoint from evaluation)")
     d.add_argument("--dev-trials", required=True, help="dev trials over held-out training speakers (keys in both scps)")
+    d.add_argument("--dev-profiles", help="profiles of dev utterances ('<profile> <utt>...'), to choose the profile mode")
+    d.add_argument("--dev-profile-trials", help="dev profile trials ('<profile> <utt> target|nontarget')")
     d.add_argument("--exp-dir", required=True, help="output folder: mapper.pt, summary.json, models/")
     d.add_argument("--x-name", default="x", help="name of model X (recorded in the mapper)")
     d.add_argument("--y-name", default="y", help="name of model Y (recorded in the mapper)")
@@ -163,6 +169,15 @@ def _reference(args: argparse.Namespace, speakers: list[str]):
     return tuple(refs)
 
 
+def _dev_profiles(args: argparse.Namespace) -> DevProfiles | None:
+    """The dev profile list (read and checked before training; its pairs are set later), or None."""
+    if bool(args.dev_profiles) != bool(args.dev_profile_trials):
+        raise DataError("--dev-profiles and --dev-profile-trials go together")
+    if not args.dev_profiles:
+        return None
+    return DevProfiles(args.dev_profile_trials, read_profiles(args.dev_profiles), args.dev_profiles, None)
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     """Fit the mapper, select it on the dev trials, write mapper.pt and summary.json."""
@@ -178,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     leaked = next((k for k in dev_keys if k in utt2spk), None)
     if leaked is not None:
         raise DataError(f"dev utterance is also a training utterance of {args.utt2spk}", args.dev_trials, key=leaked)
+    dev_profiles = _dev_profiles(args)
+    if dev_profiles is not None:
+        leaked = next((k for k in dev_profiles.utterances() if k in utt2spk), None)
+        if leaked is not None:
+            raise DataError(f"dev utterance is also a training utterance of {args.utt2spk}", args.dev_profiles,
+                            key=leaked)
+        dev_keys = sorted(set(dev_keys) | set(dev_profiles.utterances()))
     train_keys = sorted(utt2spk)
     pairs = load_pairs(args.x_scp, args.y_scp, train_keys + dev_keys, args.utt2spk)
     train, dev_pairs = pairs.subset(train_keys), pairs.subset(dev_keys)
@@ -215,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         fit_closed_form(aligner, train, labels, args.ridge, _reference(args, speakers))
     summary["dev"] = dev.evaluate(aligner)
+    if dev_profiles is not None:
+        dev_profiles.pairs = dev_pairs
+        mode, dev_eer = choose_profile_mode(aligner, dev_profiles)
+        summary["profile_mode"] = {"chosen": mode, "dev_eer": dev_eer, "dev_profile_trials": str(args.dev_profile_trials)}
+        print(f"nessa_train: profile mode {mode} (dev EER " + ", ".join(f"{m} {v:.2f}%" for m, v in dev_eer.items())
+              + ")", file=sys.stderr)
     save_aligner(aligner, exp_dir / "mapper.pt", {k: v for k, v in summary.items() if k != "dev_history"})
     atomic_write_text(exp_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
     print(f"nessa_train: {args.mapper} {cfg['direction']} {args.x_name}->{args.y_name}: dev EER "

@@ -34,10 +34,8 @@ from embspace.seed.config import SeedConfig, load_config
 from embspace.seed.data import PairBatches, dev_set, parse_copy_key, plan_copies, training_pairs
 from embspace.seed.enhance import Enhancer, enhance_table
 from embspace.seed.evaluate import list_metrics, selection_score
-from embspace.seed.model import SeedMLP
 from embspace.seed.norm import for_training
-from embspace.seed.schedule import NoiseSchedule
-from embspace.seed.train import SeedObjective
+from embspace.seed.train import build_objective
 from embspace.training.distributed import cleanup, init_distributed
 from embspace.training.trainer import Trainer, TrainerOptions
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -57,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exp-dir", required=True, help="models/, seed_model.pt, selection.json go here")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="training device")
     p.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="training seed (initial weights, batch order, diffusion noise) instead of the config's "
+                        "'seed:', which still plans the copies and dev speakers (the extraction step used it); "
+                        "recorded in selection.json and the checkpoints")
     return p
 
 
@@ -107,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     dist_info = init_distributed(args.device)
     if dist_info.world_size > 1:
         raise DataError("seed_train runs in one process (the model is small); do not start it under torchrun")
-    torch.manual_seed(cfg.seed)
-    model = SeedMLP(dim, cfg.model.width_mult, cfg.model.num_blocks, cfg.model.dropout, cfg.model.skip)
-    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.beta_start, cfg.diffusion.beta_end)
-    objective = SeedObjective(model, schedule, cfg.diffusion.t_min, cfg.diffusion.t_max)
+    train_seed = cfg.seed if args.seed is None else args.seed
+    torch.manual_seed(train_seed)
+    objective = build_objective(cfg, dim)
+    model, schedule = objective.model, objective.schedule
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer["lr"], weight_decay=cfg.optimizer["weight_decay"])
-    batches = PairBatches(inputs_t, targets_t, cfg.batch_size, cfg.seed)
+    batches = PairBatches(inputs_t, targets_t, cfg.batch_size, train_seed)
     exp_dir = Path(args.exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     meta = model_meta(cfg, dim)
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                       TrainerOptions(epochs=cfg.epochs, save_every_steps=cfg.save_every_steps,
                                      log_every=max(1, len(batches) * 5), keep_last=cfg.keep_last),
                       export_fn=lambda net: {"model": net.model.state_dict(), "seed": meta, "extractor": identity},
-                      config={**cfg.to_dict(), "extractor": identity, "train_pairs_sha256": data_sha},
+                      config={**cfg.to_dict(), "extractor": identity, "train_pairs_sha256": data_sha,
+                              **({"train_seed": train_seed} if args.seed is not None else {})},
                       epoch_hook=DevSelection())
     try:
         trainer.fit()
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     best = _best(models, cfg.epochs)
     atomic_write_text(exp_dir / "selection.json", json.dumps(
         {"criterion": "mean dev EER over the conventional and augmented dev lists", "best_epoch": best,
+         "train_seed": train_seed,
          "baseline": baseline, "dev_speakers": plan.dev_speakers, "epochs": history}, indent=1) + "\n")
     logging.info(f"best epoch {best} (dev score {history[best - 1]['score']:.3f}, baseline "
                  f"{selection_score(baseline):.3f}) -> {exp_dir / 'seed_model.pt'}")

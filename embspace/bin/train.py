@@ -7,6 +7,8 @@ Example (steps/train.sh runs it so, after python -m embspace.bin.check_train_con
     python -m embspace.bin.train --config conf/emotion_ft.yaml --init exp/ecapa/models/avg_model.pt \
         --cuts data/emotion/finetune_cuts.jsonl.gz --exp-dir exp/emotion/ft_all    # fine-tune
 Rerunning resumes from ``<exp-dir>/models/checkpoint_latest.pt`` and continues exactly.
+``--seed N`` replaces the config's ``seed:`` (one run per seed: one exp-dir per seed); the seed in
+effect is in ``<exp-dir>/config.yaml`` and the checkpoints, so a rerun with another seed is refused.
 At the end ``model_<epoch>.pt`` files hold the encoder weights (average them with average_model).
 
 Fine-tuning: ``--init`` (or ``init:`` in the config) starts the encoder from a model file; the
@@ -42,10 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
     p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
     p.add_argument("--init", default=None, help="start the encoder from this model file (overrides 'init:' of the config)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="training seed (overrides 'seed:' of the config; recorded in <exp-dir>/config.yaml)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
 
     cfg = load_config(args.config)
+    if args.seed is not None:
+        cfg["seed"] = args.seed
     try:
         if wants_portable(cfg):  # before torch is imported (below): the libraries read it once
             apply_portable_env(args.num_threads)

@@ -47,3 +47,9 @@ def make_profiles(utt2spk: dict[str, str], utts_per_profile: int, profiles_per_s
             profiles[f"{spk}-enroll{k + 1}"] = sorted(utts[i] for i in order[k * utts_per_profile:(k + 1) * utts_per_profile])
         test += sorted(utts[i] for i in order[need:])
     return profiles, sorted(test)
+
+
+def profile_trials(profiles: dict[str, list[str]], test: list[str], utt2spk: dict[str, str]) -> list[str]:
+    """Lines ``<profile> <test utt> target|nontarget`` of every profile against every test utterance."""
+    spk_of = {name: utt2spk[u[0]] for name, u in profiles.items()}
+    return [f"{name} {t} {'target' if spk_of[name] == utt2spk[t] else 'nontarget'}" for name in profiles for t in test]

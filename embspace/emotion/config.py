@@ -8,7 +8,7 @@
       min_frames: 50              # shorter utterances are skipped (counted in the log); shorter than the crop: tiled
       copypaste: {enable: true, pair_mode: orig_vs_cp, scheme: neutral, order: random,
                   segment_frames: [80, 120], crossfade_frames: 2, p_cp: 1.0}
-      erl: {enable: true, weight: 1.0, form: one_minus_cos, stop_grad_anchor: false}
+      erl: {enable: true, weight: 1.0, form: one_minus_cos, stop_grad_anchor: false, pairs: all}
       em: {enable: true, domain: fbank, energy: waveform, select: top_ratio, ratio: 0.2, k_std: 1.0, span: 1,
            fill: mean, mask_target: high, apply_to: partner, p_em: 0.5}
 
@@ -60,9 +60,11 @@ class ERLOptions:
     weight: float = 1.0  # lambda
     form: str = "one_minus_cos"  # one_minus_cos: 1 - cos; mse_to_1: (1 - cos)^2
     stop_grad_anchor: bool = False  # asymmetric: only the partner moves
+    pairs: str = "all"  # all: every (anchor, partner) pair; copypaste: only pairs whose partner is a CopyPaste sample
 
     def validate(self) -> None:
         _choice("erl.form", self.form, ("one_minus_cos", "mse_to_1"))
+        _choice("erl.pairs", self.pairs, ("all", "copypaste"))
         if self.weight < 0:
             raise ValueError("emotion option erl.weight must be >= 0")
 
@@ -120,6 +122,8 @@ class EmotionOptions:
         if self.copypaste.enable:
             self.copypaste.validate(num_frames)
         self.erl.validate()
+        if self.erl.enable and self.erl.pairs == "copypaste" and not self.copypaste.enable:
+            raise ValueError("emotion option erl.pairs: 'copypaste' needs copypaste.enable: true")
         self.em.validate()
 
     @property

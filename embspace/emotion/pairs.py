@@ -12,8 +12,10 @@ crops of one speaker that differ in emotion.
 * Emotion-aware masking (``em.enable``): the partner (or both) has its highest-energy frames hidden
   with probability ``p_em``, on the features or on the waveform (:mod:`embspace.emotion.masking`).
 
-:func:`collate_pairs` stacks a batch of B pairs as ``(feats [2B, T, F], labels [2B], pairs [B, 2])``
-(anchors first); ``pairs`` are the batch positions that the ERL term compares.
+:func:`collate_pairs` stacks a batch of B pairs as ``(feats [2B, T, F], labels [2B], pairs [K, 2])``
+(anchors first); ``pairs`` are the batch positions that the ERL term compares: all B pairs, or with
+``erl.pairs: copypaste`` only the K pairs whose partner is a CopyPaste sample (every crop still goes
+to the AAM-softmax loss).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from embspace.training.dataset import mean_normalise
 from embspace.utils.errors import DataError
 
 log = logging.getLogger("embspace.emotion")
+
+PairItem = tuple[torch.Tensor, torch.Tensor, int, bool]  # anchor, partner, speaker label, CopyPaste pair
 
 
 def emotion_of(cut: Cut, field: str) -> str:
@@ -104,7 +108,8 @@ class Piece:
 
 class ParallelPairDataset(torch.utils.data.Dataset):
     """Items are ``(utterance_index, seed)`` from a speaker-balanced sampler; each returns
-    ``(anchor [T, F], partner [T, F], speaker_label)`` (both mean-normalised)."""
+    ``(anchor [T, F], partner [T, F], speaker_label, copypaste)`` (both views mean-normalised;
+    ``copypaste``: whether the pair is a CopyPaste pair, see :meth:`plan`)."""
 
     def __init__(self, selection: Selection, spk2id: dict[str, int], num_frames: int, opts: EmotionOptions,
                  num_mel_bins: int | None = None) -> None:
@@ -130,10 +135,9 @@ class ParallelPairDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.cuts)
 
-    @staticmethod
-    def collate(batch: list[tuple[torch.Tensor, torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """See :func:`collate_pairs`."""
-        return collate_pairs(batch)
+    def collate(self, batch: list[PairItem]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """See :func:`collate_pairs` (ERL pairs restricted to CopyPaste pairs under ``erl.pairs: copypaste``)."""
+        return collate_pairs(batch, copypaste_only=self.opts.erl.pairs == "copypaste")
 
     # -- planning: which windows make the two views ---------------------------------------------
     @staticmethod
@@ -146,7 +150,9 @@ class ParallelPairDataset(torch.utils.data.Dataset):
         return order == "neutral_first" or (order == "random" and rng.random() < 0.5)
 
     def plan(self, index: int, rng: np.random.Generator) -> tuple[list[Piece], list[Piece]]:
-        """The pieces of the anchor and of the partner view for the sampled utterance ``index``."""
+        """The pieces of the anchor and of the partner view for the sampled utterance ``index``.
+        A CopyPaste pair (drawn with probability ``p_cp``) is the one whose partner has two pieces;
+        a plain pair has one piece in each view."""
         T, cp = self.num_frames, self.opts.copypaste
         spk, is_neutral = self.labels[index], self.emotions[index] == self.opts.neutral_label
         neutral, emotional = self.neutral[spk], self.all_emotional[spk]
@@ -232,7 +238,7 @@ class ParallelPairDataset(torch.utils.data.Dataset):
             return self._render_waveform(pieces, rng)
         return self._render_fbank(pieces, rng, masked)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def __getitem__(self, item: tuple[int, int]) -> PairItem:
         index, seed = item
         rng = np.random.default_rng(seed)
         anchor, partner = self.plan(index, rng)
@@ -241,14 +247,17 @@ class ParallelPairDataset(torch.utils.data.Dataset):
         mask_anchor = em.enable and em.apply_to == "both" and rng.random() < em.p_em
         views = [mean_normalise(self.render(anchor, rng, mask_anchor)), mean_normalise(self.render(partner, rng, mask_partner))]
         a, p = (torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for v in views)
-        return a, p, self.labels[index]
+        return a, p, self.labels[index], len(partner) > 1
 
 
-def collate_pairs(batch: list[tuple[torch.Tensor, torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(feats [2B, T, F], labels [2B], pairs [B, 2])``: anchors at 0..B-1, partners at B..2B-1."""
-    anchors, partners, labels = zip(*batch)
+def collate_pairs(batch: list[PairItem], copypaste_only: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(feats [2B, T, F], labels [2B], pairs [K, 2])``: anchors at 0..B-1, partners at B..2B-1;
+    ``pairs`` lists every (anchor, partner) pair, or only the CopyPaste ones with ``copypaste_only``."""
+    anchors, partners, labels, copypaste = zip(*batch)
     b = len(batch)
     feats = torch.stack(list(anchors) + list(partners))
     lab = torch.tensor(list(labels) * 2, dtype=torch.long)
-    pairs = torch.stack([torch.arange(b), torch.arange(b, 2 * b)], dim=1)
+    keep = torch.tensor(copypaste, dtype=torch.bool) if copypaste_only else torch.ones(b, dtype=torch.bool)
+    rows = torch.arange(b)[keep]
+    pairs = torch.stack([rows, rows + b], dim=1)
     return feats, lab, pairs

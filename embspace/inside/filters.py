@@ -7,7 +7,9 @@ Applied in this order, on arrays (so they serve any backend):
    its identity's other utterances (an utterance that does not sound like the rest) goes;
 3. ``too_few_utts`` — identities left with fewer than ``min_utts`` utterances go;
 4. ``privacy`` — an identity whose centroid (mean of its utterance embeddings) has cosine above
-   ``max_real_sim`` to any real speaker's mean goes: no real identity is cloned.
+   ``max_real_sim`` to any real speaker's mean goes: no real identity is cloned. The real speakers
+   are the training speakers and, given them (:func:`reference_speakers`), the test speakers, so
+   that no test speaker is cloned into the training data either.
 
 Embeddings are only needed for 2 and 4 (``None`` thresholds switch those filters off).
 """
@@ -15,7 +17,7 @@ Embeddings are only needed for 2 and 4 (``None`` thresholds switch those filters
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -61,12 +63,32 @@ def speaker_centroids(emb: np.ndarray, speakers: Sequence[str]) -> tuple[list[st
     return names, _unit(np.stack([x[spk == s].mean(axis=0) for s in names]))
 
 
+def reference_speakers(sets: Mapping[str, tuple[Sequence[str], np.ndarray]]) -> tuple[list[str], np.ndarray, list[str]]:
+    """The real speakers of several named sets (e.g. ``train``, ``test``) for the privacy filter:
+    ``(ids, means, set of each speaker)``; the sets' dimensions must agree (a DataError names them)."""
+    ids: list[str] = []
+    means: list[np.ndarray] = []
+    origin: list[str] = []
+    dims = {name: np.asarray(m).shape[1] for name, (_, m) in sets.items() if len(m)}
+    if len(set(dims.values())) > 1:
+        raise DataError("real speaker means of different dimensions ("
+                        + ", ".join(f"{n}: {d}" for n, d in dims.items()) + "): all must come from the --encoder")
+    for name, (names, m) in sets.items():
+        if len(names) != len(m):
+            raise DataError(f"{name}: {len(names)} speaker ids for {len(m)} mean embeddings")
+        ids += list(names)
+        means += list(np.asarray(m, dtype=np.float64))
+        origin += [name] * len(names)
+    return ids, (np.stack(means) if means else np.zeros((0, 0))), origin
+
+
 def apply_filters(speakers: Sequence[str], durations: Sequence[float], opts: FilterOptions,
                   emb: np.ndarray | None = None, real_ids: Sequence[str] = (),
-                  real_means: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+                  real_means: np.ndarray | None = None, real_sets: Sequence[str] | None = None) -> tuple[np.ndarray, dict]:
     """A keep-mask over the utterances and a report ``{"removed": {filter: count}, ...}`` (utterance
     counts for duration/self_sim, identity counts for too_few_utts/privacy; the privacy entries list
-    each removed identity with its nearest real speaker and cosine)."""
+    each removed identity with its nearest real speaker, its set (``real_sets``, e.g. from
+    :func:`reference_speakers`) and cosine)."""
     spk = np.asarray(speakers)
     dur = np.asarray(durations, dtype=np.float64)
     if len(spk) != len(dur) or (emb is not None and len(emb) != len(spk)):
@@ -105,7 +127,8 @@ def apply_filters(speakers: Sequence[str], durations: Sequence[float], opts: Fil
         nearest = sims.argmax(axis=1)
         for s, row, j in zip(names, sims, nearest):
             if row[j] > opts.max_real_sim:
-                privacy.append({"identity": s, "nearest_real": real_ids[j], "cos": round(float(row[j]), 4)})
+                privacy.append({"identity": s, "nearest_real": real_ids[j], "cos": round(float(row[j]), 4),
+                                **({"set": real_sets[j]} if real_sets is not None else {})})
         removed["privacy"] = len(privacy)
         keep &= ~np.isin(spk, [p["identity"] for p in privacy])
     report = {"options": asdict(opts), "input_identities": int(len(np.unique(spk))), "input_utterances": int(len(spk)),

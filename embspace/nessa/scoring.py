@@ -86,6 +86,44 @@ class DevSet:
         return {"dev_eer": 0.5 * (eer_xy + eer_yx), "dev_eer_x_enroll": eer_xy, "dev_eer_y_enroll": eer_yx}
 
 
+class DevProfiles:
+    """A dev list of profile trials (held-out training speakers: ``<profile> <utt> target|nontarget``
+    over ``profiles``), to choose the profile averaging mode before any test list is scored. The
+    metric is the mean EER of the two asymmetric configurations, as in :class:`DevSet`."""
+
+    def __init__(self, trials_path: str | os.PathLike, profiles: Mapping[str, Sequence[str]],
+                 profiles_path: str | os.PathLike, pairs: Pairs | None) -> None:
+        self.trials_path, self.profiles_path = trials_path, profiles_path
+        self.trials = read_trials(trials_path)
+        if not self.trials:
+            raise DataError("no trials", trials_path)
+        unknown = next((e for e, _, _ in self.trials if e not in profiles), None)
+        if unknown is not None:
+            raise DataError(f"enrollment '{unknown}' is not a profile of {profiles_path}", trials_path)
+        self.profiles, self.pairs = profiles, pairs
+
+    def utterances(self) -> list[str]:
+        """Every utterance the list needs (profile members and test utterances)."""
+        return sorted({u for utts in self.profiles.values() for u in utts} | {t for _, t, _ in self.trials})
+
+    def evaluate(self, aligner: Aligner, mode: str) -> float:
+        """Mean dev EER (%) of both asymmetric configurations with profiles averaged in ``mode``."""
+        labels = np.array([y for _, _, y in self.trials])
+        p, eers = self.pairs, []
+        for (e, ee), (t, te) in ((("x", p.x), ("y", p.y)), (("y", p.y), ("x", p.x))):
+            scores = score_sides(aligner, self.trials, e, p.keys, ee, t, p.keys, te, self.profiles, mode,
+                                 self.trials_path, self.profiles_path, "the dev embeddings")
+            eers.append(compute_eer(scores, labels)[0])
+        return 0.5 * (eers[0] + eers[1])
+
+
+def choose_profile_mode(aligner: Aligner, dev: DevProfiles) -> tuple[str, dict[str, float]]:
+    """The profile mode with the lowest dev EER (a tie goes to the first of ``PROFILE_MODES``) and
+    the dev EER of every mode."""
+    dev_eer = {mode: dev.evaluate(aligner, mode) for mode in PROFILE_MODES}
+    return min(PROFILE_MODES, key=lambda m: dev_eer[m]), dev_eer
+
+
 def gain_fraction(old: float, new: float, asym: float) -> float | None:
     """G = (m(old/old) - m(asym)) / (m(old/old) - m(new/new)) for an error metric m.
 

@@ -11,9 +11,9 @@ from embspace.seed.data import CopyPlan, copy_key, dev_set, parse_copy_key, plan
 from embspace.seed.enhance import Enhancer, enhance_table, keyed_noise
 from embspace.seed.model import SeedMLP, timestep_embedding
 from embspace.seed.schedule import NoiseSchedule, scaled_linear_alphas_cumprod
-from embspace.seed.train import SeedObjective
+from embspace.seed.train import SeedObjective, build_objective
 
-__all__ = ["CopyPlan", "Enhancer", "NoiseSchedule", "SeedConfig", "SeedMLP", "SeedObjective", "check_dim",
+__all__ = ["CopyPlan", "Enhancer", "NoiseSchedule", "SeedConfig", "SeedMLP", "SeedObjective", "build_objective", "check_dim",
            "config_from_dict", "copy_key", "dev_set", "enhance_table", "keyed_noise", "load_config",
            "load_seed_model", "model_meta", "parse_copy_key", "plan_copies", "scaled_linear_alphas_cumprod",
            "timestep_embedding", "training_pairs"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from embspace.seed.config import SeedConfig
 from embspace.seed.model import SeedMLP
 from embspace.seed.schedule import NoiseSchedule
 
@@ -30,3 +31,11 @@ class SeedObjective(nn.Module):
         with torch.no_grad():
             identity = (inputs - targets).abs().mean()  # the loss of returning the input unchanged
         return loss, {"input_l1": identity}
+
+
+def build_objective(cfg: SeedConfig, dim: int) -> SeedObjective:
+    """The network, schedule and training-time range of ``cfg`` for ``dim``-dimensional embeddings."""
+    m, d = cfg.model, cfg.diffusion
+    model = SeedMLP(dim, m.width_mult, m.num_blocks, m.dropout, m.skip)
+    schedule = NoiseSchedule(d.num_steps, d.beta_start, d.beta_end)
+    return SeedObjective(model, schedule, d.t_min, d.t_max)

@@ -78,8 +78,8 @@ def imprint_head(encoder: nn.Module, head: nn.Module, dataset, labels: list[int]
     items of each class ("weight imprinting"): a fine-tuning run then starts from a head that already
     agrees with the pre-trained encoder instead of a random one.
 
-    ``dataset[(index, seed)]`` returns feature tensors followed by the label (both the plain crop
-    dataset and the parallel-pair dataset do); every feature tensor of an item is used.
+    ``dataset[(index, seed)]`` returns feature tensors and the label (the plain crop dataset) or
+    more fields (the parallel-pair dataset); every feature tensor of an item is used.
     """
     if not hasattr(head, "weight") or head.weight.shape[0] != max(labels) + 1:
         raise ValueError("class-mean initialisation needs a cosine head with one weight row per class")
@@ -90,9 +90,9 @@ def imprint_head(encoder: nn.Module, head: nn.Module, dataset, labels: list[int]
     feats, owners = [], []
     for lab, idx in sorted(by_class.items()):
         for i in rng.choice(idx, size=min(per_class, len(idx)), replace=False):
-            item = dataset[(int(i), int(rng.integers(2**31 - 1)))]
-            feats += list(item[:-1])
-            owners += [lab] * (len(item) - 1)
+            views = [x for x in dataset[(int(i), int(rng.integers(2**31 - 1)))] if isinstance(x, torch.Tensor)]
+            feats += views
+            owners += [lab] * len(views)
     was_training = encoder.training
     encoder.eval()
     device = head.weight.device
