@@ -224,7 +224,7 @@ def test_japanese_g2p_when_pyopenjtalk_is_installed(kokoro):
 
 
 def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
-    """steps/inside_kokoro_expand.sh end to end (PyPI voices as sources, real model): SIGKILLed once its
+    """steps/inside/kokoro_expand.sh end to end (PyPI voices as sources, real model): SIGKILLed once its
     first identity is finished, rerun: the finished identity is kept, the other made, and the result
     is a Kaldi dir and real + synthetic training cuts with 16 kHz Kokoro speech."""
     import gzip

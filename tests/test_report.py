@@ -137,3 +137,21 @@ def test_det_from_results_skips_classification_rows(tmp_path, monkeypatch):
                             "--trials", "gender_test", "--metrics", str(g), "--score-file", "gender.predictions"]) == 0
     assert report_cli.main(["--det-dir", str(tmp_path), "--from-results", str(res)]) == 0
     assert (tmp_path / "det_mini_test.png").is_file() and not (tmp_path / "det_gender_test.png").exists()
+
+
+def test_markdown_page_of_results_names_commit_machine_and_seeds(tmp_path):
+    """--from-results --markdown: a recipe's RESULTS.md, generated from results.json (no figure typed)."""
+    results = tmp_path / "results.json"
+    add_row(results, {"system": "a", "method": "baseline", "trials": "t", "eer": 12.3456, "mindcf_0.01": 0.5,
+                      "mindcf_0.05": 0.4, "score_file": "a.score"})
+    add_row(results, {"system": "a_seed", "method": "seed", "baseline": "a", "trials": "t", "eer": 10.0,
+                      "mindcf_0.01": 0.4, "mindcf_0.05": 0.3, "score_file": "b.score", "eval_seeds": "1,2,3"})
+    md = tmp_path / "RESULTS.md"
+    assert report_cli.main(["--from-results", str(results), "--markdown", str(md), "--seeds", "corpus_seed=1"]) == 0
+    text = md.read_text()
+    head, table = text.split("\n| system", 1)
+    assert "- commit: " in head and "- machine: " in head and "- seeds: corpus_seed=1; eval_seeds=1,2,3" in head
+    assert "--from-results" in head and text.count("\n# ") == 0 and text.startswith("# Results\n")
+    assert "| a | baseline |" in table and "12.35" in table and "| a_seed | seed | a |" in table
+    with pytest.raises(SystemExit):
+        report_cli.main(["--results", str(results), "--markdown", str(md)])
