@@ -185,8 +185,10 @@ def test_every_cli_option_has_help_and_the_help_an_example(name, monkeypatch):
     _check_help(importlib.import_module(f"embspace.bin.{name}").main, f"python -m embspace.bin.{name} ", monkeypatch)
 
 
-SCRIPTS = sorted(str(p.relative_to(REPO)) for d in ("local", "utils") for p in (REPO / d).glob("*.py")
-                 if "ArgumentParser" in p.read_text())
+# utils/ and steps/ scripts (their examples name them from the repository or a recipe folder, the same
+# path through the links), and the recipes' own local/ scripts (named from their recipe folder)
+SCRIPTS = sorted(str(p.relative_to(REPO)) for pattern in ("utils/*.py", "steps/**/*.py", "egs/*/v1/local/*.py")
+                 for p in REPO.glob(pattern) if "ArgumentParser" in p.read_text())
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -195,7 +197,7 @@ def test_every_script_option_has_help_and_the_help_an_example(script, monkeypatc
     spec = importlib.util.spec_from_file_location(f"script_{Path(script).stem}", REPO / script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    _check_help(mod.main, f"{script} ", monkeypatch)
+    _check_help(mod.main, f"{script.split('/v1/', 1)[-1]} ", monkeypatch)
 
 
 def test_new_recipe_then_readme_example(tmp_path):
