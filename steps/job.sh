@@ -20,4 +20,9 @@ $cmd "${opts[@]}" "$log" "$@" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; exit 130' INT TERM HUP
 tail -n +1 -F --pid="$pid" "$log" 2>/dev/null || true
-wait "$pid"
+rc=0
+wait "$pid" || rc=$?
+if [ "$rc" -ne 0 ]; then  # the job's last words on stderr too (an error message of the command, say)
+  grep -v '^#' "$log" 2>/dev/null | tail -n 3 | sed 's/^/  /' >&2 || true
+fi
+exit "$rc"

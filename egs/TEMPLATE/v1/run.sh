@@ -64,6 +64,7 @@ if in_range 1; then
     fi
     run_stage --name manifests --marker "$done_dir/1.manifests" --inputs "$data/corpus/metadata.jsonl" \
       --outputs "$data/manifests/${corpus}_supervisions_train.jsonl.gz" "$data/test/utt2spk" -- \
+      steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_manifests.log" \
       python -m embspace.bin.prepare_manifests --metadata "$data/corpus/metadata.jsonl" --corpus "$corpus" \
         --manifest-dir "$data/manifests" --kaldi-dir "$data" --nj "$nj"
   fi

@@ -52,6 +52,7 @@ if in_range 1; then
   log "Stage 1: $corpus manifests (speaker and emotion labels) -> $data/manifests, Kaldi dirs -> $data/{train,test}"
   run_stage --name "manifests-$corpus" --marker "$done_dir/1.manifests" --stat-inputs "$corpus_root" \
     --outputs "$data/manifests/${corpus}_supervisions_test.jsonl.gz" "$data/test/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_emotion_corpus.log" \
     python local/prepare_emotion_corpus.py --corpus "$corpus" --root "$corpus_root" --manifest-dir "$data/manifests" \
       --kaldi-dir "$data" --test-fraction "$test_fraction" --test-speakers "$test_speakers" --label "$label" \
       --unknown-emotion "$unknown_emotion"

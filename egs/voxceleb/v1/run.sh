@@ -75,17 +75,20 @@ if in_range 1; then
   [ -z "$voxceleb2_root" ] || trees+=("$voxceleb2_root")
   run_stage --name manifests-voxceleb --marker "$done_dir/1.manifests.voxceleb" --inputs "${inputs[@]}" \
     --stat-inputs "${trees[@]}" --outputs "${outputs[@]}" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_voxceleb.log" \
     python local/prepare_voxceleb.py --voxceleb1-root "$voxceleb1_root" --voxceleb2-root "$voxceleb2_root" \
       --vox2-ext "$vox2_ext" --vox1-dev-in-train "$vox1_dev_in_train" --manifest-dir "$data/manifests" \
       --kaldi-dir "$data" --nj "$nj"
   if [ -n "$musan_root" ]; then
     run_stage --name manifests-musan --marker "$done_dir/1.manifests.musan" --stat-inputs "$musan_root" \
       --outputs "$data/manifests/musan_recordings_all.jsonl.gz" -- \
+      steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_musan.log" \
       python local/prepare_noise_corpora.py --musan-root "$musan_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
   if [ -n "$rir_root" ]; then
     run_stage --name manifests-rir --marker "$done_dir/1.manifests.rir" --stat-inputs "$rir_root" \
       --outputs "$data/manifests/sim-rir_recordings_all.jsonl.gz" -- \
+      steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_rir.log" \
       python local/prepare_noise_corpora.py --rir-root "$rir_root" --manifest-dir "$data/manifests" --nj "$nj"
   fi
 fi

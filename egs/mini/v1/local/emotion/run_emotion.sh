@@ -70,6 +70,7 @@ if [ "$stage" -le 41 ] && [ "$stop_stage" -ge 41 ]; then
   run_stage --name emotion-manifests --marker "$done_dir/41.emotion_manifests" \
     --inputs "$data/corpus_emotion/metadata.jsonl" --stat-inputs "$data/corpus_emotion" \
     --outputs "$data/manifests/${ecorpus}_supervisions_test.jsonl.gz" "$emo_data/test/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_manifests_emotion.log" \
     python -m embspace.bin.prepare_manifests --metadata "$data/corpus_emotion/metadata.jsonl" --corpus "$ecorpus" \
       --manifest-dir "$data/manifests" --kaldi-dir "$emo_data"
   for split in train test; do

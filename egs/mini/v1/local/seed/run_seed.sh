@@ -68,6 +68,7 @@ if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ]; then
       --segments-per-speaker "$seed_segments_per_speaker"
   run_stage --name seed-manifests --marker "$done_dir/20.seed.manifests" --inputs "$data/corpus_seed/metadata.jsonl" \
     --stat-inputs "$data/corpus_seed" --outputs "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" "$data/test_seed/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_manifests_seed.log" \
     python -m embspace.bin.prepare_manifests --metadata "$data/corpus_seed/metadata.jsonl" --corpus "$corpus" \
       --manifest-dir "$data/manifests" --kaldi-dir "$data"
   # one job: lhotse's multi-process feature extraction costs more CPU than it saves on 640 cuts

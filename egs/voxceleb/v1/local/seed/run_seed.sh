@@ -73,6 +73,7 @@ if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ] && [ -n "$voxconverse_sv_root
   run_stage --name seed-vcmix --marker "$done_dir/21.seed.vcmix" \
     --inputs "$voxconverse_sv_root/trials_wo_overlap.txt" "$data/trials/vox1_O" --stat-inputs "$voxconverse_sv_root" \
     --outputs "$data/trials/vcmix" "$data/voxconverse_sv/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_vcmix.log" \
     python local/prepare_vcmix.py --voxconverse-root "$voxconverse_sv_root" --vox1-trials "$data/trials/vox1_O" \
       --manifest-dir "$data/manifests" --kaldi-dir "$data" --out "$data/trials/vcmix"
   run_stage --name seed-vcmix-fbank --marker "$done_dir/21.seed.vcmix.fbank" \
