@@ -85,7 +85,7 @@ if in_range 32; then
   for pair in $nessa_pairs; do
     old=${pair%%:*}; new=${pair#*:}
     log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $exp_root/nessa/$old-$new"
-    steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --config "$nessa_config" \
+    steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --mapper-config "$nessa_config" \
       "$exp_root/$old" "$exp_root/$new" train "$data/nessa" "$exp_root/nessa/$old-$new"
   done
 fi

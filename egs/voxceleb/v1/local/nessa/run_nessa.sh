@@ -61,7 +61,7 @@ if in_range 31; then
 fi
 if in_range 32; then
   log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $ndir"
-  steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --config "$nessa_config" \
+  steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --mapper-config "$nessa_config" \
     "$nessa_old" "$nessa_new" "$nessa_train_set" "$data/nessa" "$ndir"
 fi
 if in_range 33; then
