@@ -45,6 +45,8 @@ system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 done_dir=$exp_root/.done
 fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
 
 if in_range 40; then
   for f in config.json speakers.jsonl; do
@@ -83,17 +85,17 @@ if [ "$stage" -le 41 ] && [ "$stop_stage" -ge 41 ]; then
 fi
 
 # what fine-tuning and evaluation read: cut manifests, the features behind them, and (EM energy) the audio
-emo_feats=("$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_feats_test"
+emo_feats=("$train_feats" "$test_feats"
            "$data/fbank/${ecorpus}_feats_train" "$data/fbank/${ecorpus}_feats_test")
 if [ "$stage" -le 42 ] && [ "$stop_stage" -ge 42 ]; then
   log "Stage 42: fine-tuning cuts (minus $emotion_dev_speakers dev speakers) and trial lists -> $emo_data"
   run_stage --name emotion-prepare --marker "$done_dir/42.emotion_prepare" \
-    --inputs "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
+    --inputs "$train_cuts" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
+      "$test_cuts" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
     --outputs "$emo_data/finetune_cuts.jsonl.gz" "$emo_data/trials/test_merged" -- \
     python -m embspace.bin.emotion_prepare --out-dir "$emo_data" --emotion-field style --neutral-label neutral \
-      --train-cuts "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
-      --test-cuts "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
+      --train-cuts "$train_cuts" "$data/fbank/${ecorpus}_cuts_train.jsonl.gz" \
+      --test-cuts "$test_cuts" "$data/fbank/${ecorpus}_cuts_test.jsonl.gz" \
       --dev-speakers "$emotion_dev_speakers" --enroll-per-spk "$emotion_enroll" --neutral-test-per-spk "$emotion_enroll"
 fi
 

@@ -75,6 +75,8 @@ system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 done_dir=$exp_root/.done
 fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
 
 if in_range 10 17; then
   for f in "$data/train/spk2gender" "$data/test/spk2gender"; do
@@ -130,8 +132,8 @@ expand_variant() {
   local spk_opt=() spk_in=()
   [ -z "$speakers" ] || { spk_opt=(--speakers "$speakers"); spk_in=("$speakers"); }
   run_stage --name "inside-data-$name" --marker "$done_dir/12.inside.data.$system.$name" \
-    --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_feats_train" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" "$train_cuts" \
+      "$train_feats" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
     --outputs "$dir/cuts_train.jsonl.gz" -- \
     steps/inside/expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$synth" \
       --tts-backend "$inside_tts_backend" --backend-opts "$backend_opts" --tts-command "$inside_tts_command" \
@@ -143,7 +145,7 @@ expand_variant() {
         --embeddings-out $dir/embeddings" \
       --corpus "inside_${system}_$name" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_$name" \
       --fbank-dir "$data/fbank" "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
-      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$dir"
+      "$train_cuts" "$dir"
 }
 
 if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
@@ -166,14 +168,14 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   train_eval() {  # NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score
     local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
-      --inputs "$2" "$3" "${@:5}" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
-        "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" \
+      --inputs "$2" "$3" "${@:5}" "$train_cuts" "$train_feats" \
+        "$test_cuts" "$test_feats" "$data/train/utt2spk" \
         "$data/test/utt2spk" "${inside_trials[@]#*=}" \
       --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
       --reset "$exp_root/$1/models" -- \
       steps/inside/train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
         --num-threads "$num_threads" --norms none "${equal[@]}" "$2" "$3" "$exp_root/$1" \
-        "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
+        "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
         "${inside_trials[@]}"
   }
   set -- ${inside_variants[0]}
@@ -191,7 +193,7 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   done
   if [ "$inside_ablations" = true ]; then
     log "Stage 13: ablations with $inside_ablation_config: real-only baseline $abl and one system per variant"
-    train_eval "$abl" "$inside_ablation_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" false
+    train_eval "$abl" "$inside_ablation_config" "$train_cuts" false
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
@@ -263,8 +265,8 @@ if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true 
     --outputs "$kokoro_dir/kokoro-v1.0.int8.onnx" "$kokoro_dir/voices/index.json" -- \
     python local/prepare_kokoro.py --kokoro-dir "$kokoro_dir" --voices "$kokoro_voices"
   run_stage --name "kokoro-data-$system" --marker "$done_dir/16.kokoro.data.$system" \
-    --inputs "$kokoro_dir/voices" "$kokoro_dir/kokoro-v1.0.int8.onnx" "$data/fbank/${corpus}_cuts_train.jsonl.gz" \
-      "$data/fbank/${corpus}_feats_train" "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" \
+    --inputs "$kokoro_dir/voices" "$kokoro_dir/kokoro-v1.0.int8.onnx" "$train_cuts" \
+      "$train_feats" "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" \
     --outputs "$kdata/cuts_train.jsonl.gz" -- \
     steps/inside/kokoro_expand.sh --cmd "$train_cmd" --nj "$nj" --kokoro-dir "$kokoro_dir" --languages "$kokoro_languages" \
       --threads "$kokoro_threads" --synth-dir "$exp_root/inside/synth_kokoro" \
@@ -275,7 +277,7 @@ if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true 
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder ge2e
         --real-spk-scp $exp_root/ge2e/embeddings/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
       --corpus "inside_${system}_kokoro" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_kokoro" \
-      --fbank-dir "$data/fbank" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$kdata"
+      --fbank-dir "$data/fbank" "$train_cuts" "$kdata"
 fi
 
 if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true ]; then
@@ -285,12 +287,12 @@ if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true 
   kequal=(); [ "$inside_equal_steps" = false ] || kequal=(--equal-steps "$inside_equal_steps")
   run_stage --name "kokoro-train-$ksys" --marker "$done_dir/17.kokoro.train.$ksys" \
     --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/inside_${system}_kokoro_feats_train" \
-      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
-      "$data/fbank/${corpus}_feats_test" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
+      "$train_cuts" "$train_feats" "$test_cuts" \
+      "$test_feats" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
     --outputs "$kdir/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" --reset "$kdir/models" -- \
     steps/inside/train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
       --num-threads "$num_threads" --norms none "${kequal[@]}" "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
-      "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train" "$data/fbank/${corpus}_cuts_test.jsonl.gz" "$data/test" \
+      "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
       "${inside_trials[@]}"
   krows=() krow_inputs=("$kdata/data_report.json")
   for norm in none asnorm; do

@@ -48,6 +48,8 @@ system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 done_dir=$exp_root/.done
 fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
 
 if [ "$nessa_pairs" = auto ]; then
   nessa_pairs="ge2e:$system"
@@ -58,10 +60,10 @@ if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
     sys=$(basename "$config" .yaml)
     log "Stage 30: train $sys (an old model for NESSA) -> $exp_root/$sys, and its embeddings"
     run_stage --name "train-$sys" --marker "$done_dir/30.train.$sys" \
-      --inputs "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_feats_train" \
+      --inputs "$config" "$train_cuts" "$train_feats" \
       --outputs "$exp_root/$sys/models/avg_model.pt" --reset "$exp_root/$sys/models" -- \
       steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
-        "$config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$exp_root/$sys"
+        "$config" "$train_cuts" "$exp_root/$sys"
     for split in train test; do
       cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
       run_stage --name "extract-$sys-$split" --marker "$done_dir/30.extract.$sys.$split" \

@@ -46,6 +46,8 @@ system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
 done_dir=$exp_root/.done
 fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
 
 if in_range 20; then
   for f in config.json speakers.jsonl metadata.jsonl; do
@@ -89,7 +91,7 @@ if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ]; then
     model=$(seed_extractor "$sys")
     log "Stage 21: embeddings of test_seed with $sys"
     inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed/utt2spk")
-    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$data/fbank/${corpus}_feats_test_seed"); fi
+    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$test_feats_seed"); fi
     run_stage --name "seed-extract-$sys" --marker "$done_dir/21.seed.extract.$sys" --inputs "${inputs[@]}" \
       --outputs "$exp_root/$sys/embeddings/test_seed/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
@@ -101,11 +103,11 @@ if [ "$stage" -le 22 ] && [ "$stop_stage" -ge 22 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
     log "Stage 22: SEED training data: $sys embeddings of noise/music/reverb copies of training utterances"
-    inputs=("$seed_config" "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/train/wav.scp"); [ "$model" = ge2e ] || inputs+=("$model")
+    inputs=("$seed_config" "$train_cuts" "$data/train/wav.scp"); [ "$model" = ge2e ] || inputs+=("$model")
     run_stage --name "seed-copies-$sys" --marker "$done_dir/22.seed.copies.$sys" --inputs "${inputs[@]}" \
       --outputs "$exp_root/${sys}_seed/copies/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" --copies-config "$seed_config" \
-        "$model" "$data/fbank/${corpus}_cuts_train.jsonl.gz" - "$exp_root/${sys}_seed/copies"
+        "$model" "$train_cuts" - "$exp_root/${sys}_seed/copies"
   done
 fi
 
