@@ -240,7 +240,7 @@ def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
 
     backend, _ = kokoro
     out = tmp_path / "kokoro"
-    cmd = ["bash", str(REPO / "steps" / "inside_kokoro_expand.sh"), "--kokoro-dir", str(backend.model_path.parent),
+    cmd = ["bash", str(REPO / "steps" / "inside" / "kokoro_expand.sh"), "--kokoro-dir", str(backend.model_path.parent),
            "--languages", "j", "--nj", "1", "--identity-opts", "--k 2 --num-identities 2 --groups f --seed 3",
            "--synth-opts", "--utts-per-identity 2",
            "--data-opts", "--min-self-sim none --max-real-sim none --encoder ge2e --num-mel-bins 40",

@@ -49,6 +49,7 @@ num_threads=0           # torch threads per training process (0: torch's default
 train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=10              # average the last N epoch models
 num_mel_bins=80         # fbank filters (must match the config's feat_dim)
+top_n=300               # AS-norm cohort size (train speaker means)
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ...
 Method options (--inside-*, --seed-*, --voxconverse-*, --nessa-*): local/<method>/run_<method>.sh --help"

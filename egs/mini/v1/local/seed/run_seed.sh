@@ -91,7 +91,7 @@ if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ]; then
     model=$(seed_extractor "$sys")
     log "Stage 21: embeddings of test_seed with $sys"
     inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed/utt2spk")
-    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$test_feats_seed"); fi
+    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$fbank/${corpus}_feats_test_seed"); fi
     run_stage --name "seed-extract-$sys" --marker "$done_dir/21.seed.extract.$sys" --inputs "${inputs[@]}" \
       --outputs "$exp_root/$sys/embeddings/test_seed/xvector.scp" -- \
       steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
