@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Extract embeddings of a split with --nj jobs through $cmd, then merge them:
 #   <out-dir>/xvector.scp, mean.vec, and (with a data dir) spk_xvector.scp, num_utts.ark.
-# Usage: steps/extract_embeddings.sh [--cmd utils/run.py] [--nj 2] [--use-gpu false] [--batch-size 1]
+# Usage: steps/extract_embeddings.sh [--cmd "$train_cmd"] [--gpu-cmd "$cuda_cmd"] [--nj 2] [--use-gpu false] [--batch-size 1]
 #          [--copies-config conf/seed.yaml [--noise-manifest M] [--music-manifest M] [--rir-manifest M]]
 #          <model.pt|ge2e> <cuts.jsonl.gz> <data-dir|-> <out-dir>
 # With --copies-config: embeddings of augmented copies (SEED training data), keyed <utt>@<kind>@<draw>;
 # give '-' as the data dir (no speaker means).
 set -euo pipefail
-cmd=utils/run.py
+cmd=${train_cmd:-"$(dirname "$0")/../utils/run.py"}  # CPU jobs (cmd.sh's train_cmd)
+gpu_cmd=${cuda_cmd:-"$(dirname "$0")/../utils/run.py --gpu 1"}  # GPU jobs (--use-gpu true; cmd.sh's cuda_cmd)
 nj=1
 use_gpu=false
 batch_size=1
@@ -27,15 +28,15 @@ model=$1; cuts=$2; data=$3; dir=$4
 tmp="$(dirname "$dir")/.tmp.$(basename "$dir").$$"
 rm -rf "$(dirname "$dir")/.tmp.$(basename "$dir")."*
 mkdir -p "$tmp/log"
-gpu_opt=""
-if [ "$use_gpu" = true ]; then gpu_opt="--gpu 1"; fi
+launcher=$cmd
+[ "$use_gpu" = false ] || launcher=$gpu_cmd
 copy_opts=()
 [ -z "$copies_config" ] || copy_opts+=(--copies-config "$copies_config")
 [ -z "$noise_manifest" ] || copy_opts+=(--noise-manifest "$noise_manifest")
 [ -z "$music_manifest" ] || copy_opts+=(--music-manifest "$music_manifest")
 [ -z "$rir_manifest" ] || copy_opts+=(--rir-manifest "$rir_manifest")
 # shellcheck disable=SC2086
-$cmd $gpu_opt JOB=1:"$nj" "$tmp/log/extract.JOB.log" \
+$launcher JOB=1:"$nj" "$tmp/log/extract.JOB.log" \
   python -m embspace.bin.extract --model "$model" --cuts "$cuts" --out-dir "$tmp" \
     --job JOB --nj "$nj" --batch-size "$batch_size" --use-gpu "$use_gpu" --num-threads "$num_threads" "${copy_opts[@]}"
 spk_opts=()

@@ -185,8 +185,10 @@ def test_every_cli_option_has_help_and_the_help_an_example(name, monkeypatch):
     _check_help(importlib.import_module(f"embspace.bin.{name}").main, f"python -m embspace.bin.{name} ", monkeypatch)
 
 
-SCRIPTS = sorted(str(p.relative_to(REPO)) for d in ("local", "utils") for p in (REPO / d).glob("*.py")
-                 if "ArgumentParser" in p.read_text())
+# utils/ and steps/ scripts (their examples name them from the repository or a recipe folder, the same
+# path through the links), and the recipes' own local/ scripts (named from their recipe folder)
+SCRIPTS = sorted(str(p.relative_to(REPO)) for pattern in ("utils/*.py", "steps/**/*.py", "egs/*/v1/local/*.py")
+                 for p in REPO.glob(pattern) if "ArgumentParser" in p.read_text())
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -195,29 +197,31 @@ def test_every_script_option_has_help_and_the_help_an_example(script, monkeypatc
     spec = importlib.util.spec_from_file_location(f"script_{Path(script).stem}", REPO / script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    _check_help(mod.main, f"{script} ", monkeypatch)
+    _check_help(mod.main, f"{script.split('/v1/', 1)[-1]} ", monkeypatch)
 
 
 def test_new_recipe_then_readme_example(tmp_path):
+    """README 'Bring your own corpus': a recipe from egs/TEMPLATE/v1, local/prepare_data.sh on a
+    <speaker>/<utt>.wav folder, stage 1; a plain ./run.sh never makes a corpus of its own."""
     dst = tmp_path / "egs" / "mycorpus" / "v1"
-    proc = subprocess.run(["bash", str(REPO / "utils/new_recipe.sh"), str(REPO / "egs/mini/v1"), str(dst)],
-                          capture_output=True, text=True, env=ENV)
+    proc = subprocess.run(["bash", str(REPO / "utils/new_recipe.sh"), str(dst)], capture_output=True, text=True, env=ENV)
     assert proc.returncode == 0, proc.stderr
     names = {p.name for p in dst.iterdir()}
-    assert {"run.sh", "cmd.sh", "path.sh", "conf", "local", "steps", "utils"} <= names and not names & {"data", "exp"}
-    for link in ("local", "steps", "utils"):
+    assert {"run.sh", "cmd.sh", "path.sh", "conf", "local", "steps", "utils", "README.md"} <= names
+    assert not names & {"data", "exp"} and (dst / "local" / "prepare_data.sh").is_file()
+    for link in ("steps", "utils"):
         assert (dst / link).is_symlink() and (dst / link).resolve() == (REPO / link).resolve()
-    again = subprocess.run(["bash", str(REPO / "utils/new_recipe.sh"), str(REPO / "egs/mini/v1"), str(dst)],
-                           capture_output=True, text=True, env=ENV)
+    again = subprocess.run(["bash", str(REPO / "utils/new_recipe.sh"), str(dst)], capture_output=True, text=True, env=ENV)
     assert again.returncode == 1 and "exists" in again.stderr
-    # README "Bring your own corpus": metadata without split/gender, then stage 1 as written
-    make_tiny_corpus(dst / "data" / "corpus", num_speakers=6, utts=2)
-    meta = dst / "data" / "corpus" / "metadata.jsonl"
-    meta.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k not in ("split", "gender")}) + "\n"
-                            for x in meta.read_text().splitlines()))
-    run = (dst / "run.sh").read_text()
-    (dst / "run.sh").write_text(run.replace("\ncorpus=mini", "\ncorpus=mycorpus"))
-    proc = subprocess.run(["./run.sh", "--stage", "1", "--stop-stage", "1"], cwd=dst, capture_output=True, text=True, env=ENV)
+    # nothing given: an error naming what to give, and no corpus made
+    proc = subprocess.run(["./run.sh"], cwd=dst, capture_output=True, text=True, env=ENV)
+    assert proc.returncode == 1 and "--corpus-dir" in proc.stderr and not (dst / "data" / "corpus").exists()
+    # a folder of <speaker>/<utt>.wav (no split, no gender), then stage 1 as written
+    make_tiny_corpus(tmp_path / "corpus", num_speakers=6, utts=2)
+    proc = subprocess.run(["./run.sh", "--corpus-dir", str(tmp_path / "corpus" / "wav"), "--stage", "1", "--stop-stage", "1"],
+                          cwd=dst, capture_output=True, text=True, env=ENV)
     assert proc.returncode == 0, proc.stderr
+    meta = [json.loads(x) for x in (dst / "data" / "corpus" / "metadata.jsonl").read_text().splitlines()]
+    assert len(meta) == 12 and meta[0]["utt"].startswith(meta[0]["speaker"] + "-")
     assert (dst / "data" / "manifests" / "mycorpus_supervisions_test.jsonl.gz").is_file()
     assert (dst / "data" / "test" / "utt2spk").is_file() and not (dst / "data" / "test" / "spk2gender").exists()

@@ -41,3 +41,31 @@ def test_fbank_output_does_not_depend_on_nj(tiny_data, tmp_path, monkeypatch):
     ta = gzip.decompress((tmp_path / "nj1" / "cuts.jsonl.gz").read_bytes()).decode()
     tb = gzip.decompress((tmp_path / "nj2" / "cuts.jsonl.gz").read_bytes()).decode()
     assert ta.replace("nj1", "nj2") == tb
+
+
+def test_fbank_over_launcher_jobs_equals_one_process(tiny_data, tmp_path, monkeypatch):
+    """prepare -> jobs 1..N (any order) -> finish gives the bytes of compute_and_store; a missing shard
+    is an error naming it, and nothing is swapped in."""
+    import gzip
+
+    import pytest
+
+    import embspace.features.fbank as fbank
+    from embspace.data.manifests import load_cuts
+    from embspace.utils.errors import DataError
+
+    monkeypatch.setattr(fbank, "SHARD_SIZE", 5)
+    cuts = load_cuts(tiny_data["manifests"], "tiny", "train")
+    one, jobs = tmp_path / "one", tmp_path / "jobs"
+    fbank.compute_and_store(cuts, one / "cuts.jsonl.gz", one / "feats", 40, 1)
+    fbank.prepare_jobs(jobs / "cuts.jsonl.gz", jobs / "feats")
+    assert sum(fbank.compute_job(cuts, jobs / "feats", 40, j, 3) for j in (3, 1)) >= 2
+    with pytest.raises(DataError, match="shard 1 was not computed"):
+        fbank.finish_jobs(cuts, jobs / "cuts.jsonl.gz", jobs / "feats")
+    assert not (jobs / "cuts.jsonl.gz").exists()
+    fbank.compute_job(cuts, jobs / "feats", 40, 2, 3)
+    fbank.finish_jobs(cuts, jobs / "cuts.jsonl.gz", jobs / "feats")
+    a, b = _digests(one), _digests(jobs)
+    assert len(a) > 3 and a == b, "feature files, version name and manifest must be the same bytes"
+    assert gzip.decompress((jobs / "cuts.jsonl.gz").read_bytes()) == gzip.decompress((one / "cuts.jsonl.gz").read_bytes())
+    assert not list(tmp_path.glob("jobs/.tmp.*")), "the jobs' folder is removed once the version is in"

@@ -113,7 +113,7 @@ def test_command_backend_protocol_failure_rate_and_resume(tmp_path):
     assert len(jobs1) == 4 and set(jobs1[0]) == {"identity", "utt", "text", "language", "embedding", "output", "seed"}
     assert np.array_equal(np.load(jobs1[0]["embedding"]), cond[0])
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    example = [sys.executable, str(REPO / "local" / "inside_tts_espeak.py")]
+    example = [sys.executable, str(REPO / "steps" / "inside" / "tts_espeak.py")]
     # job 1 writes 22.05 kHz audio, job 2 is never run (its TTS "failed")
     subprocess.run(example + ["--rate", "22050", str(tmp_path / "tts" / "jobs.1.jsonl")], check=True, env=env,
                    capture_output=True)
@@ -144,7 +144,7 @@ def test_command_backend_in_process(tmp_path):
     backend = build_backend("command", command=str(script))
     with pytest.raises(Exception, match="exited with 3"):
         backend.synthesize(np.ones(4), ["hello"], "en")
-    ok = build_backend("command", command=[sys.executable, str(REPO / "local" / "inside_tts_espeak.py")])
+    ok = build_backend("command", command=[sys.executable, str(REPO / "steps" / "inside" / "tts_espeak.py")])
     wavs = ok.synthesize(np.arange(1, 9, dtype=np.float32), ["hello there", "good morning"], "en")
     assert len(wavs) == 2 and all(len(w) > 4000 for w in wavs)
 

@@ -224,7 +224,7 @@ def test_japanese_g2p_when_pyopenjtalk_is_installed(kokoro):
 
 
 def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
-    """steps/inside_kokoro_expand.sh end to end (PyPI voices as sources, real model): SIGKILLed once its
+    """steps/inside/kokoro_expand.sh end to end (PyPI voices as sources, real model): SIGKILLed once its
     first identity is finished, rerun: the finished identity is kept, the other made, and the result
     is a Kaldi dir and real + synthetic training cuts with 16 kHz Kokoro speech."""
     import gzip
@@ -240,7 +240,7 @@ def test_kokoro_expansion_step_killed_then_resumed(kokoro, tiny_data, tmp_path):
 
     backend, _ = kokoro
     out = tmp_path / "kokoro"
-    cmd = ["bash", str(REPO / "steps" / "inside_kokoro_expand.sh"), "--kokoro-dir", str(backend.model_path.parent),
+    cmd = ["bash", str(REPO / "steps" / "inside" / "kokoro_expand.sh"), "--kokoro-dir", str(backend.model_path.parent),
            "--languages", "j", "--nj", "1", "--identity-opts", "--k 2 --num-identities 2 --groups f --seed 3",
            "--synth-opts", "--utts-per-identity 2",
            "--data-opts", "--min-self-sim none --max-real-sim none --encoder ge2e --num-mel-bins 40",

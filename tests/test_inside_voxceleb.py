@@ -36,7 +36,7 @@ def test_voxceleb_inside_command_backend(tmp_path):
     assert proc.returncode != 0
     assert "1 identity failed (0 saved" in proc.stderr and "wrote nothing" in proc.stderr
     proc = run_recipe("--stage", "10", "--stop-stage", "12", *common, "--inside-resample", "true",
-                      "--inside-tts-command", "local/inside_tts_espeak.py --rate 22050")
+                      "--inside-tts-command", "steps/inside/tts_espeak.py --rate 22050")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     idir = tmp_path / "exp" / "tiny_inside"
     idents = [json.loads(x) for x in (idir / "data" / "identities" / "identities.jsonl").read_text().splitlines()]

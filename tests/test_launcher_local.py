@@ -132,3 +132,18 @@ def test_join_command() -> None:
     spec = parse_args(["-tc", "2", "JOB=2:4", "--num-threads=2", "l.JOB", "cmd", "JOB"], "run.py")
     assert (spec.task_ids, spec.max_jobs_run, spec.num_threads) == ([2, 3, 4], 2, 2)
     assert spec.command_for(3) == "cmd 3" and spec.log_pattern == "l.*"
+
+
+def test_site_config_of_the_readme_is_found_from_a_recipe_folder(tmp_path: Path, monkeypatch) -> None:
+    """README's `utils/slurm.py --config conf/slurm.conf ...` line, run from egs/mini/v1 (no conf/slurm.conf
+    there): the repository's conf/slurm.conf is used; a config found nowhere names both places."""
+    recipe = ROOT / "egs" / "mini" / "v1"
+    assert not (recipe / "conf" / "slurm.conf").exists()
+    monkeypatch.chdir(recipe)
+    spec = parse_args(["--config", "conf/slurm.conf", str(tmp_path / "x.log"), "true"], "slurm.py")
+    assert Path(spec.config) == ROOT / "conf" / "slurm.conf"
+    r = run(recipe, "--config", "conf/queue.conf", str(tmp_path / "y.log"), "echo", "ok")
+    assert r.returncode == 0, r.stderr
+    r = run(tmp_path, "--config", "conf/nowhere.conf", str(tmp_path / "z.log"), "true")
+    assert r.returncode != 0 and "config file not found: conf/nowhere.conf (looked in" in r.stderr
+    assert "Traceback" not in r.stderr

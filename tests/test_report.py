@@ -54,8 +54,8 @@ def test_add_row_rejects_bad_rows(tmp_path, row):
 
 def _scores(path, shift, seed):
     rng = np.random.default_rng(seed)
-    lines = [f"e t {v:.5f} target" for v in rng.normal(shift, 1, 300)]
-    lines += [f"e t {v:.5f} nontarget" for v in rng.normal(0, 1, 1000)]
+    lines = [f"e{i} t{i} {v:.5f} target" for i, v in enumerate(rng.normal(shift, 1, 300))]
+    lines += [f"e{i} u{i} {v:.5f} nontarget" for i, v in enumerate(rng.normal(0, 1, 1000))]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -227,3 +227,21 @@ def test_intervals_need_speakers_of_the_trials(tmp_path, monkeypatch, capsys):
     assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk"]) == 0
     assert "c on t: no interval" in capsys.readouterr().err
     assert json.loads((tmp_path / "comparisons.json").read_text()) == {"comparisons": []}
+
+
+def test_markdown_page_of_results_names_commit_machine_and_seeds(tmp_path):
+    """--from-results --markdown: a recipe's RESULTS.md, generated from results.json (no figure typed)."""
+    results = tmp_path / "results.json"
+    add_row(results, {"system": "a", "method": "baseline", "trials": "t", "eer": 12.3456, "mindcf_0.01": 0.5,
+                      "mindcf_0.05": 0.4, "score_file": "a.score"})
+    add_row(results, {"system": "a_seed", "method": "seed", "baseline": "a", "trials": "t", "eer": 10.0,
+                      "mindcf_0.01": 0.4, "mindcf_0.05": 0.3, "score_file": "b.score", "eval_seeds": "1,2,3"})
+    md = tmp_path / "RESULTS.md"
+    assert report_cli.main(["--from-results", str(results), "--markdown", str(md), "--seeds", "corpus_seed=1"]) == 0
+    text = md.read_text()
+    head, table = text.split("\n| system", 1)
+    assert "- commit: " in head and "- machine: " in head and "- seeds: corpus_seed=1; eval_seeds=1,2,3" in head
+    assert "--from-results" in head and text.count("\n# ") == 0 and text.startswith("# Results\n")
+    assert "| a | baseline |" in table and "12.35" in table and "| a_seed | seed | a |" in table
+    with pytest.raises(SystemExit):
+        report_cli.main(["--results", str(results), "--markdown", str(md)])

@@ -75,3 +75,34 @@ def test_gpu_refused_without_gpus(tmp_path: Path) -> None:
     assert "sbatch refused the job" in r.stderr and "--gres=gpu:1" in r.stderr
     assert "gres" in r.stderr.split("--gres=gpu:1", 1)[1].lower()
     assert not (tmp_path / "log" / "g.1.log").exists()
+
+
+def test_multi_node_training_meets_at_one_rendezvous(tiny_data, tmp_path: Path) -> None:
+    """steps/train.sh --nnodes 2 through utils/slurm.py: one job of two tasks (on this one-node cluster
+    the site config maps --nodes to --ntasks), srun starts torchrun in each, and the two meet at the
+    c10d rendezvous: one training of world size 2, logged, averaged."""
+    import os
+    import socket
+
+    import yaml
+
+    from tests.test_training import TINY_CONFIG
+
+    conf = tmp_path / "two_tasks.conf"
+    conf.write_text("command sbatch --export=PATH,PYTHONPATH\noption nodes=* --ntasks $0\n"
+                    "default gpu=0\noption gpu=0\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(TINY_CONFIG))
+    with socket.socket() as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    exp = tmp_path / "exp"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
+    r = subprocess.run(["bash", str(ROOT / "steps" / "train.sh"), "--cmd", f"{sys.executable} {SLURM} --config {conf}",
+                        "--nnodes", "2", "--rdzv-port", str(port), "--device", "cpu", "--num-avg", "1", str(cfg),
+                        str(tiny_data["train_cuts"]), str(exp)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=600)
+    log = (exp / "train.log").read_text() if (exp / "train.log").exists() else ""
+    assert r.returncode == 0, r.stderr[-2000:] + log[-3000:]
+    assert "srun --kill-on-bad-exit=1 torchrun --nnodes 2" in log and "world size 2" in log
+    assert (exp / "models" / "avg_model.pt").is_file()

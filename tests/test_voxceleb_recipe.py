@@ -223,7 +223,7 @@ def test_train_config_and_augmenter(recipe, tmp_path):
     """Stage 4's config binding, and the Augmenter on the prepared manifests (audio cuts)."""
     from embspace.training.augment import AugmentOptions, Augmenter
     import yaml
-    mod = _load_local("make_train_config")
+    mod = _load_local("make_train_config", REPO / "steps")
     m = recipe["data"] / "manifests"
     out = tmp_path / "cfg.yaml"
     mod.main(["--config", str(RECIPE / "conf/ecapa_c512.yaml"), "--out", str(out),
@@ -240,8 +240,8 @@ def test_train_config_and_augmenter(recipe, tmp_path):
     assert "augment" not in yaml.safe_load(out.read_text())
 
 
-def _load_local(name: str):
-    spec = importlib.util.spec_from_file_location(f"local_{name}", REPO / "local" / f"{name}.py")
+def _load_local(name: str, folder: Path = RECIPE / "local"):
+    spec = importlib.util.spec_from_file_location(f"local_{name}", folder / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

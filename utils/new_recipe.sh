@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Start a new recipe from an existing one: copy SRC to DST (created with its parents) without the
-# outputs of SRC's runs (data/, exp/), keeping symbolic links as links. A link to something outside
-# SRC (steps -> ../../../steps, utils, local) is re-made to point at the same target from DST, so
-# DST may sit at any depth. DST must not exist yet (or be empty).
+# Start a new recipe: copy egs/TEMPLATE/v1 (the backbone, with local/prepare_data.sh to fill in), or
+# another recipe SRC, to DST (created with its parents) without the outputs of runs (data/, exp/),
+# keeping symbolic links as links. A link to something outside SRC (steps -> ../../../steps, utils)
+# is re-made to point at the same target from DST, so DST may sit at any depth. DST must not exist
+# yet (or be empty).
 #
-#   utils/new_recipe.sh egs/mini/v1 egs/mycorpus/v1
+#   utils/new_recipe.sh egs/mycorpus/v1                 # from egs/TEMPLATE/v1
+#   utils/new_recipe.sh egs/voxceleb/v1 egs/vox-mine/v1  # from another recipe
 set -euo pipefail
-if [ $# -ne 2 ] || [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-  echo "Usage: $0 <src-recipe-dir> <new-recipe-dir>   e.g. $0 egs/mini/v1 egs/mycorpus/v1" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+  echo "Usage: $0 [<src-recipe-dir>] <new-recipe-dir>   e.g. $0 egs/mycorpus/v1 (from egs/TEMPLATE/v1)" >&2
   exit 1
 fi
-src=$1; dst=$2
+if [ $# -eq 1 ]; then src="$(cd -P "$(dirname "$0")/.." && pwd)/egs/TEMPLATE/v1"; dst=$1; else src=$1; dst=$2; fi
 die() { echo "$0: error: $*" >&2; exit 1; }
 [ -f "$src/run.sh" ] || die "$src is not a recipe (no run.sh)"
 if [ -e "$dst" ] || [ -L "$dst" ]; then
@@ -35,5 +37,7 @@ for entry in "$src_abs"/*; do
   fi
 done
 echo "$0: created $dst from $src (without data/ and exp/)." >&2
-echo "Next: replace stage 0 of $dst/run.sh with your corpus preparation (or write $dst/data/corpus/metadata.jsonl" >&2
-echo "and start with --stage 1), and name the corpus (--corpus NAME); see README.md, 'Bring your own corpus'." >&2
+if [ -f "$dst_abs/local/prepare_data.sh" ]; then
+  echo "Next: adapt $dst/local/prepare_data.sh to your corpus (or give Kaldi data dirs: --train-dir, --test-dir)," >&2
+  echo "name it (--corpus NAME) and run $dst/run.sh --corpus-dir DIR; see README.md, 'Bring your own corpus'." >&2
+fi

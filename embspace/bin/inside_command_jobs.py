@@ -2,7 +2,7 @@
 
     python -m embspace.bin.inside_command_jobs write --identities exp/inside/identities \
         --work-dir exp/inside/synth/tts --out-dir exp/inside/synth --nj 4 --utts-per-identity 10
-    $cmd JOB=1:4 exp/inside/synth/tts/log/tts.JOB.log local/inside_tts_espeak.py exp/inside/synth/tts/jobs.JOB.jsonl
+    $cmd JOB=1:4 exp/inside/synth/tts/log/tts.JOB.log steps/inside/tts_espeak.py exp/inside/synth/tts/jobs.JOB.jsonl
     python -m embspace.bin.inside_command_jobs collect --identities exp/inside/identities \
         --work-dir exp/inside/synth/tts --out-dir exp/inside/synth --nj 4 [--resample true]
 

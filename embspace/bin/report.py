@@ -13,6 +13,8 @@ Examples:
     python -m embspace.bin.report --det-png det.png --scores ecapa=a.score resnet=b.score --title mini_test
     python -m embspace.bin.report --results exp/results.json --system gender_inside --method inside \
         --baseline gender_real --task gender --trials mini_test --metrics exp/x/gender_inside.metrics.json
+    python -m embspace.bin.report --from-results exp/results.json --markdown RESULTS.md \
+        --seeds "corpus_seed=1 config seed=42"     # a recipe's RESULTS.md, generated, never typed
 
 A row copies the scoring settings compute_metrics --scoring-info put in the metrics JSON
 (cohort_size, top_n, top_n_requested). --from-results draws one curve per row of the results
@@ -36,10 +38,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
-from embspace.report import CLS_REQUIRED, REQUIRED, add_row, load_rows
+from embspace.report import CLS_REQUIRED, REQUIRED, add_row, load_rows, render_markdown
+from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
@@ -81,7 +87,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --from-results and no --trials: one plot per trial list of the results file, "
                         "DIR/det_<trials>.png")
     d.add_argument("--title", help="DET plot title (default with --from-results: the trial list)")
+    m = p.add_argument_group("Markdown page")
+    m.add_argument("--markdown", metavar="MD", help="with --from-results: write its tables to MD (e.g. a recipe's "
+                   "RESULTS.md) under a header naming the commit, the machine and the seeds")
+    m.add_argument("--seeds", default="", help="the seeds of the run, as text for the header (seed fields of the "
+                   "rows are listed too)")
     return p
+
+
+def _commit() -> str:
+    """The source checkout's commit (with '+changes' when its work tree differs), or 'unknown'."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + (" +changes" if dirty else "")
+
+
+def markdown_page(results: str, seeds: str) -> str:
+    """The tables of ``results`` under a header: the command that made them, commit, machine, seeds."""
+    rows = load_rows(results)
+    row_seeds = sorted({f"{k}={r[k]}" for r in rows for k in r if "seed" in k})
+    machine = f"{socket.gethostname()} ({platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
+    header = ["# Results", "",
+              f"Generated from `{results}` by `python -m embspace.bin.report --from-results {results} --markdown ...`;",
+              "do not edit by hand (rerun the recipe, then that command).", "",
+              f"- commit: {_commit()}", f"- machine: {machine}",
+              f"- seeds: {'; '.join(x for x in (seeds.strip(), ', '.join(row_seeds)) if x) or 'not given'}", "", ""]
+    tables = render_markdown(rows).split("\n", 2)[2]  # without its own "# Results" title
+    return "\n".join(header) + tables
 
 
 def _parse_extra(items: list[str], parser: argparse.ArgumentParser) -> dict[str, object]:
@@ -261,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.resamples < 1:
             parser.error("--resamples must be >= 1")
         run_intervals(args)
+        return 0
+    if args.markdown:
+        if not args.from_results or args.det_png or args.scores or any(getattr(args, a) for a in ROW_ARGS):
+            parser.error("--markdown goes with --from-results (and --seeds) only")
+        atomic_write_text(args.markdown, markdown_page(args.from_results, args.seeds))
+        print(f"report: tables of {args.from_results} -> {args.markdown}", file=sys.stderr)
         return 0
     if args.forest_png or args.utt2spk:
         parser.error("--forest-png and --utt2spk go with --intervals")

@@ -14,6 +14,12 @@ A new version is computed beside the old one under a temporary name, renamed int
 older versions removed. A run killed anywhere leaves the old manifest with its own features, or the
 new manifest with its own; the next run removes what is left over. A second writer of the same
 output fails at once (a lock file names the first).
+
+The same work split over launcher jobs (``$cmd JOB=1:N``, steps/compute_fbank.sh): :func:`prepare_jobs`
+makes an empty shared folder ``.tmp.<feats>.jobs`` beside the storage folder, each job computes its
+shards (:func:`compute_job`: shards k with k mod N = job - 1) into ``feats/`` and their cuts into
+``cuts/``, and :func:`finish_jobs` checks every shard, names the version and swaps in the manifest as
+above. The shards are the same fixed :data:`SHARD_SIZE` pieces, so the bytes do not depend on N.
 """
 
 from __future__ import annotations
@@ -122,18 +128,32 @@ def compute_and_store(cuts: CutSet, out_cuts: str | os.PathLike, storage_dir: st
         raise DataError(str(e)) from None
 
 
+def _shard_jobs(cuts: CutSet, folder: Path, num_mel_bins: int) -> list[tuple[list[Cut], str, int]]:
+    """The fixed shards of ``cuts`` (in order), each with its feature file below ``folder``."""
+    ordered = list(cuts)
+    return [(ordered[i:i + SHARD_SIZE], str(folder / f"feats-{i // SHARD_SIZE:04d}"), num_mel_bins)
+            for i in range(0, len(ordered), SHARD_SIZE)]
+
+
 def _compute_locked(cuts: CutSet, out_cuts: Path, storage_dir: Path, num_mel_bins: int, num_jobs: int) -> CutSet:
     _remove_leftovers(storage_dir, keep=_current_version(out_cuts), versions_only=True)
     tmp = make_tmp_dir(storage_dir)
     try:
-        ordered = list(cuts)
-        jobs = [(ordered[i:i + SHARD_SIZE], str(tmp / f"feats-{i // SHARD_SIZE:04d}"), num_mel_bins)
-                for i in range(0, len(ordered), SHARD_SIZE)]
+        jobs = _shard_jobs(cuts, tmp, num_mel_bins)
         if num_jobs > 1 and len(jobs) > 1:
             with mp.get_context("fork").Pool(min(num_jobs, len(jobs))) as pool:
                 shards = pool.map(_store_shard, jobs, chunksize=1)
         else:
             shards = [_store_shard(job) for job in jobs]
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _install(tmp, shards, out_cuts, storage_dir)
+
+
+def _install(tmp: Path, shards: list[list[Cut]], out_cuts: Path, storage_dir: Path) -> CutSet:
+    """Rename the feature files of ``tmp`` into their version folder, write the manifest, clean up."""
+    try:
         version = VERSION_PREFIX + _digest_files(tmp)
         final = storage_dir / version
         storage_dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +170,68 @@ def _compute_locked(cuts: CutSet, out_cuts: Path, storage_dir: Path, num_mel_bin
     write_manifest(with_feats, out_cuts)
     _remove_leftovers(storage_dir, keep=version, versions_only=False)
     return resolve_feature_paths(with_feats, out_cuts.parent).to_eager()
+
+
+def jobs_dir(storage_dir: str | os.PathLike) -> Path:
+    """The folder the launcher jobs of one feature computation share (a leftover once it is over)."""
+    storage_dir = Path(storage_dir)
+    return storage_dir.parent / f".tmp.{storage_dir.name}.jobs"
+
+
+def _locked(out_cuts: Path, fn, *args):
+    try:
+        with exclusive_lock(out_cuts.parent / f".{out_cuts.name}.lock", f"{out_cuts}"):
+            return fn(*args)
+    except LockBusy as e:
+        raise DataError(str(e)) from None
+
+
+def prepare_jobs(out_cuts: str | os.PathLike, storage_dir: str | os.PathLike) -> Path:
+    """Remove leftovers of killed runs (the current version stays) and make the jobs' empty shared folder."""
+    out_cuts, storage_dir = Path(out_cuts), Path(storage_dir)
+
+    def prepare() -> Path:
+        _remove_leftovers(storage_dir, keep=_current_version(out_cuts), versions_only=True)
+        work = jobs_dir(storage_dir)
+        for sub in ("feats", "cuts"):
+            (work / sub).mkdir(parents=True)
+        return work
+
+    return _locked(out_cuts, prepare)
+
+
+def compute_job(cuts: CutSet, storage_dir: str | os.PathLike, num_mel_bins: int, job: int, nj: int) -> int:
+    """Compute the shards of job ``job`` of ``nj`` into the shared folder; returns how many."""
+    if not 1 <= job <= nj:
+        raise DataError(f"--job must be in 1..{nj}, got {job}")
+    work = jobs_dir(storage_dir)
+    if not (work / "feats").is_dir():
+        raise DataError("the jobs' folder is missing (run the prepare step first)", work)
+    mine = [(k, j) for k, j in enumerate(_shard_jobs(cuts, work / "feats", num_mel_bins)) if k % nj == job - 1]
+    for k, shard in mine:
+        write_manifest(CutSet.from_cuts(_store_shard(shard)), work / "cuts" / f"cuts-{k:04d}.jsonl.gz")
+    return len(mine)
+
+
+def finish_jobs(cuts: CutSet, out_cuts: str | os.PathLike, storage_dir: str | os.PathLike) -> CutSet:
+    """Check that every shard of ``cuts`` was computed, then name the version and swap in the manifest."""
+    out_cuts, storage_dir = Path(out_cuts), Path(storage_dir)
+    work = jobs_dir(storage_dir)
+
+    def finish() -> CutSet:
+        shards = []
+        for k, (expected, path, _) in enumerate(_shard_jobs(cuts, work / "feats", 0)):
+            part = work / "cuts" / f"cuts-{k:04d}.jsonl.gz"
+            if not part.is_file() or not Path(path + ".lca").is_file():
+                raise DataError(f"shard {k} was not computed (a job failed or was killed; rerun the step)", part)
+            got = list(CutSet.from_file(part))
+            if [c.id for c in got] != [c.id for c in expected]:
+                raise DataError(f"shard {k} holds other cuts than the manifest (a stale job?); rerun the step", part)
+            shards.append(got)
+        shutil.rmtree(work / "cuts")
+        return _install(work / "feats", shards, out_cuts, storage_dir)
+
+    return _locked(out_cuts, finish)
 
 
 def _current_version(out_cuts: Path) -> str | None:

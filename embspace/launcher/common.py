@@ -113,6 +113,21 @@ def _positive_int(name: str, value: str, minimum: int) -> int:
     return n
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]  # a source checkout: <repo>/embspace/launcher/common.py
+
+
+def resolve_config(path: str) -> str:
+    """A site config path as given, else (relative) under the repository, so that ``--config
+    conf/slurm.conf`` works from a recipe folder without a copy; DataError naming both places if neither."""
+    if Path(path).is_file():
+        return path
+    in_repo = REPO_ROOT / path
+    if not Path(path).is_absolute() and in_repo.is_file():
+        return str(in_repo)
+    where = path if Path(path).is_absolute() else f"{path} (looked in {Path.cwd()} and {REPO_ROOT})"
+    raise DataError(f"config file not found: {where}")
+
+
 def parse_args(argv: list[str], prog: str) -> Spec:
     """Parse ``[opts] [JOB=a:b] <logfile> <command ...>``; raise DataError on misuse."""
     if not argv or argv[0] in ("-h", "--help"):
@@ -173,8 +188,8 @@ def parse_args(argv: list[str], prog: str) -> Spec:
         if values["pick"] not in PICKS:
             raise DataError(f"--pick must be one of {', '.join(PICKS)}, got '{values['pick']}'")
         spec.pick = values["pick"]
-    if spec.config is not None and not Path(spec.config).is_file():
-        raise DataError("config file not found", spec.config)
+    if spec.config is not None:
+        spec.config = resolve_config(spec.config)
     spec.given = {k: v for k, v in values.items() if k not in ("config", "pick")}
     spec.given.update(extra)
     return spec

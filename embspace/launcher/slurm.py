@@ -34,6 +34,7 @@ option num_threads=1 --cpus-per-task 1
 default gpu=0
 option gpu=0
 option gpu=* --gres=gpu:$0
+option nodes=* --nodes $0
 """
 
 

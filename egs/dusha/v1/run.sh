@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
 . ./cmd.sh
+. steps/lib.sh
 
 stage=1                 # first stage to run
 stop_stage=7            # last stage
@@ -39,29 +40,25 @@ help_message="Usage: $0 --corpus-root DIR [--emotion-corpus dusha|esd|crema_d] [
 . utils/parse_options.sh
 
 done_dir=$exp/.done
-force_opt=()
-[ "$force" = false ] || force_opt=(--force)
-run_stage() { python -m embspace.bin.run_stage "${force_opt[@]}" "$@"; }
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*" >&2; }
-die() { echo "$0: error: $*" >&2; exit 1; }
 corpus=$emotion_corpus
 system=$(basename "$(dirname "$(dirname "$init_model")")")  # exp/<system>/models/avg_model.pt -> <system>
 IFS=, read -r -a emo_rows <<< "$rows"
 [ "${emo_rows[0]}" = base ] || die "--rows must start with base (the fine-tuning baseline the others are compared with)"
 feats=("$data/fbank/${corpus}_feats_train" "$data/fbank/${corpus}_feats_test")
 
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if in_range 1; then
   [ -n "$corpus_root" ] || die "give --corpus-root (the $corpus folder as unpacked)"
   [ -d "$corpus_root" ] || die "--corpus-root $corpus_root is not a folder"
   log "Stage 1: $corpus manifests (speaker and emotion labels) -> $data/manifests, Kaldi dirs -> $data/{train,test}"
   run_stage --name "manifests-$corpus" --marker "$done_dir/1.manifests" --stat-inputs "$corpus_root" \
     --outputs "$data/manifests/${corpus}_supervisions_test.jsonl.gz" "$data/test/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_emotion_corpus.log" \
     python local/prepare_emotion_corpus.py --corpus "$corpus" --root "$corpus_root" --manifest-dir "$data/manifests" \
       --kaldi-dir "$data" --test-fraction "$test_fraction" --test-speakers "$test_speakers" --label "$label" \
       --unknown-emotion "$unknown_emotion"
 fi
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+if in_range 2; then
   for split in train test; do
     log "Stage 2: fbank features ($split) -> $data/fbank"
     run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
@@ -71,7 +68,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   done
 fi
 
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+if in_range 3; then
   log "Stage 3: fine-tuning cuts (minus dev speakers) and trial lists -> $data/emotion"
   run_stage --name emotion-prepare --marker "$done_dir/3.emotion_prepare" \
     --inputs "$data/fbank/${corpus}_cuts_train.jsonl.gz" "$data/fbank/${corpus}_cuts_test.jsonl.gz" \
@@ -81,14 +78,12 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
       --dev-speakers "$dev_speakers" --enroll-per-spk "$enroll" --neutral-test-per-spk "$enroll"
 fi
 
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+if in_range 4; then
   [ -f "$init_model" ] || die "$init_model not found: train an encoder with egs/voxceleb/v1 first, or give --init-model"
   log "Stage 4: the pre-trained encoder ($init_model) on the emotional lists, and the style checks"
-  run_stage --name emotion-eval-pretrained --marker "$done_dir/4.emotion_eval.pretrained" \
-    --inputs "$init_model" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/trials" "${feats[@]}" \
-    --outputs "$exp/pretrained/scores/test_merged.metrics.json" -- \
-    python -m embspace.bin.emotion_eval --model "$init_model" --cuts "$data/emotion/eval_cuts.jsonl.gz" \
-      --trials-dir "$data/emotion/trials" --out-dir "$exp/pretrained" --nj "$nj"
+  steps/emotion/eval_model.sh --force "$force" --cmd "$train_cmd" --nj "$nj" --inputs "${feats[*]}" \
+    emotion-eval-pretrained "$done_dir/4.emotion_eval.pretrained" "$init_model" "$data/emotion/eval_cuts.jsonl.gz" \
+    "$data/emotion/trials" "$exp/pretrained"
   eer_args=(--eer "nn=$exp/pretrained/scores/test_nn.metrics.json" --eer "merged=$exp/pretrained/scores/test_merged.metrics.json")
   run_stage --name emotion-style-check --marker "$done_dir/4.emotion_style_check" \
     --inputs "$data/emotion/finetune_cuts.jsonl.gz" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/summary.json" \
@@ -98,33 +93,23 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       --emotion-field emotion --neutral-label neutral "${eer_args[@]}" --out "$exp/style_check.json"
 fi
 
-if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+if in_range 5; then
   log "Stage 5: fine-tune the pre-trained encoder: rows ${emo_rows[*]} -> $exp/<row>"
-  run_stage --name emotion-configs --marker "$done_dir/5.emotion_configs" \
-    --inputs "$ft_config" "$data/emotion/summary.json" --outputs "$exp/configs/${emo_rows[0]}.yaml" -- \
-    python local/make_emotion_configs.py --config "$ft_config" --init "$init_model" --summary "$data/emotion/summary.json" \
-      --rows "$rows" --out-dir "$exp/configs"
-  for row in "${emo_rows[@]}"; do
-    run_stage --name "emotion-train-$row" --marker "$done_dir/5.emotion_train.$row" \
-      --inputs "$exp/configs/$row.yaml" "$init_model" "$data/emotion/finetune_cuts.jsonl.gz" "${feats[@]}" \
-      --stat-inputs "$corpus_root" --outputs "$exp/$row/models/avg_model.pt" --reset "$exp/$row/models" -- \
-      steps/train.sh --nproc "$nproc" --device "$device" --num-avg 1 --num-threads "$num_threads" \
-        "$exp/configs/$row.yaml" "$data/emotion/finetune_cuts.jsonl.gz" "$exp/$row"
-  done
+  steps/emotion/finetune_rows.sh --force "$force" --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" \
+    --num-threads "$num_threads" --inputs "${feats[*]}" --stat-inputs "$corpus_root" --marker-prefix "$done_dir/5" \
+    "$ft_config" "$init_model" "$data/emotion/summary.json" "$rows" "$data/emotion/finetune_cuts.jsonl.gz" "$exp"
 fi
 
-if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+if in_range 6; then
   log "Stage 6: embeddings and scores of every fine-tuned encoder"
   for row in "${emo_rows[@]}"; do
-    run_stage --name "emotion-eval-$row" --marker "$done_dir/6.emotion_eval.$row" \
-      --inputs "$exp/$row/models/avg_model.pt" "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/trials" "${feats[@]}" \
-      --outputs "$exp/$row/scores/test_merged.metrics.json" -- \
-      python -m embspace.bin.emotion_eval --model "$exp/$row/models/avg_model.pt" --cuts "$data/emotion/eval_cuts.jsonl.gz" \
-        --trials-dir "$data/emotion/trials" --out-dir "$exp/$row" --nj "$nj"
+    steps/emotion/eval_model.sh --force "$force" --cmd "$train_cmd" --nj "$nj" --inputs "${feats[*]}" \
+      "emotion-eval-$row" "$done_dir/6.emotion_eval.$row" "$exp/$row/models/avg_model.pt" \
+      "$data/emotion/eval_cuts.jsonl.gz" "$data/emotion/trials" "$exp/$row"
   done
 fi
 
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+if in_range 7; then
   log "Stage 7: ablation report -> $exp/report.md, rows in $exp/results.json"
   sys_args=(--system "$system=$exp/pretrained")
   inputs=("$exp/pretrained/scores" "$exp/style_check.md")

@@ -16,7 +16,7 @@ at a time in-process (the :class:`~embspace.inside.backend.TTSBackend` interface
 Outputs are validated: the file exists and is readable audio, mono, non-empty; a rate other than
 16 kHz is an error unless resampling was asked for (then it is resampled explicitly with a
 windowed-sinc filter). Identities whose outputs are all valid are kept (``records/``) even when
-others failed, so a rerun only redoes the failed ones. ``local/inside_tts_espeak.py`` is a working
+others failed, so a rerun only redoes the failed ones. ``steps/inside/tts_espeak.py`` is a working
 example command.
 """
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Example external TTS for INSIDE's ``command`` backend: espeak-ng driven by the job's embedding.
 
-    local/inside_tts_espeak.py [--rate 16000] [--model exp/inside/condnet/model.pt] jobs.JOB.jsonl
+    steps/inside/tts_espeak.py [--rate 16000] [--model exp/inside/condnet/model.pt] jobs.JOB.jsonl
 
 Reads the job list (one JSON object per line: identity, utt, text, language, embedding, output,
 seed; see embspace/inside/backends/command.py), and writes each ``output`` as a mono WAV file.
@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # a source checkout that is not pip-installed
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # a source checkout that is not pip-installed
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402

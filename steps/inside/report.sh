@@ -3,7 +3,7 @@
 # given as "SYSTEM|METHOD|BASELINE|SCORE_DIR|KEY=VALUE ..."), with the size of its synthetic data
 # set when KEY variant=NAME names one (<data-dir>/NAME/data_report.json), and the two gender
 # classification rows (<gender-dir>/{real,inside}.metrics.json).
-# Usage: steps/inside_report.sh --results exp/results.json --trials "mini_test mini_test_same_gender"
+# Usage: steps/inside/report.sh --results exp/results.json --trials "mini_test mini_test_same_gender"
 #          --data-dir exp/ecapa_mini/inside/data [--gender-dir DIR] [--gender-trials mini_test] ROW...
 set -euo pipefail
 results=
@@ -11,7 +11,7 @@ trials=
 data_dir=
 gender_dir=
 gender_trials=mini_test
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../../utils/parse_options.sh"
 [ -n "$results" ] && [ -n "$trials" ] || { echo "Usage: $0 --results FILE --trials \"NAMES\" [--data-dir DIR] [--gender-dir DIR] ROW..." >&2; exit 1; }
 report() { python -m embspace.bin.report --results "$results" "$@"; }
 size_extras() {  # the kept identities/utterances of a data set, from its report

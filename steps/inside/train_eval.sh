@@ -3,7 +3,7 @@
 # test sets with it, and score trial lists: the evaluation of one INSIDE system (or its real-only
 # baseline). The real training embeddings give the mean for mean subtraction and the AS-norm cohort,
 # exactly as in the baseline recipe, so systems differ only in what the encoder was trained on.
-# Usage: steps/inside_train_eval.sh [--cmd utils/run.py] [--nj 2] [--nproc 1] [--device auto] [--num-avg 3]
+# Usage: steps/inside/train_eval.sh [--cmd utils/run.py] [--nj 2] [--nproc 1] [--device auto] [--num-avg 3]
 #          [--num-threads 2] [--norms "none asnorm"] [--top-n 100] [--equal-steps false]
 #          <config.yaml> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS...
 # --equal-steps true: as many batches per epoch as one pass over <real-train-cuts> gives (the real-only
@@ -20,17 +20,17 @@ num_threads=0
 norms=none
 top_n=300
 equal_steps=false
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../../utils/parse_options.sh"
 if [ $# -lt 8 ]; then
   echo "Usage: $0 [options] <config> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS..." >&2
   exit 1
 fi
 config=$1; cuts=$2; dir=$3; train_cuts=$4; train_data=$5; test_cuts=$6; test_data=$7
 shift 7
-steps=$(dirname "$0")
+steps=$(dirname "$0")/..  # the steps folder
 if [ "$equal_steps" = true ]; then
   mkdir -p "$dir"
-  python "$steps/../local/make_train_config.py" --config "$config" --out "$dir/train_config.yaml" \
+  python "$steps/make_train_config.py" --config "$config" --out "$dir/train_config.yaml" \
     --batches-like "$train_cuts" > /dev/null
   config=$dir/train_config.yaml
 fi

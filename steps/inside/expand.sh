@@ -4,7 +4,7 @@
 #   2. synthesise           ($cmd JOB=1:N, resumable per identity) -> <synth-dir>/
 #   3. filters, manifests, Kaldi dir, fbank, real + synthetic cuts (embspace.bin.inside_make_data)
 #      -> <dir>/cuts_train.jsonl.gz, <dir>/data_report.json
-# Usage: steps/inside_expand.sh [options] <spk-scp> <spk2gender> <real-cuts> <dir>
+# Usage: steps/inside/expand.sh [options] <spk-scp> <spk2gender> <real-cuts> <dir>
 #   --identity-opts "--mode nn --k 4 --identities-factor 1.0 ..."   options of inside_identities
 #   --synth-dir DIR         synthesis folder (identities made from the same inputs share its audio)
 #   --tts-backend espeak    built-in backend (inside_synthesize), or 'command' (external TTS, see --tts-command)
@@ -32,7 +32,7 @@ corpus=inside
 manifest_dir=
 kaldi_dir=
 fbank_dir=
-. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../../utils/parse_options.sh"
 if [ $# -ne 4 ]; then
   echo "Usage: $0 [--identity-opts ...] [--synth-dir DIR] [--tts-backend espeak|command] ... <spk-scp> <spk2gender> <real-cuts> <dir>" >&2
   exit 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One fine-tuning config per ablation row, from one emotion fine-tuning YAML.
 
-    python local/make_emotion_configs.py --config conf/emotion_ft.yaml --init exp/ecapa_mini/models/avg_model.pt \
+    python steps/emotion/make_emotion_configs.py --config conf/emotion_ft.yaml --init exp/ecapa_mini/models/avg_model.pt \
         --summary data/emotion/summary.json --out-dir exp/emotion/configs
 Writes ``<out-dir>/{base,cp,erl,em,cp_erl,all}.yaml``: the config with ``init:`` set and the three
 components of its ``emotion:`` section switched (base: none; cp: CopyPaste; erl: the cosine term; em:

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# embspace mini recipe — NESSA (stages 30-33): align separately trained enrollment and runtime models
+#
+# An old model A and a new model B (pairs old:new): symmetric A/A and B/B, and A-enrolled/B-runtime
+# and B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and
+# NESSA mappers; single-utterance and multi-utterance-profile trials; G per configuration.
+# Stages: 30 old encoders + their embeddings, 31 dev split + profiles, 32 mappers, 33 evaluation
+# (rows: method "nessa").
+#
+# What it needs from the corpus:
+#   speaker labels only ($data/train/utt2spk, $data/test/utt2spk and spk2utt of stage 1), the backbone
+#   fbank (stage 2) and embeddings (stage 4); the extra "old" encoders are trained here (stage 30).
+#
+# Usage (run.sh calls it with the backbone options; it runs on its own the same way):
+#   local/nessa/run_nessa.sh [--stage 30] [--stop-stage 33] [options]      (--help: every option)
+set -euo pipefail
+cd "$(dirname "$0")/../.."  # the recipe folder
+. ./path.sh
+. ./cmd.sh
+. steps/lib.sh
+
+stage=30                # first stage to run
+stop_stage=33           # last stage
+force=false             # true: rerun the selected stages even when their inputs did not change
+# the backbone (run.sh passes its values)
+data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
+exp_root=exp             # where models, embeddings, scores and the report go
+train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
+corpus=mini              # corpus name in manifest file names and trial-list names
+trials=auto              # the backbone trial lists: auto ($data/test/trials[, trials_same_gender]) or files
+nj=2                     # parallel jobs
+use_gpu=false            # extraction on GPU (through $cuda_cmd)
+nproc=1                  # training processes per job (GPUs asked of $cuda_cmd)
+device=auto              # training device: auto|cpu|cuda
+num_threads=2            # torch threads per training process
+nessa_encoders=conf/xvector_mini.yaml  # NESSA: extra (old) encoders stage 30 trains and extracts (space-separated configs)
+nessa_num_avg=2         # NESSA: epoch models averaged for those encoders
+nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E and each of $nessa_encoders -> $system
+nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
+nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
+nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
+nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
+nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--nessa-... VALUE] ... (stages 30-33; see the head of this file)"
+. utils/parse_options.sh
+
+system=$(basename "$train_config" .yaml)
+exp=$exp_root/$system
+done_dir=$exp_root/.done
+fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+
+if [ "$nessa_pairs" = auto ]; then
+  nessa_pairs="ge2e:$system"
+  for config in $nessa_encoders; do nessa_pairs+=" $(basename "$config" .yaml):$system"; done
+fi
+if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
+  for config in $nessa_encoders; do
+    sys=$(basename "$config" .yaml)
+    log "Stage 30: train $sys (an old model for NESSA) -> $exp_root/$sys, and its embeddings"
+    run_stage --name "train-$sys" --marker "$done_dir/30.train.$sys" \
+      --inputs "$config" "$train_cuts" "$train_feats" \
+      --outputs "$exp_root/$sys/models/avg_model.pt" --reset "$exp_root/$sys/models" -- \
+      steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
+        "$config" "$train_cuts" "$exp_root/$sys"
+    for split in train test; do
+      cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
+      run_stage --name "extract-$sys-$split" --marker "$done_dir/30.extract.$sys.$split" \
+        --inputs "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
+        --outputs "$exp_root/$sys/embeddings/$split/xvector.scp" -- \
+        steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
+          "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/$split" "$exp_root/$sys/embeddings/$split"
+    done
+  done
+fi
+
+nessa_steps=(--done-dir "$done_dir" --force "$force")
+if in_range 31; then
+  log "Stage 31: NESSA lists: dev speakers held out of training -> $data/nessa; test profiles -> $data/test/profiles"
+  steps/nessa/make_lists.sh "${nessa_steps[@]}" --dev-speakers "$nessa_dev_speakers" \
+    --utts-per-profile "$nessa_utts_per_profile" --profiles-per-speaker "$nessa_profiles_per_speaker" \
+    "$data/train" "$data/test" "$data/nessa" "$data/test/profiles" "$data/test/trials_profiles"
+fi
+
+if in_range 32; then
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}
+    log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $exp_root/nessa/$old-$new"
+    steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --mapper-config "$nessa_config" \
+      "$exp_root/$old" "$exp_root/$new" train "$data/nessa" "$exp_root/nessa/$old-$new"
+  done
+fi
+
+if in_range 33; then
+  set_trial_lists
+  for pair in $nessa_pairs; do
+    old=${pair%%:*}; new=${pair#*:}
+    log "Stage 33: NESSA evaluation $old/$new on ${list_names[0]} and profiles -> $exp_root/results.json"
+    steps/nessa/evaluate.sh "${nessa_steps[@]}" --results "$exp_root/results.json" --profile-modes "$nessa_profile_modes" \
+      "$exp_root/$old" "$exp_root/$new" train test "${named_lists[0]}" "${corpus}_test_profiles=$data/test/trials_profiles" \
+      "$data/test/profiles" "$exp_root/nessa/$old-$new"
+  done
+fi

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# embspace mini recipe — SEED (stages 20-25): diffusion-based enhancement of embeddings
+#
+# (embspace/seed) for both frozen extractors ($system and GE2E), evaluated on the conventional list and
+# two mismatched lists rendered in stage 20. Stages: 20 mismatch corpus + fbank + trials, 21 embeddings
+# of it, 22 embeddings of augmented training copies, 23 SEED training, 24 enhancement, 25 evaluation
+# (rows: method "seed", with mean and std over --seed-eval-seeds).
+#
+# What it needs from the corpus:
+#   the mini corpus itself: stage 20 re-renders test utterances under noise, babble and reverberation and
+#   builds two-speaker conversations from its clean speech ($data/corpus/config.json, speakers.jsonl,
+#   metadata.jsonl and wav/ of stage 0); for another corpus give clean speech plus noise and RIR sources
+#   the way egs/voxceleb/v1 does (--musan-root, --rir-root). Also the backbone embeddings (stage 4).
+#
+# Usage (run.sh calls it with the backbone options; it runs on its own the same way):
+#   local/seed/run_seed.sh [--stage 20] [--stop-stage 25] [options]      (--help: every option)
+set -euo pipefail
+cd "$(dirname "$0")/../.."  # the recipe folder
+. ./path.sh
+. ./cmd.sh
+. steps/lib.sh
+
+stage=20                # first stage to run
+stop_stage=25           # last stage
+force=false             # true: rerun the selected stages even when their inputs did not change
+# the backbone (run.sh passes its values)
+data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
+exp_root=exp             # where models, embeddings, scores and the report go
+train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
+corpus=mini              # corpus name in manifest file names and trial-list names
+trials=auto              # the backbone trial lists: auto ($data/test/trials[, trials_same_gender]) or files
+nj=2                     # parallel jobs
+use_gpu=false            # extraction on GPU (through $cuda_cmd)
+device=auto              # training device: auto|cpu|cuda
+seed_config=conf/seed_mini.yaml  # SEED network, diffusion, training, copies and inference settings
+seed_degraded_per_speaker=6      # mismatch corpus: test utterances per speaker re-rendered degraded
+seed_conversations_per_speaker=2 # mismatch corpus: two-speaker sessions per test speaker (VC-Mix-like)
+seed_segments_per_speaker=5      # mismatch corpus: utterances per speaker and conversation
+seed_eval_seeds=1,2,3            # diffusion-noise seeds of the evaluation (rows give mean and std)
+seed_sweep=10,50,100,200         # t* values of the sweep table
+seed_enhance_nj=1                # jobs of the enhancement step (a few thousand vectors: start-up dominates)
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--seed-... VALUE] ... (stages 20-25; see the head of this file)"
+. utils/parse_options.sh
+
+system=$(basename "$train_config" .yaml)
+exp=$exp_root/$system
+done_dir=$exp_root/.done
+fbank=$data/fbank
+train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
+test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+
+if in_range 20; then
+  for f in config.json speakers.jsonl metadata.jsonl; do
+    [ -f "$data/corpus/$f" ] || die "$data/corpus/$f not found: stage 20 renders its mismatched test conditions from" \
+      "the mini corpus of stage 0 (its speaker voices and clean speech); another corpus needs its own" \
+      "mismatch data (see local/seed/run_seed.sh and egs/voxceleb/v1)"
+  done
+fi
+seed_extractor() { if [ "$1" = ge2e ]; then echo ge2e; else echo "$exp_root/$1/models/avg_model.pt"; fi; }
+seed_systems=("$system" ge2e)
+
+if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ]; then
+  log "Stage 20: mismatched test conditions -> $data/corpus_seed, $data/test_seed (+ fbank, trials)"
+  run_stage --name seed-corpus --marker "$done_dir/20.seed.corpus" \
+    --inputs "$data/corpus/config.json" "$data/corpus/speakers.jsonl" "$data/corpus/metadata.jsonl" \
+    --stat-inputs "$data/corpus/wav" --outputs "$data/corpus_seed/metadata.jsonl" --reset "$data/corpus_seed" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/seed_make_corpus.log" \
+    python -m embspace.bin.seed_make_corpus --corpus-dir "$data/corpus" --out-dir "$data/corpus_seed" --nj "$nj" \
+      --degraded-per-speaker "$seed_degraded_per_speaker" --conversations-per-speaker "$seed_conversations_per_speaker" \
+      --segments-per-speaker "$seed_segments_per_speaker"
+  run_stage --name seed-manifests --marker "$done_dir/20.seed.manifests" --inputs "$data/corpus_seed/metadata.jsonl" \
+    --stat-inputs "$data/corpus_seed" --outputs "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" "$data/test_seed/utt2spk" -- \
+    steps/job.sh --cmd "$train_cmd" --gpus 0 "$data/log/prepare_manifests_seed.log" \
+    python -m embspace.bin.prepare_manifests --metadata "$data/corpus_seed/metadata.jsonl" --corpus "$corpus" \
+      --manifest-dir "$data/manifests" --kaldi-dir "$data"
+  # one job: lhotse's multi-process feature extraction costs more CPU than it saves on 640 cuts
+  run_stage --name seed-fbank --marker "$done_dir/20.seed.fbank" \
+    --inputs "$data/manifests/${corpus}_recordings_test_seed.jsonl.gz" "$data/manifests/${corpus}_supervisions_test_seed.jsonl.gz" \
+      "$data/test_seed/wav.scp" --outputs "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" -- \
+    steps/compute_fbank.sh --nj 1 --num-mel-bins 80 "$data/manifests" "$corpus" test_seed "$data/fbank"
+  run_stage --name seed-trials --marker "$done_dir/20.seed.trials" \
+    --inputs "$data/corpus/metadata.jsonl" "$data/corpus_seed/metadata.jsonl" \
+    --outputs "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" -- \
+    python -m embspace.bin.seed_make_trials --base-metadata "$data/corpus/metadata.jsonl" \
+      --metadata "$data/corpus_seed/metadata.jsonl" --mismatch-out "$data/test_seed/trials_mismatch" \
+      --vcmix-out "$data/test_seed/trials_vcmix"
+fi
+
+if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ]; then
+  for sys in "${seed_systems[@]}"; do
+    model=$(seed_extractor "$sys")
+    log "Stage 21: embeddings of test_seed with $sys"
+    inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed/utt2spk")
+    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$fbank/${corpus}_feats_test_seed"); fi
+    run_stage --name "seed-extract-$sys" --marker "$done_dir/21.seed.extract.$sys" --inputs "${inputs[@]}" \
+      --outputs "$exp_root/$sys/embeddings/test_seed/xvector.scp" -- \
+      steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
+        "$model" "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed" "$exp_root/$sys/embeddings/test_seed"
+  done
+fi
+
+if [ "$stage" -le 22 ] && [ "$stop_stage" -ge 22 ]; then
+  for sys in "${seed_systems[@]}"; do
+    model=$(seed_extractor "$sys")
+    log "Stage 22: SEED training data: $sys embeddings of noise/music/reverb copies of training utterances"
+    inputs=("$seed_config" "$train_cuts" "$data/train/wav.scp"); [ "$model" = ge2e ] || inputs+=("$model")
+    run_stage --name "seed-copies-$sys" --marker "$done_dir/22.seed.copies.$sys" --inputs "${inputs[@]}" \
+      --outputs "$exp_root/${sys}_seed/copies/xvector.scp" -- \
+      steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" --copies-config "$seed_config" \
+        "$model" "$train_cuts" - "$exp_root/${sys}_seed/copies"
+  done
+fi
+
+if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
+  for sys in "${seed_systems[@]}"; do
+    model=$(seed_extractor "$sys")
+    log "Stage 23: train SEED for $sys -> $exp_root/${sys}_seed (epoch chosen on held-out training speakers)"
+    inputs=("$seed_config" "$exp_root/$sys/embeddings/train/xvector.scp" "$exp_root/${sys}_seed/copies/xvector.scp" "$data/train/utt2spk")
+    [ "$model" = ge2e ] || inputs+=("$model")
+    run_stage --name "seed-train-$sys" --marker "$done_dir/23.seed.train.$sys" --inputs "${inputs[@]}" \
+      --outputs "$exp_root/${sys}_seed/seed_model.pt" --reset "$exp_root/${sys}_seed/models" -- \
+      steps/job.sh --cmd "$cuda_cmd" --gpus "$(gpus_for_device)" "$exp_root/${sys}_seed/log/train.log" \
+      python -m embspace.bin.seed_train --config "$seed_config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
+        --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
+        --extractor "$model" --exp-dir "$exp_root/${sys}_seed" --device "$device" --num-threads 1  # small matrices: one thread is fastest
+  done
+fi
+
+if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
+  for sys in "${seed_systems[@]}"; do
+    model=$(seed_extractor "$sys")
+    log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $exp_root/${sys}_seed/embeddings"
+    run_stage --name "seed-enhance-$sys" --marker "$done_dir/24.seed.enhance.$sys" \
+      --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
+        "$data/"{train,test,test_seed}/utt2spk --outputs "$exp_root/${sys}_seed/embeddings/test_seed/xvector.scp" -- \
+      steps/seed/enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
+        --data-root "$data" "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings" \
+        "$exp_root/${sys}_seed/embeddings" train test test_seed
+  done
+fi
+
+if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
+  set_trial_lists
+  for sys in "${seed_systems[@]}"; do
+    model=$(seed_extractor "$sys")
+    log "Stage 25: score baseline and SEED ($sys) on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
+    run_stage --name "seed-evaluate-$sys" --marker "$done_dir/25.seed.evaluate.$sys" \
+      --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
+        "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
+        "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
+      --outputs "$exp_root/${sys}_seed/scores/sweep.md" -- \
+      python -m embspace.bin.seed_evaluate --model "$exp_root/${sys}_seed/seed_model.pt" --extractor "$model" \
+        --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
+        --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$(trials_name "${trial_lists[0]}")=${trial_lists[0]}" \
+        --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
+        --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
+        --sweep "$seed_sweep" --out-dir "$exp_root/${sys}_seed/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \
+        --results "$exp_root/results.json" --system "${sys}_seed" --baseline "$sys" \
+        --baseline-rows "${corpus}_test_mismatch,${corpus}_test_vcmix"
+  done
+fi

@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Shell helpers of every recipe and sub-recipe (source it after utils/parse_options.sh):
+#   run_stage ...          a guarded step (embspace.bin.run_stage; --force true reruns it)
+#   log MSG                a time-stamped line on stderr naming the calling script and line
+#   die MSG                an error line on stderr, exit 1
+#   in_range N [M]         true when stage N (or any stage of N..M) is selected by --stage/--stop-stage
+#   gpus_for_device        GPUs to ask of $cuda_cmd for one training process: 0 with --device cpu, else 1
+#   split_method_opts P... moves the "--P-* VALUE" options of the command line into the array P_opts
+#                          and leaves the others in the array rest (a recipe hands them to its sub-recipes)
+#   set_trial_lists        fills trial_lists (files) from $trials ("auto": $data/test/trials and, with
+#                          genders, trials_same_gender), named_lists ("name=file") and list_names;
+#                          trials_name FILE gives the report name of a list ($corpus_test... for "auto")
+
+run_stage() {
+  local force_opt=()
+  [ "${force:-false}" = false ] || force_opt=(--force)
+  python -S -m embspace.bin.run_stage "${force_opt[@]}" "$@"  # -S: stdlib only, starts faster
+}
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
+
+die() { echo "$0: error: $*" >&2; exit 1; }
+
+gpus_for_device() { if [ "${device:-auto}" = cpu ]; then echo 0; else echo 1; fi; }
+
+in_range() { [ "$stage" -le "${2:-$1}" ] && [ "$stop_stage" -ge "$1" ]; }
+
+split_method_opts() {
+  local prefixes=() p matched
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do prefixes+=("$1"); shift; done
+  shift
+  for p in "${prefixes[@]}"; do declare -ga "${p}_opts=()"; done
+  rest=()
+  while [ $# -gt 0 ]; do
+    matched=
+    for p in "${prefixes[@]}"; do
+      case "$1" in
+        --"$p"[-_]*)
+          [ $# -ge 2 ] || die "option $1 needs a value"
+          eval "${p}_opts+=(\"\$1\" \"\$2\")"; matched=1; shift 2; break ;;
+      esac
+    done
+    [ -n "$matched" ] || { rest+=("$1"); shift; }
+  done
+}
+
+set_trial_lists() {
+  if [ "$trials" = auto ]; then
+    trial_lists=("$data/test/trials")
+    [ ! -f "$data/test/spk2gender" ] || trial_lists+=("$data/test/trials_same_gender")
+  else
+    read -r -a trial_lists <<< "$trials"
+  fi
+  named_lists=(); list_names=()
+  local list
+  for list in "${trial_lists[@]}"; do
+    list_names+=("$(trials_name "$list")"); named_lists+=("$(trials_name "$list")=$list")
+  done
+}
+
+trials_name() {
+  local b; b=$(basename "$1")
+  if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi
+}
