@@ -8,7 +8,7 @@
 set -euo pipefail
 norms="none asnorm"
 top_n=300
-test_set=test
+test_set="test"
 cohort_set=train
 marker_prefix=
 force=false

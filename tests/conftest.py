@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,28 @@ import pytest
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=1)
+def slurm_answers() -> bool:
+    """True when a Slurm controller answers ``sinfo`` with at least one node."""
+    if shutil.which("sinfo") is None:
+        return False
+    try:
+        r = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0 and bool(r.stdout.split())
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``slurm`` skip when no controller answers; with ``EMBSPACE_REQUIRE_SLURM=1`` (set by
+    ``.ci/run`` after starting one) they fail instead, so a broken Slurm cannot pass unnoticed."""
+    if item.get_closest_marker("slurm") is None or slurm_answers():
+        return
+    if os.environ.get("EMBSPACE_REQUIRE_SLURM") == "1":
+        pytest.fail("EMBSPACE_REQUIRE_SLURM=1 but no Slurm controller answers sinfo", pytrace=False)
+    pytest.skip("no Slurm controller answers sinfo")
 
 
 def run_cli(module: str, *args: str, check: bool = True, cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:

@@ -390,7 +390,7 @@ def test_cli_evaluate_rows_and_gain(cli_setup):
                                              "mindcf_0.01": 0.1, "mindcf_0.05": 0.1, "score_file": "x"},
                                             {"system": "new", "method": "baseline", "trials": "single", "eer": 9.0,
                                              "mindcf_0.01": 0.9, "mindcf_0.05": 0.9, "score_file": "backbone.score"}]}))
-    proc = run_cli("nessa_evaluate", "--old", f"old={root / 'test' / 'x' / 'xvector.scp'}",
+    run_cli("nessa_evaluate", "--old", f"old={root / 'test' / 'x' / 'xvector.scp'}",
                    "--new", f"new={root / 'test' / 'y' / 'xvector.scp'}",
                    "--old-mean", root / "train" / "x" / "mean.vec", "--new-mean", root / "train" / "y" / "mean.vec",
                    "--mapper", f"nessa={root / 'nessa' / 'mapper.pt'}", "--mapper", f"logit={root / 'logit' / 'mapper.pt'}",

@@ -26,10 +26,7 @@ def _sinfo(fmt: str) -> str | None:
     return r.stdout if r.returncode == 0 else None
 
 
-pytestmark = [
-    pytest.mark.slurm,
-    pytest.mark.skipif(not (_sinfo("%t") or "").split(), reason="no Slurm controller answers sinfo"),
-]
+pytestmark = pytest.mark.slurm  # skipped without a controller; an error in CI (tests/conftest.py)
 
 
 def slurm(cwd: Path, *args: str) -> subprocess.CompletedProcess:

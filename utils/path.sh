@@ -8,8 +8,10 @@ export PYTHONUNBUFFERED=1
 export PYTHONWARNINGS="ignore::UserWarning:webrtcvad"
 # Call the interpreter itself, not a version manager's shim (pyenv's shim costs ~0.1 s per call and a
 # no-op rerun of a recipe makes a hundred calls); torchrun and the other console scripts sit beside it.
-__embspace_python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &&
-  export PATH="$(dirname "$__embspace_python"):$PATH"
+if __embspace_python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null); then
+  PATH="$(dirname "$__embspace_python"):$PATH"
+  export PATH
+fi
 unset __embspace_python
 # EMBSPACE_PORTABLE_NUMERICS=true: every stage (features, training, extraction, scoring) runs MKL,
 # oneDNN and ATen at their AVX2 code paths, so that x86 machines compute the same numbers
