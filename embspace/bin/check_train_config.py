@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import embspace.emotion.training  # noqa: F401  (registers the emotion: section)
 from embspace.training.config import check_config, load_config, summarize_cuts
 from embspace.utils.errors import cli_main
 
