@@ -1,0 +1,162 @@
+"""SEED training with dev selection: pairs from clean and augmented-copy embeddings, the trainer
+loop, and after every epoch the dev scores and the best epoch so far as ``seed_model.pt``.
+
+:func:`train_seed` is what ``embspace.bin.seed_train`` runs; a rerun resumes exactly from
+``<exp-dir>/models/checkpoint_latest.pt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+
+from embspace.data.tables import read_table
+from embspace.embio import read_embeddings
+from embspace.seed.checkpoint import model_meta
+from embspace.seed.config import SeedConfig
+from embspace.seed.data import CopyPlan, PairBatches, dev_set, parse_copy_key, plan_copies, training_pairs
+from embspace.seed.enhance import Enhancer, enhance_table
+from embspace.seed.evaluate import list_metrics, selection_score
+from embspace.seed.model import SeedMLP
+from embspace.seed.norm import for_training
+from embspace.seed.schedule import NoiseSchedule
+from embspace.seed.train import SeedObjective
+from embspace.training.distributed import cleanup, init_distributed
+from embspace.training.trainer import Trainer, TrainerOptions
+from embspace.utils.atomic import atomic_path, atomic_write_text
+from embspace.utils.errors import DataError
+
+PathLike = Union[str, os.PathLike]
+DEV_SEED = 1  # evaluation noise seed of the dev scoring
+
+
+def load_tables(clean_scp: PathLike, copies_scp: PathLike, utt2spk_path: PathLike, cfg: SeedConfig) -> tuple[
+        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str], CopyPlan]:
+    """Clean and copy embeddings, speakers and the copy plan; everything checked before training starts."""
+    clean_keys, clean_emb = read_embeddings(clean_scp)
+    copy_keys, copy_emb = read_embeddings(copies_scp)
+    if clean_emb.shape[1] != copy_emb.shape[1]:
+        raise DataError(f"dimension {copy_emb.shape[1]} differs from the clean embeddings' {clean_emb.shape[1]} "
+                        f"({clean_scp})", copies_scp, key=copy_keys[0])
+    utt2spk = read_table(utt2spk_path)
+    clean = dict(zip(clean_keys, clean_emb))
+    for k in clean_keys:
+        if k not in utt2spk:
+            raise DataError(f"utterance of {clean_scp} is not in utt2spk", utt2spk_path, key=k)
+    copies = {}
+    for k, v in zip(copy_keys, copy_emb):
+        try:
+            utt = parse_copy_key(k)[0]
+        except ValueError:
+            raise DataError("not a copy key '<utt>@<kind>@<draw>'", copies_scp, key=k) from None
+        if utt not in clean:
+            raise DataError(f"copy of an utterance that is not in {clean_scp}", copies_scp, key=k)
+        copies[k] = v
+    plan = plan_copies(utt2spk, cfg.data, cfg.seed)
+    return clean, copies, utt2spk, plan
+
+
+def train_seed(cfg: SeedConfig, clean_scp: PathLike, copies_scp: PathLike, utt2spk_path: PathLike, identity: dict,
+               exp_dir: PathLike, device: str = "cpu") -> int:
+    """Train on the pairs of ``clean_scp``/``copies_scp`` (dev speakers of ``cfg`` held out), select
+    the epoch on the dev lists; writes ``<exp_dir>/models/``, ``seed_model.pt`` and ``selection.json``.
+    ``identity`` names the frozen extractor (recorded in the model). Returns the best epoch."""
+    clean, copies, utt2spk, plan = load_tables(clean_scp, copies_scp, utt2spk_path, cfg)
+    dim = next(iter(clean.values())).shape[0]
+    norm = cfg.normalisation
+    inputs, targets = training_pairs(clean, copies, utt2spk, plan, cfg.data.clean_pairs)
+    dev = dev_set(clean, copies, utt2spk, plan)
+    train_keys = sorted(u for u in clean if utt2spk[u] not in set(plan.dev_speakers))
+    train_emb = np.stack([clean[k] for k in train_keys])
+    data_sha = hashlib.sha256(inputs.tobytes() + targets.tobytes()).hexdigest()
+    inputs_t = for_training(torch.from_numpy(inputs), norm)
+    targets_t = for_training(torch.from_numpy(targets), norm)
+
+    dist_info = init_distributed(device)
+    if dist_info.world_size > 1:
+        raise DataError("seed_train runs in one process (the model is small); do not start it under torchrun")
+    torch.manual_seed(cfg.seed)
+    model = SeedMLP(dim, cfg.model.width_mult, cfg.model.num_blocks, cfg.model.dropout, cfg.model.skip)
+    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.beta_start, cfg.diffusion.beta_end)
+    objective = SeedObjective(model, schedule, cfg.diffusion.t_min, cfg.diffusion.t_max)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer["lr"], weight_decay=cfg.optimizer["weight_decay"])
+    batches = PairBatches(inputs_t, targets_t, cfg.batch_size, cfg.seed)
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    meta = model_meta(cfg, dim)
+    inf = cfg.inference
+
+    def dev_eval(enhancer: Enhancer | None) -> dict[str, dict[str, float]]:
+        def run(keys, emb):
+            if enhancer is None:
+                return emb
+            return enhance_table(enhancer, keys, emb, DEV_SEED, inf.t_star, inf.num_draws, inf.ddim_steps,
+                                 device=dist_info.device)
+        mean = run(train_keys, train_emb).mean(axis=0)
+        return list_metrics(run(dev.keys, dev.emb), mean, dev.lists)
+
+    baseline = dev_eval(None)
+    logging.info(f"{len(inputs)} training pairs (dim {dim}) from {len(train_keys)} utterances and "
+                 f"{sum(1 for k in copies if utt2spk[parse_copy_key(k)[0]] not in set(plan.dev_speakers))} copies; "
+                 f"dev: {len(plan.dev_speakers)} speakers, {len(dev.keys)} embeddings; baseline dev EER "
+                 + ", ".join(f"{n} {m['eer']:.2f}%" for n, m in baseline.items())
+                 + f"; SeedMLP {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
+                 f"{len(batches)} batches/epoch x {cfg.epochs} epochs")
+    models = exp_dir / "models"
+
+    class DevSelection:
+        """Epoch hook: dev scores to ``models/dev_<epoch>.json`` (they are its state, so a resumed run
+        keeps them); the best epoch so far is copied to ``seed_model.pt``. Never stops training."""
+
+        def __call__(self, epoch: int, network: torch.nn.Module) -> bool:
+            enhancer = Enhancer(network.model, schedule, norm, cfg.diffusion.clip_sample)
+            metrics = dev_eval(enhancer)
+            score = selection_score(metrics)
+            atomic_write_text(models / f"dev_{epoch}.json", json.dumps({"epoch": epoch, "score": score, **metrics}) + "\n")
+            best = _best(models, epoch)
+            if best == epoch:
+                with atomic_path(exp_dir / "seed_model.pt") as tmp:
+                    shutil.copyfile(models / f"model_{epoch}.pt", tmp)
+            logging.info(f"epoch {epoch}: dev score {score:.3f}, best epoch {best}")
+            return False
+
+        def state_dict(self) -> dict:
+            return {}
+
+        def load_state_dict(self, state: dict) -> None:
+            pass
+
+    trainer = Trainer(objective, optimizer, batches, len(batches), lambda step: cfg.optimizer["lr"], exp_dir, dist_info,
+                      TrainerOptions(epochs=cfg.epochs, save_every_steps=cfg.save_every_steps,
+                                     log_every=max(1, len(batches) * 5), keep_last=cfg.keep_last),
+                      export_fn=lambda net: {"model": net.model.state_dict(), "seed": meta, "extractor": identity},
+                      config={**cfg.to_dict(), "extractor": identity, "train_pairs_sha256": data_sha},
+                      epoch_hook=DevSelection())
+    try:
+        trainer.fit()
+    finally:
+        cleanup()
+    history = [json.loads((models / f"dev_{e}.json").read_text()) for e in range(1, cfg.epochs + 1)]
+    best = _best(models, cfg.epochs)
+    atomic_write_text(exp_dir / "selection.json", json.dumps(
+        {"criterion": "mean dev EER over the conventional and augmented dev lists", "best_epoch": best,
+         "baseline": baseline, "dev_speakers": plan.dev_speakers, "epochs": history}, indent=1) + "\n")
+    logging.info(f"best epoch {best} (dev score {history[best - 1]['score']:.3f}, baseline "
+                 f"{selection_score(baseline):.3f}) -> {exp_dir / 'seed_model.pt'}")
+    return best
+
+
+def _best(models: Path, last: int) -> int:
+    """The epoch in 1..last with the lowest dev score (the earliest on ties)."""
+    scores = [(json.loads((models / f"dev_{e}.json").read_text())["score"], e) for e in range(1, last + 1)]
+    return min(scores)[1]
+
+
