@@ -21,7 +21,6 @@ from pathlib import Path
 
 import yaml
 
-from embspace.bin import report as report_cli
 from embspace.emotion.config import emotion_options
 from embspace.report import add_rows
 from embspace.utils.atomic import atomic_write_text
@@ -113,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", Path(args.style_check).read_text().replace("# ", "## ", 1)]
     atomic_write_text(args.out_md, "\n".join(lines) + "\n")
     if args.det_png:
-        report_cli.main(["--det-png", args.det_png, "--title", f"{args.corpus} emotional trials (test_merged)",
-                         "--scores", *[f"{r['name']}={r['dir'] / 'test_merged.score'}" for r in rows]])
+        from embspace.scoring.det import plot_det, score_file_curves
+
+        if len({r["name"] for r in rows}) != len(rows):
+            p.error("--det-png: two systems have the same name")
+        plot_det(score_file_curves({r["name"]: r["dir"] / "test_merged.score" for r in rows}),
+                 args.det_png, f"{args.corpus} emotional trials (test_merged)")
     print(f"emotion_report: {len(rows)} systems x {len(result_lists)} lists -> {args.results}; {args.out_md}",
           file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from embspace.bin._audio_options import add_audio_options
+from embspace.cli.args import add_audio_options
 from embspace.data.kaldi_dir import import_data_dir
 from embspace.data.manifests import save_manifests
 from embspace.utils.errors import cli_main

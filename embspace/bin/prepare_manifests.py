@@ -22,7 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.bin._audio_options import add_audio_options, audio_policy
+from embspace.cli.args import add_audio_options, audio_policy
 from embspace.data.manifests import build_manifests, read_metadata, save_split_set, split_entries
 from embspace.utils.errors import cli_main
 
