@@ -14,13 +14,13 @@ list (test and dev), EER and minDCF with the relative change, and the style chec
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import yaml
 
+from embspace.cli.args import cli_parser
 from embspace.emotion.config import emotion_options
 from embspace.report import add_rows
 from embspace.utils.atomic import atomic_write_text
@@ -59,8 +59,7 @@ def ablation_table(rows: list[dict], lists: list[str], key: str) -> list[str]:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="emotion_report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_report", __doc__)
     p.add_argument("--results", required=True, help="results JSON (exp/results.json)")
     p.add_argument("--corpus", default="mini", help="prefix of the trials names in the results table")
     p.add_argument("--system", action="append", default=[], metavar="NAME=DIR", required=True,

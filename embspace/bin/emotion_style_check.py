@@ -12,7 +12,6 @@ emotion). Writes the JSON and a Markdown rendering beside it (``.md``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser
 from embspace.features.fbank import load_feature_cuts
 from embspace.emotion.pairs import emotion_of
 from embspace.emotion.stylecheck import speaker_normalise, train_and_test, utterance_descriptors
@@ -76,8 +76,7 @@ def _markdown(report: dict) -> str:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="emotion_style_check", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_style_check", __doc__)
     p.add_argument("--train-cuts", required=True, help="cuts of the classifier's training speakers")
     p.add_argument("--test-cuts", required=True, help="cuts of other speakers (its test)")
     p.add_argument("--exclude-test-speakers", default="",

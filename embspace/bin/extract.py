@@ -13,7 +13,6 @@ features' (an imported WeSpeaker model: Kaldi fbank) gets its features computed 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from embspace.cli.args import add_bool, add_job_options, check_job_options
+from embspace.cli.args import add_bool, add_job_options, check_job_options, cli_parser
 from embspace.embio import write_embeddings
 from embspace.features.fbank import load_feature_cuts
 from embspace.extract import audio_features_fn, embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
@@ -31,7 +30,7 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="extract", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("extract", __doc__)
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
     p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")

@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.cli.args import add_bool
+from embspace.cli.args import add_bool, cli_parser
 from embspace.bin._inside_options import add_text_options, synthesis_options
 from embspace.inside.backends.command import collect, pending, write_jobs
 from embspace.inside.expand import load_texts
@@ -29,8 +29,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_command_jobs", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_command_jobs", __doc__)
     p.add_argument("action", choices=["write", "collect"], help="write the job lists, or collect the outputs")
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--work-dir", required=True, help="job lists, embeddings and the command's outputs")

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from embspace.cli.args import add_bool
+from embspace.cli.args import add_bool, cli_parser
 from embspace.bin._inside_options import parse_backend_opts
 from embspace.data.tables import read_table
 from embspace.embio import read_embeddings
@@ -45,8 +45,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_fidelity", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_fidelity", __doc__)
     p.add_argument("--tts-backend", default="espeak", help="backend name")
     p.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE", help="backend option, repeatable")
     p.add_argument("--targets", required=True, help="held-out real speakers' embeddings (spk_xvector.scp), conditioning space")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embspace.cli.args import add_bool
+from embspace.cli.args import add_bool, cli_parser
 from embspace.data.tables import read_table
 from embspace.embio import mean_by_speaker, read_embeddings
 from embspace.inside.expand import read_speaker_list
@@ -31,8 +31,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_identities", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_identities", __doc__)
     src = p.add_argument_group("source speakers")
     src.add_argument("--spk-scp", help="speaker embeddings (e.g. spk_xvector.scp), or utterance embeddings with --utt2spk")
     src.add_argument("--utt2spk", help="average the --spk-scp utterance embeddings per speaker with this utt2spk")

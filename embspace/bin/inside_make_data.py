@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from embspace.cli.args import cli_parser
 from embspace.embio import read_embeddings
 from embspace.inside.expand import combine_cuts
 from embspace.inside.filters import FilterOptions, apply_filters
@@ -45,8 +46,7 @@ def _opt_float(text: str) -> float | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_make_data", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_make_data", __doc__)
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--synth-dir", required=True, help="synthesis folder (wav/, records/)")
     p.add_argument("--corpus", required=True, help="manifest name of the synthetic set, e.g. inside_nn_x1")

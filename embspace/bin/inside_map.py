@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import read_table
 from embspace.embio import read_embeddings
 from embspace.inside.identities import read_identities
@@ -26,7 +27,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_map", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_map", __doc__)
     p.add_argument("--real-spk-scp", required=True, help="real speakers' mean embeddings")
     p.add_argument("--spk2gender", required=True, help="genders of the real speakers")
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")

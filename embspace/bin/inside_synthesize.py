@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from embspace.bin._inside_options import add_text_options, parse_backend_opts, synthesis_options
-from embspace.cli.args import add_job_options, check_job_options
+from embspace.cli.args import add_job_options, check_job_options, cli_parser
 from embspace.extract import split_for_job
 from embspace.inside.backend import build_backend
 from embspace.inside.expand import load_texts
@@ -29,8 +29,7 @@ from embspace.utils.errors import cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_synthesize", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_synthesize", __doc__)
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--out-dir", required=True, help="synthesis folder (wav/, records/)")
     p.add_argument("--tts-backend", default="espeak", help="backend name (embspace/inside/backends/<name>.py)")

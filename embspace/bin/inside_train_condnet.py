@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embspace.cli.args import add_bool
+from embspace.cli.args import add_bool, cli_parser
 from embspace.inside.condnet import CondNetOptions, train_condnet
 from embspace.inside.espeak_voice import VoiceCode, private_data_dir, sample_code, shipped_variants, speak
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -36,8 +36,7 @@ CACHE_VERSION = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_train_condnet", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_train_condnet", __doc__)
     p.add_argument("--out-dir", required=True, help="model.pt, summary.json and the rendered-voice cache go here")
     p.add_argument("--encoder", default="ge2e", help="'ge2e' or an encoder model file: the conditioning space")
     v = p.add_argument_group("random voices")

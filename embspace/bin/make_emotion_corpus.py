@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from embspace.cli.args import add_bool
+from embspace.cli.args import add_bool, cli_parser
 from embspace.corpus.base_corpus import read_base_corpus
 from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, \
     plan_speaker_styles, plan_styled_utterances, render_styled
@@ -28,8 +28,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     d = StyleConfig()
-    p = argparse.ArgumentParser(prog="make_emotion_corpus", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("make_emotion_corpus", __doc__)
     p.add_argument("--base-dir", required=True, type=Path, help="the base mini corpus (config.json, speakers.jsonl)")
     p.add_argument("--out-dir", required=True, type=Path, help="folder of the emotional corpus")
     p.add_argument("--emotions", default=",".join(d.emotions), help=f"comma list from {','.join(PROFILES)}")

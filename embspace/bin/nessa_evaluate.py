@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embspace.cli.args import name_path
+from embspace.cli.args import cli_parser, name_path
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.nessa import (PROFILE_MODES, Aligner, aligner_config, check_dim, gain_fraction, load_aligner,
@@ -42,7 +42,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("nessa_evaluate", __doc__)
     p.add_argument("--old", type=name_path, required=True, metavar="NAME=SCP", help="old model A: name and test embeddings")
     p.add_argument("--new", type=name_path, required=True, metavar="NAME=SCP", help="new model B: name and test embeddings")
     p.add_argument("--old-mean", required=True, help="A's training mean (mean.vec), for symmetric and raw scoring")

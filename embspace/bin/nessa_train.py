@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from embspace.cli.args import int_list, setup_logging, str2bool
+from embspace.cli.args import cli_parser, int_list, setup_logging, str2bool
 from embspace.data.tables import read_table, read_trials
 from embspace.nessa import (DIRECTIONS, KINDS, Aligner, DevSet, TrainOptions, aligner_config, classifier_reference,
                             fit_closed_form, load_pairs, save_aligner, train_mlp)
@@ -49,7 +49,7 @@ def _weights(v: str | dict) -> dict[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("nessa_train", __doc__)
     p.add_argument("--config", help="YAML file of defaults for the options below (keys: long option names)")
     d = p.add_argument_group("data")
     d.add_argument("--x-scp", required=True, help="embeddings of model X (the old model A) of the training (and dev) utterances")

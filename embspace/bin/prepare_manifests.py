@@ -18,18 +18,17 @@ is stopped leaves the previous set, not the test split of one run beside the tra
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from embspace.cli.args import add_audio_options, audio_policy
+from embspace.cli.args import add_audio_options, audio_policy, cli_parser
 from embspace.data.manifests import build_manifests, read_metadata, save_split_set, split_entries
 from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="prepare_manifests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("prepare_manifests", __doc__)
     p.add_argument("--metadata", required=True, help="metadata.jsonl, one JSON object per utterance")
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")

@@ -15,14 +15,13 @@ Every input vector is checked (NaN, zero, dimension against the model) before an
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 from embspace.bin._seed_options import add_inference_options, inference_settings
-from embspace.cli.args import add_bool, add_job_options, check_job_options
+from embspace.cli.args import add_bool, add_job_options, check_job_options, cli_parser
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.extract import extractor_identity, split_for_job
 from embspace.seed.checkpoint import check_dim, load_seed_model
@@ -33,7 +32,7 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="seed_enhance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_enhance", __doc__)
     p.add_argument("--model", required=True, help="SEED model file (seed_model.pt)")
     p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
     p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")

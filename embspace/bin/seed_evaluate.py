@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from embspace.bin._seed_options import add_inference_options, inference_settings
-from embspace.cli.args import name_values
+from embspace.cli.args import cli_parser, name_values
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.extract import extractor_identity
@@ -48,7 +48,7 @@ def _int_list(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="seed_evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_evaluate", __doc__)
     p.add_argument("--model", required=True, help="SEED model file")
     p.add_argument("--train-dir", required=True, help="training embeddings (xvector.scp, mean.vec) for the scoring mean")
     p.add_argument("--test-scp", required=True, action="append", help="test embeddings (repeatable; keys must not repeat)")

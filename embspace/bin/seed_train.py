@@ -20,7 +20,7 @@ import sys
 
 import torch
 
-from embspace.cli.args import setup_logging
+from embspace.cli.args import cli_parser, setup_logging
 from embspace.extract import extractor_identity
 from embspace.seed.config import load_config
 from embspace.seed.training import train_seed
@@ -29,7 +29,7 @@ from embspace.utils.errors import cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="seed_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_train", __doc__)
     p.add_argument("--config", required=True, help="SEED YAML (model, diffusion, training, data, inference)")
     p.add_argument("--clean-scp", required=True, help="clean embeddings of the training utterances (targets)")
     p.add_argument("--copies-scp", required=True, help="embeddings of their augmented copies")

@@ -28,7 +28,7 @@ import logging
 import sys
 from pathlib import Path
 
-from embspace.cli.args import setup_logging
+from embspace.cli.args import cli_parser, setup_logging
 from embspace.training.config import load_config
 from embspace.training.numerics import CONFIG_KEY, apply_portable_env, describe, wants_portable
 from embspace.utils.errors import DataError, cli_main
@@ -36,7 +36,7 @@ from embspace.utils.errors import DataError, cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("train", __doc__)
     p.add_argument("--config", required=True, help="training config (YAML: model, loss, optimizer, data, epochs...)")
     p.add_argument("--cuts", required=True, help="training cuts with features (or audio, with augmentation)")
     p.add_argument("--exp-dir", required=True, help="experiment dir: models/, config.yaml, spk2id.json")

@@ -15,7 +15,7 @@ from typing import Any
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
-def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+def cli_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The parser of a CLI: its name and its module docstring, kept as written (examples)."""
     return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 
