@@ -43,3 +43,18 @@ def test_score_file_curves_needs_both_kinds_of_trial(tmp_path):
     only.write_text("a b 0.3 target\nc d 0.2 target\n")
     with pytest.raises(DataError, match="need both target and non-target trials, got 2 and 0"):
         score_file_curves({"x": only})
+
+
+@pytest.mark.parametrize("systems, message", [
+    (["neutral=A", "neutral=B"], "--system: name 'neutral' given twice"),
+    (["neutral=A", "ftB"], "--system expects NAME=DIR, got 'ftB'"),
+])
+def test_bad_system_options_are_usage_errors(tmp_path, capsys, systems, message):
+    a, b = _system(tmp_path, "A", 0.0), _system(tmp_path, "B", 1.0)
+    argv = ["--results", str(tmp_path / "results.json"), "--out-md", str(tmp_path / "report.md")]
+    for s in systems:
+        argv += ["--system", s.replace("=A", f"={a}").replace("=B", f"={b}")]
+    with pytest.raises(SystemExit) as e:
+        emotion_report.main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "report.md").exists()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from embspace.cli.args import cli_parser
+from embspace.cli.args import cli_parser, name_values
 from embspace.emotion.config import emotion_options
 from embspace.report import add_rows
 from embspace.utils.atomic import atomic_write_text
@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.system) < 2:
         p.error("give at least the neutral-only encoder and the fine-tuning baseline")
     rows = []
-    for i, item in enumerate(args.system):
-        name, sep, folder = item.partition("=")
-        if not sep:
-            p.error(f"--system expects NAME=DIR, got {item!r}")
+    for i, (name, folder) in enumerate(name_values(args.system, p, "--system", "NAME=DIR").items()):
         sdir = Path(folder) / "scores"
         metrics = {f.name.removesuffix(".metrics.json"): json.loads(f.read_text())
                    for f in sorted(sdir.glob("*.metrics.json"))}
@@ -113,8 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.det_png:
         from embspace.scoring.det import plot_det, score_file_curves
 
-        if len({r["name"] for r in rows}) != len(rows):
-            p.error("--det-png: two systems have the same name")
         plot_det(score_file_curves({r["name"]: r["dir"] / "test_merged.score" for r in rows}),
                  args.det_png, f"{args.corpus} emotional trials (test_merged)")
     print(f"emotion_report: {len(rows)} systems x {len(result_lists)} lists -> {args.results}; {args.out_md}",
