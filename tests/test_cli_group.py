@@ -101,3 +101,15 @@ def test_name_value_pairs(capsys):
     with pytest.raises(argparse.ArgumentTypeError, match="NAME without '/'"):
         name_path("a/b=c")
     assert int_list("1,2 3") == [1, 2, 3] and int_list([4]) == [4] and int_list(" ") == []
+
+
+def test_use_gpu_false_is_the_cpu_and_the_args_module_loads_no_torch():
+    from embspace.cli.args import add_use_gpu, gpu_device
+
+    p = argparse.ArgumentParser()
+    add_use_gpu(p)
+    assert str(gpu_device(p.parse_args(["--use-gpu", "false"]))) == "cpu"
+    code = "import sys, embspace.cli.args, embspace.bin.train; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(REPO))).stdout
+    assert out.strip() == "False"  # bin/train pins the numerics environment before torch loads

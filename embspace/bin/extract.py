@@ -20,11 +20,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from embspace.cli.args import add_bool, add_job_options, check_job_options, cli_parser
+from embspace.cli.args import add_job_options, add_use_gpu, check_job_options, cli_parser, gpu_device
 from embspace.embio import write_embeddings
 from embspace.features.fbank import load_feature_cuts
 from embspace.extract import audio_features_fn, embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
-from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
 
 
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
     add_job_options(p, "the cuts")
     p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass, equal lengths only (default: %(default)s)")
-    add_bool(p, "--use-gpu", False, "run the encoder on CUDA")
+    add_use_gpu(p, "run the encoder on CUDA")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
     g = p.add_argument_group("augmented copies (SEED training data)")
     g.add_argument("--copies-config", help="SEED YAML: embed augmented copies of the utterances its plan selects")
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
-    device = pick_device("cuda" if args.use_gpu else "cpu", 0)
+    device = gpu_device(args)
     all_cuts = sorted(load_feature_cuts(args.cuts), key=lambda c: c.id)
     if args.copies_config:
         from embspace.seed.copies import job_copies

@@ -21,12 +21,11 @@ from pathlib import Path
 import torch
 
 from embspace.bin._seed_options import add_inference_options, inference_settings
-from embspace.cli.args import add_bool, add_job_options, check_job_options, cli_parser
+from embspace.cli.args import add_job_options, add_use_gpu, check_job_options, cli_parser, gpu_device
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.extract import extractor_identity, split_for_job
 from embspace.seed.checkpoint import check_dim, load_seed_model
 from embspace.seed.enhance import enhance_table
-from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
 
 
@@ -40,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     add_job_options(p, "the scp files")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
     p.add_argument("--batch-size", type=int, default=4096, help="embeddings per forward pass")
-    add_bool(p, "--use-gpu", False, "run on a GPU")
+    add_use_gpu(p, "run on a GPU")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
     add_inference_options(p)
     args = p.parse_args(argv)
     check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
-    device = pick_device("cuda" if args.use_gpu else "cpu", 0)
+    device = gpu_device(args)
     identity = extractor_identity(args.extractor) if args.extractor else None
     enhancer, meta = load_seed_model(args.model, device, identity)
     t_star, draws, ddim = inference_settings(args, meta)

@@ -20,7 +20,7 @@ import sys
 
 import torch
 
-from embspace.cli.args import cli_parser, setup_logging
+from embspace.cli.args import add_device, cli_parser, setup_logging
 from embspace.extract import extractor_identity
 from embspace.seed.config import load_config
 from embspace.seed.training import train_seed
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--utt2spk", required=True, help="speakers of the training utterances (dev hold-out only)")
     p.add_argument("--extractor", required=True, help="the frozen extractor (model file or 'ge2e'), recorded in the model")
     p.add_argument("--exp-dir", required=True, help="models/, seed_model.pt, selection.json go here")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="training device")
+    add_device(p, "cpu", "training device")
     p.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     return p
 

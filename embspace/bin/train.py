@@ -28,7 +28,7 @@ import logging
 import sys
 from pathlib import Path
 
-from embspace.cli.args import cli_parser, setup_logging
+from embspace.cli.args import add_device, cli_parser, setup_logging
 from embspace.training.config import load_config
 from embspace.training.numerics import CONFIG_KEY, apply_portable_env, describe, wants_portable
 from embspace.utils.errors import DataError, cli_main
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True, help="training config (YAML: model, loss, optimizer, data, epochs...)")
     p.add_argument("--cuts", required=True, help="training cuts with features (or audio, with augmentation)")
     p.add_argument("--exp-dir", required=True, help="experiment dir: models/, config.yaml, spk2id.json")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    add_device(p, "auto", "auto: CUDA when available")
     p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
     p.add_argument("--init", default=None, help="start the encoder from this model file (overrides 'init:' of the config)")
     args = p.parse_args(argv)

@@ -86,6 +86,11 @@ def check_job_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> N
         p.error(f"--job {args.job} is outside 1..{args.nj} (--nj {args.nj})")
 
 
+def add_device(p: argparse.ArgumentParser, default: str, help: str) -> None:
+    """``--device auto|cpu|cuda`` (auto: CUDA when available)."""
+    p.add_argument("--device", default=default, choices=["auto", "cpu", "cuda"], help=help)
+
+
 def add_use_gpu(p: argparse.ArgumentParser, help: str = "run on CUDA") -> None:
     """``--use-gpu true|false`` (Kaldi style, default false)."""
     add_bool(p, "--use-gpu", False, help)
