@@ -81,6 +81,13 @@ def test_booleans_take_a_value(text, value):
     assert p.parse_args([]).use_gpu is False
 
 
+def test_a_boolean_flag_alone_means_true():
+    p = argparse.ArgumentParser()
+    add_bool(p, "--resample", False, "resample")
+    assert p.parse_args(["--resample"]).resample is True
+    assert p.parse_args(["--resample", "false"]).resample is False
+
+
 def test_a_bad_boolean_is_a_usage_error(capsys):
     p = argparse.ArgumentParser(prog="x")
     add_bool(p, "--record", True, "record")

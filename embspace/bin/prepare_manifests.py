@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from embspace.cli.args import add_audio_options, audio_policy, cli_parser
+from embspace.cli.args import add_audio_options, add_bool, audio_policy, cli_parser
 from embspace.data.manifests import build_manifests, read_metadata, save_split_set, split_entries
 from embspace.utils.errors import cli_main
 
@@ -33,9 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     p.add_argument("--kaldi-dir", default=None, help="also write Kaldi data dirs <kaldi-dir>/<split>")
-    p.add_argument("--kaldi-pipes", action="store_true",
-                   help="wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for Kaldi's own tools "
-                        "(default: the files themselves, which embspace reads directly)")
+    add_bool(p, "--kaldi-pipes", False, "wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for "
+                                        "Kaldi's own tools (false: the files themselves, which embspace reads directly)")
     p.add_argument("--test-fraction", type=float, default=0.25,
                    help="without 'split' in the metadata: fraction of speakers drawn for test (default: %(default)s; "
                         "0: everything is train)")

@@ -1,8 +1,9 @@
 """Argument helpers shared by the command-line tools (``embspace.bin.*`` and ``embspace``).
 
 One style for each kind of option: booleans take a value (``--use-gpu true``, as Kaldi recipes pass
-them; true/false, yes/no, 1/0), ``NAME=VALUE`` pairs are split by :func:`name_value`, lists by
-:func:`int_list`; ``--job``/``--nj`` and the audio-check options have one definition each.
+them; true/false, yes/no, 1/0) or stand alone for true (``--resample``); ``NAME=VALUE`` pairs are
+split by :func:`name_value`/:func:`name_values`, lists by :func:`int_list`; ``--job``/``--nj``,
+``--device``/``--use-gpu`` and the audio-check options have one definition each.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def str2bool(value: str) -> bool:
 
 
 def add_bool(p: argparse.ArgumentParser | Any, flag: str, default: bool, help: str) -> None:
-    """A boolean option taking a value: ``flag true|false`` (default ``default``)."""
-    p.add_argument(flag, type=str2bool, default=default, metavar="true|false",
+    """A boolean option: ``flag true|false`` (Kaldi style), or ``flag`` alone for true."""
+    p.add_argument(flag, type=str2bool, nargs="?", const=True, default=default, metavar="true|false",
                    help=f"{help} (default: {'true' if default else 'false'})")
 
 
@@ -106,9 +107,8 @@ def gpu_device(args: argparse.Namespace):
 def add_audio_options(p: argparse.ArgumentParser, channel: bool = True, bad_list: bool = True) -> None:
     """``--sampling-rate``, ``--resample``, ``--nj``, (``channel``) ``--channel`` and (``bad_list``) ``--bad-list``."""
     p.add_argument("--sampling-rate", type=int, default=16000, help="expected sampling rate in Hz (default: %(default)s)")
-    p.add_argument("--resample", action="store_true",
-                   help="accept other rates and resample to --sampling-rate when audio is loaded (lhotse); "
-                        "default: a file at another rate is an error")
+    add_bool(p, "--resample", False, "accept other rates and resample to --sampling-rate when audio is loaded "
+                                      "(lhotse); false: a file at another rate is an error")
     if channel:
         p.add_argument("--channel", type=int, default=None, metavar="N",
                        help="use channel N (0-based) of multi-channel files; default: every file must be mono")
