@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -21,8 +22,8 @@ import torch
 from embspace.data.tables import read_table
 from embspace.embio import read_embeddings
 from embspace.seed.checkpoint import model_meta
-from embspace.seed.config import SeedConfig
-from embspace.seed.data import CopyPlan, PairBatches, dev_set, parse_copy_key, plan_copies, training_pairs
+from embspace.seed.config import InferenceConfig, SeedConfig
+from embspace.seed.data import CopyPlan, DevSet, PairBatches, dev_set, parse_copy_key, plan_copies, training_pairs
 from embspace.seed.enhance import Enhancer, enhance_table
 from embspace.seed.evaluate import list_metrics, selection_score
 from embspace.seed.model import SeedMLP
@@ -64,6 +65,54 @@ def load_tables(clean_scp: PathLike, copies_scp: PathLike, utt2spk_path: PathLik
     return clean, copies, utt2spk, plan
 
 
+@dataclass
+class DevScorer:
+    """Dev-list metrics of an enhancer (None: the embeddings as they are), with the scoring mean of
+    the training embeddings enhanced alike; noise seed :data:`DEV_SEED`."""
+
+    train_keys: list[str]
+    train_emb: np.ndarray
+    dev: DevSet
+    inference: InferenceConfig
+    device: torch.device
+
+    def __call__(self, enhancer: Enhancer | None) -> dict[str, dict[str, float]]:
+        def run(keys, emb):
+            if enhancer is None:
+                return emb
+            inf = self.inference
+            return enhance_table(enhancer, keys, emb, DEV_SEED, inf.t_star, inf.num_draws, inf.ddim_steps,
+                                 device=self.device)
+        mean = run(self.train_keys, self.train_emb).mean(axis=0)
+        return list_metrics(run(self.dev.keys, self.dev.emb), mean, self.dev.lists)
+
+
+class DevSelection:
+    """Epoch hook: dev scores to ``models/dev_<epoch>.json`` (they are its state, so a resumed run
+    keeps them); the best epoch so far is copied to ``seed_model.pt``. Never stops training."""
+
+    def __init__(self, scorer: DevScorer, schedule: NoiseSchedule, norm: str, clip_sample: bool, exp_dir: Path) -> None:
+        self.scorer, self.schedule, self.norm, self.clip_sample, self.exp_dir = scorer, schedule, norm, clip_sample, exp_dir
+
+    def __call__(self, epoch: int, network: torch.nn.Module) -> bool:
+        models = self.exp_dir / "models"
+        metrics = self.scorer(Enhancer(network.model, self.schedule, self.norm, self.clip_sample))
+        score = selection_score(metrics)
+        atomic_write_text(models / f"dev_{epoch}.json", json.dumps({"epoch": epoch, "score": score, **metrics}) + "\n")
+        best = _best(models, epoch)
+        if best == epoch:
+            with atomic_path(self.exp_dir / "seed_model.pt") as tmp:
+                shutil.copyfile(models / f"model_{epoch}.pt", tmp)
+        logging.info(f"epoch {epoch}: dev score {score:.3f}, best epoch {best}")
+        return False
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
 def train_seed(cfg: SeedConfig, clean_scp: PathLike, copies_scp: PathLike, utt2spk_path: PathLike, identity: dict,
                exp_dir: PathLike, device: str = "cpu") -> int:
     """Train on the pairs of ``clean_scp``/``copies_scp`` (dev speakers of ``cfg`` held out), select
@@ -92,17 +141,7 @@ def train_seed(cfg: SeedConfig, clean_scp: PathLike, copies_scp: PathLike, utt2s
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     meta = model_meta(cfg, dim)
-    inf = cfg.inference
-
-    def dev_eval(enhancer: Enhancer | None) -> dict[str, dict[str, float]]:
-        def run(keys, emb):
-            if enhancer is None:
-                return emb
-            return enhance_table(enhancer, keys, emb, DEV_SEED, inf.t_star, inf.num_draws, inf.ddim_steps,
-                                 device=dist_info.device)
-        mean = run(train_keys, train_emb).mean(axis=0)
-        return list_metrics(run(dev.keys, dev.emb), mean, dev.lists)
-
+    dev_eval = DevScorer(train_keys, train_emb, dev, cfg.inference, dist_info.device)
     baseline = dev_eval(None)
     logging.info(f"{len(inputs)} training pairs (dim {dim}) from {len(train_keys)} utterances and "
                  f"{sum(1 for k in copies if utt2spk[parse_copy_key(k)[0]] not in set(plan.dev_speakers))} copies; "
@@ -111,35 +150,12 @@ def train_seed(cfg: SeedConfig, clean_scp: PathLike, copies_scp: PathLike, utt2s
                  + f"; SeedMLP {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
                  f"{len(batches)} batches/epoch x {cfg.epochs} epochs")
     models = exp_dir / "models"
-
-    class DevSelection:
-        """Epoch hook: dev scores to ``models/dev_<epoch>.json`` (they are its state, so a resumed run
-        keeps them); the best epoch so far is copied to ``seed_model.pt``. Never stops training."""
-
-        def __call__(self, epoch: int, network: torch.nn.Module) -> bool:
-            enhancer = Enhancer(network.model, schedule, norm, cfg.diffusion.clip_sample)
-            metrics = dev_eval(enhancer)
-            score = selection_score(metrics)
-            atomic_write_text(models / f"dev_{epoch}.json", json.dumps({"epoch": epoch, "score": score, **metrics}) + "\n")
-            best = _best(models, epoch)
-            if best == epoch:
-                with atomic_path(exp_dir / "seed_model.pt") as tmp:
-                    shutil.copyfile(models / f"model_{epoch}.pt", tmp)
-            logging.info(f"epoch {epoch}: dev score {score:.3f}, best epoch {best}")
-            return False
-
-        def state_dict(self) -> dict:
-            return {}
-
-        def load_state_dict(self, state: dict) -> None:
-            pass
-
     trainer = Trainer(objective, optimizer, batches, len(batches), lambda step: cfg.optimizer["lr"], exp_dir, dist_info,
                       TrainerOptions(epochs=cfg.epochs, save_every_steps=cfg.save_every_steps,
                                      log_every=max(1, len(batches) * 5), keep_last=cfg.keep_last),
                       export_fn=lambda net: {"model": net.model.state_dict(), "seed": meta, "extractor": identity},
                       config={**cfg.to_dict(), "extractor": identity, "train_pairs_sha256": data_sha},
-                      epoch_hook=DevSelection())
+                      epoch_hook=DevSelection(dev_eval, schedule, norm, cfg.diffusion.clip_sample, exp_dir))
     try:
         trainer.fit()
     finally:
