@@ -1,5 +1,5 @@
 """The ``embspace`` command: every recipe tool under ``embspace <group> <command>``, help for each,
-and the shared argument helpers of :mod:`embspace.cli.args`."""
+and the shared options of :mod:`embspace.cli.args`."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def test_a_wrong_import_is_found(tmp_path, layer, src, bad):
     assert violations(tmp_path) == [f"{layer}/x.py: {bad}"]
 
 
-def test_private_bin_helpers_are_allowed(tmp_path):
+def test_private_bin_option_modules_are_allowed(tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "x.py").write_text("from embspace.bin._seed_options import inference_settings\n")
     assert violations(tmp_path) == []

@@ -1,4 +1,4 @@
-"""Argument helpers shared by the command-line tools (``embspace.bin.*`` and ``embspace``).
+"""Options shared by the command-line tools (``embspace.bin.*`` and ``embspace``).
 
 One style for each kind of option: booleans take a value (``--use-gpu true``, as Kaldi recipes pass
 them; true/false, yes/no, 1/0) or stand alone for true (``--resample``); ``NAME=VALUE`` pairs are
