@@ -6,16 +6,16 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from embspace.cli.args import cli_parser
 from embspace.training.checkpoint import average_models, epoch_models
 from embspace.utils.errors import DataError, cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="average_model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("average_model", __doc__)
     p.add_argument("--model-dir", required=True, help="folder with the epoch models model_<e>.pt")
     p.add_argument("--num", type=int, default=3, help="average the last N epoch models (default: %(default)s)")
     p.add_argument("--out", required=True, help="averaged model to write, e.g. <model-dir>/avg_model.pt")

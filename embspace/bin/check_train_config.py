@@ -11,16 +11,17 @@ feature dimension against the cuts. The first problem is one line naming the con
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+import embspace.emotion.training  # noqa: F401  (registers the emotion: section)
+from embspace.cli.args import cli_parser
 from embspace.training.config import check_config, load_config, summarize_cuts
 from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="check_train_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("check_train_config", __doc__)
     p.add_argument("--config", required=True, help="training config (YAML)")
     p.add_argument("--cuts", required=True, help="the training cuts (lhotse .jsonl.gz) the config will train on")
     args = p.parse_args(argv)

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from embspace.cli.args import cli_parser
 from embspace.scoring.metrics import compute_all, det_curve, read_scores
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
@@ -23,7 +24,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="compute_metrics", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("compute_metrics", __doc__)
     p.add_argument("--scores", required=True, help="<enroll> <test> <score> target|nontarget")
     p.add_argument("--det-png", help="write a DET plot here")
     p.add_argument("--name", help="system name labelling the DET curve (default: the score file's name)")

@@ -21,6 +21,7 @@ import kaldiio
 import numpy as np
 import torch
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.features.fbank import load_feature_cuts
@@ -32,8 +33,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="emotion_eval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_eval", __doc__)
     p.add_argument("--model", required=True, help="encoder model file (avg_model.pt)")
     p.add_argument("--cuts", required=True, help="cuts (with features) of every utterance in the lists")
     p.add_argument("--trials-dir", required=True, help="Kaldi trial lists, one file per list")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lhotse import CutSet
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import write_lines
 from embspace.features.fbank import load_feature_cuts, write_feature_cuts
 from embspace.emotion.pairs import emotion_of
@@ -54,8 +55,7 @@ def read_labelled(paths: list[str], field: str, allowed: set[str] | None, unknow
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="emotion_prepare", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_prepare", __doc__)
     p.add_argument("--train-cuts", nargs="+", required=True, help="cut manifests of the training speakers (with features)")
     p.add_argument("--test-cuts", nargs="+", required=True, help="cut manifests of the test speakers (with features)")
     p.add_argument("--out-dir", required=True, type=Path, help="where the cuts, trials and summary go")

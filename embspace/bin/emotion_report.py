@@ -15,14 +15,13 @@ list (test and dev), EER and minDCF with the relative change, and the style chec
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import yaml
 
-from embspace.bin import report as report_cli
+from embspace.cli.args import cli_parser, name_values
 from embspace.emotion.config import emotion_options
 from embspace.report import add_rows
 from embspace.utils.atomic import atomic_write_text
@@ -93,8 +92,7 @@ def cumulative_table(rows: list[dict], lists: list[str], key: str) -> list[str]:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="emotion_report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_report", __doc__)
     p.add_argument("--results", required=True, help="results JSON (exp/results.json)")
     p.add_argument("--corpus", default="mini", help="prefix of the trials names in the results table")
     p.add_argument("--system", action="append", default=[], metavar="NAME=DIR", required=True,
@@ -107,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.system) < 2:
         p.error("give at least the neutral-only encoder and the fine-tuning baseline")
     rows = []
-    for i, item in enumerate(args.system):
-        name, sep, folder = item.partition("=")
-        if not sep:
-            p.error(f"--system expects NAME=DIR, got {item!r}")
+    for i, (name, folder) in enumerate(name_values(args.system, p, "--system", "NAME=DIR").items()):
         sdir = Path(folder) / "scores"
         metrics = {f.name.removesuffix(".metrics.json"): json.loads(f.read_text())
                    for f in sorted(sdir.glob("*.metrics.json"))}
@@ -151,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", Path(args.style_check).read_text().replace("# ", "## ", 1)]
     atomic_write_text(args.out_md, "\n".join(lines) + "\n")
     if args.det_png:
-        report_cli.main(["--det-png", args.det_png, "--title", f"{args.corpus} emotional trials (test_merged)",
-                         "--scores", *[f"{r['name']}={r['dir'] / 'test_merged.score'}" for r in rows]])
+        from embspace.scoring.det import plot_det, score_file_curves
+
+        plot_det(score_file_curves({r["name"]: r["dir"] / "test_merged.score" for r in rows}),
+                 args.det_png, f"{args.corpus} emotional trials (test_merged)")
     print(f"emotion_report: {len(rows)} systems x {len(result_lists)} lists -> {args.results}; {args.out_md}",
           file=sys.stderr)
     return 0

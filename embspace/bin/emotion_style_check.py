@@ -12,7 +12,6 @@ emotion). Writes the JSON and a Markdown rendering beside it (``.md``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser, name_values
 from embspace.features.fbank import load_feature_cuts
 from embspace.emotion.pairs import emotion_of
 from embspace.emotion.stylecheck import speaker_normalise, train_and_test, utterance_descriptors
@@ -76,8 +76,7 @@ def _markdown(report: dict) -> str:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="emotion_style_check", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("emotion_style_check", __doc__)
     p.add_argument("--train-cuts", required=True, help="cuts of the classifier's training speakers")
     p.add_argument("--test-cuts", required=True, help="cuts of other speakers (its test)")
     p.add_argument("--exclude-test-speakers", default="",
@@ -88,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="EER of the neutral-only encoder on a list (nn first), repeatable")
     p.add_argument("--out", required=True, type=Path, help="JSON report (a .md goes beside it)")
     args = p.parse_args(argv)
+    eer_files = name_values(args.eer, p, "--eer", "NAME=FILE", unique=False)
     exclude: set[str] = set()
     if args.exclude_test_speakers:
         exclude = set(json.loads(Path(args.exclude_test_speakers).read_text())["dev_speakers"])
@@ -100,10 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw": train_and_test(x_tr, y_tr, x_te, y_te).to_json(),
         "speaker-normalised": train_and_test(speaker_normalise(x_tr, s_tr), y_tr,
                                              speaker_normalise(x_te, s_te), y_te).to_json()}, "eer": {}}
-    for item in args.eer:
-        name, sep, path = item.partition("=")
-        if not sep:
-            p.error(f"--eer expects NAME=FILE, got {item!r}")
+    for name, path in eer_files.items():
         if not Path(path).is_file():
             raise DataError("metrics file not found", path)
         report["eer"][name] = json.loads(Path(path).read_text())

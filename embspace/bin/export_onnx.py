@@ -11,12 +11,12 @@ With ``--mean-vec`` the graph subtracts that mean embedding. Checks the export a
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 import torch
 
+from embspace.cli.args import cli_parser
 from embspace.embio import read_vector
 from embspace.extract import load_encoder
 from embspace.onnx_model import OnnxEncoder, export_onnx
@@ -34,8 +34,7 @@ def parity(model: str, onnx_path: str, mean: np.ndarray | None) -> float:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="export_onnx", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("export_onnx", __doc__)
     p.add_argument("--model", required=True, help="embspace model file (avg_model.pt, or one from import_model)")
     p.add_argument("--out", required=True, help="ONNX file to write")
     p.add_argument("--mean-vec", help="mean embedding (Kaldi or plain-text vector) subtracted inside the graph")

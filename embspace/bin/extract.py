@@ -13,7 +13,6 @@ features' (an imported WeSpeaker model: Kaldi fbank) gets its features computed 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,51 +20,22 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from embspace.bin._job_options import add_job_options, check_job_options
+from embspace.cli.args import add_job_options, add_use_gpu, check_job_options, cli_parser, gpu_device
 from embspace.embio import write_embeddings
 from embspace.features.fbank import load_feature_cuts
 from embspace.extract import audio_features_fn, embed_with_encoder, embed_with_ge2e, load_encoder, split_for_job
-from embspace.training.distributed import pick_device
 from embspace.utils.errors import cli_main
-
-
-def _copy_cuts(cuts: list, args: argparse.Namespace) -> list:
-    """The augmented copies of this job (lazily rendered), from the SEED config's copy plan."""
-    from embspace.seed.config import load_config
-    from embspace.seed.copies import CopyMaker, copy_specs
-    from embspace.seed.data import plan_copies
-
-    cfg = load_config(args.copies_config)
-    plan = plan_copies({c.id: c.supervisions[0].speaker for c in cuts}, cfg.data, cfg.seed)
-    chosen = set(plan.train_utts + plan.dev_utts)
-    specs = split_for_job(copy_specs([c for c in cuts if c.id in chosen], cfg.data.kinds, cfg.data.aug_epochs),
-                          args.job, args.nj)
-    maker = CopyMaker(cfg.augment, args.noise_manifest, args.music_manifest, args.rir_manifest)
-    return _Lazy(specs, lambda spec: maker.make(spec, cfg.seed))
-
-
-class _Lazy:
-    """A sized iterable that renders each item when it is reached."""
-
-    def __init__(self, items: list, fn) -> None:
-        self.items, self.fn = items, fn
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self):
-        return map(self.fn, self.items)
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="extract", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("extract", __doc__)
     p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
     p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
     add_job_options(p, "the cuts")
     p.add_argument("--batch-size", type=int, default=1, help="utterances per forward pass, equal lengths only (default: %(default)s)")
-    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run the encoder on CUDA")
+    add_use_gpu(p, "run the encoder on CUDA")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
     g = p.add_argument_group("augmented copies (SEED training data)")
     g.add_argument("--copies-config", help="SEED YAML: embed augmented copies of the utterances its plan selects")
@@ -75,9 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
-    device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
+    device = gpu_device(args)
     all_cuts = sorted(load_feature_cuts(args.cuts), key=lambda c: c.id)
-    cuts = _copy_cuts(all_cuts, args) if args.copies_config else split_for_job(all_cuts, args.job, args.nj)
+    if args.copies_config:
+        from embspace.seed.copies import job_copies
+
+        cuts = job_copies(all_cuts, args.copies_config, args.job, args.nj,
+                          args.noise_manifest, args.music_manifest, args.rir_manifest)
+    else:
+        cuts = split_for_job(all_cuts, args.job, args.nj)
     if args.model == "ge2e":
         items = embed_with_ge2e(cuts, device)
     else:

@@ -12,10 +12,9 @@ pipe is run): readable, not empty, not truncated, sampling rate (or --resample),
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from embspace.bin._audio_options import add_audio_options
+from embspace.cli.args import add_audio_options, cli_parser
 from embspace.data.kaldi_dir import import_data_dir
 from embspace.data.manifests import save_manifests
 from embspace.utils.errors import cli_main
@@ -23,7 +22,7 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="import_data_dir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("import_data_dir", __doc__)
     p.add_argument("--data-dir", required=True, help="the Kaldi data dir to import")
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--split", required=True, help="split name in the manifest file names (train, test...)")

@@ -12,9 +12,9 @@ writes a copy with that front-end recorded (``--out`` ending in .onnx).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from embspace.cli.args import cli_parser
 from embspace.interop.wespeaker import import_wespeaker, import_wespeaker_onnx
 from embspace.models import build_model, count_parameters
 from embspace.training import checkpoint as ckpt
@@ -23,8 +23,7 @@ from embspace.utils.errors import DataError, cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="import_model", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("import_model", __doc__)
     p.add_argument("--from", dest="toolkit", required=True, choices=["wespeaker", "wespeaker-onnx"], help="the model's toolkit")
     p.add_argument("--checkpoint", required=True, help="the toolkit's model (WeSpeaker: avg_model.pt, or its .onnx export)")
     p.add_argument("--config", required=True, help="the toolkit's training config (WeSpeaker: config.yaml)")

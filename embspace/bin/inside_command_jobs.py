@@ -20,7 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from embspace.bin.inside_synthesize import add_text_options, synthesis_options
+from embspace.cli.args import add_bool, cli_parser
+from embspace.bin._inside_options import add_text_options, synthesis_options
 from embspace.inside.backends.command import collect, pending, write_jobs
 from embspace.inside.expand import load_texts
 from embspace.inside.identities import read_identities
@@ -28,15 +29,13 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_command_jobs", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_command_jobs", __doc__)
     p.add_argument("action", choices=["write", "collect"], help="write the job lists, or collect the outputs")
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--work-dir", required=True, help="job lists, embeddings and the command's outputs")
     p.add_argument("--out-dir", required=True, help="synthesis folder (wav/, records/) the outputs are collected into")
     p.add_argument("--nj", type=int, default=1, help="number of job lists")
-    p.add_argument("--resample", default="false", choices=["true", "false"],
-                   help="collect: resample outputs that are not at 16 kHz instead of rejecting them")
+    add_bool(p, "--resample", False, "collect: resample outputs that are not at 16 kHz instead of rejecting them")
     p.add_argument("--space", default="external", help="name of the TTS's conditioning space, kept in the records")
     add_text_options(p)
     return p
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
               f"in {len(files)} job lists -> {work}", file=sys.stderr)
         return 0
     files = [work / f"jobs.{j}.jsonl" for j in range(1, args.nj + 1)]
-    res = collect(idents, cond, files, args.out_dir, opts, args.resample == "true", space=args.space)
+    res = collect(idents, cond, files, args.out_dir, opts, args.resample, space=args.space)
     missing = [idents[i].id for i in pending(idents, cond, texts, opts, args.out_dir, args.space)]
     if missing:
         raise DataError(f"{len(missing)} identities have no job and no output; run 'write' again", files[0],

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from embspace.bin.inside_synthesize import parse_backend_opts
-from embspace.corpus.mini import record_speaker
+from embspace.cli.args import add_bool, cli_parser
+from embspace.bin._inside_options import parse_backend_opts
 from embspace.data.tables import read_table
 from embspace.embio import read_embeddings
 from embspace.extract import WaveformEmbedder
@@ -39,13 +39,13 @@ from embspace.inside.backend import build_backend
 from embspace.inside.expand import load_texts
 from embspace.inside.interp import slerp
 from embspace.inside.pairing import select_pairs, unit_rows
+from embspace.signal.recording import record_speaker
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_fidelity", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_fidelity", __doc__)
     p.add_argument("--tts-backend", default="espeak", help="backend name")
     p.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE", help="backend option, repeatable")
     p.add_argument("--targets", required=True, help="held-out real speakers' embeddings (spk_xvector.scp), conditioning space")
@@ -55,8 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-targets", type=int, default=0, help="use a random subset of this many targets (0: all)")
     p.add_argument("--num-pairs", type=int, default=20, help="interpolated identities (nearest same-gender pairs)")
     p.add_argument("--alpha", type=float, default=0.5, help="interpolation weight (default 0.5)")
-    p.add_argument("--record", default="true", choices=["true", "false"],
-                   help="record the voices in simulated sessions like the corpus (default true)")
+    add_bool(p, "--record", True, "record the voices in simulated sessions like the corpus")
     p.add_argument("--real-utt-scp", help="real utterance embeddings of the targets (for the real references)")
     p.add_argument("--real-utt2spk", help="utt2spk of --real-utt-scp")
     p.add_argument("--language", default="en", help="language of the built-in sentences (default en)")
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def voice_embeddings(cond: np.ndarray) -> np.ndarray:
         wavs = backend.synthesize(cond, rng.sample(texts, args.utts_per_identity), args.language)
-        if args.record == "true":
+        if args.record:
             wavs = record_speaker(wavs, random.Random(rng.getrandbits(31)))
         out = embed([np.asarray(w, dtype=np.float32) for w in wavs])
         if out.shape[1] != x.shape[1]:
@@ -149,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
               "between_parents_fraction": round(float(np.mean(between)), 4),
               "interp_target_cos": round(float(np.mean(icos)), 4), "interp_parent_cos": round(float(np.mean(pcos)), 4),
               "self_cos": round(float(np.mean(selfs)), 4), "num_targets": len(ids), "num_pairs": len(pairs),
-              "utts_per_identity": args.utts_per_identity, "alpha": args.alpha, "record": args.record == "true",
+              "utts_per_identity": args.utts_per_identity, "alpha": args.alpha, "record": args.record,
               "backend": backend.name, "space": backend.space, "encoder": args.encoder}
     if args.real_utt_scp and args.real_utt2spk:
         result.update(_real_references(args, dict(zip(ids, x)), args.utts_per_identity, rng))

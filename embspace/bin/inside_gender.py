@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from embspace.classify import LogisticClassifier, error_rate
+from embspace.cli.args import cli_parser
 from embspace.data.tables import read_table, write_lines
 from embspace.embio import read_embeddings
 from embspace.inside.expand import read_speaker_list
@@ -39,8 +40,7 @@ L2_GRID = (1e-3, 1e-2, 1e-1, 1.0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_gender", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_gender", __doc__)
     p.add_argument("action", choices=["select", "eval"], help="choose the training subset, or train and evaluate")
     p.add_argument("--spk2gender", required=True, help="genders of the real training speakers")
     p.add_argument("--per-gender", type=int, default=3, help="select: real speakers per gender in the subset (default 3)")

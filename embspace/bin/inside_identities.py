@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import add_bool, cli_parser
 from embspace.data.tables import read_table
 from embspace.embio import mean_by_speaker, read_embeddings
 from embspace.inside.expand import read_speaker_list
@@ -30,8 +31,7 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_identities", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_identities", __doc__)
     src = p.add_argument_group("source speakers")
     src.add_argument("--spk-scp", help="speaker embeddings (e.g. spk_xvector.scp), or utterance embeddings with --utt2spk")
     src.add_argument("--utt2spk", help="average the --spk-scp utterance embeddings per speaker with this utt2spk")
@@ -56,8 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = it.add_mutually_exclusive_group()
     a.add_argument("--alpha", type=float, default=0.5, help="interpolation weight of the second parent (default 0.5)")
     a.add_argument("--alpha-range", help="draw alpha uniformly from LOW,HIGH per identity")
-    it.add_argument("--rescale-norm", default="false", choices=["true", "false"],
-                    help="give each result the mean norm of its parents' raw vectors instead of unit norm")
+    add_bool(it, "--rescale-norm", False, "give each result the mean norm of its parents' raw vectors instead of unit norm")
     it.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"synthetic speaker id prefix (default {DEFAULT_PREFIX})")
     p.add_argument("--seed", type=int, default=0, help="seed of random pairing, alpha draws and identity seeds")
     p.add_argument("--out-dir", required=True, help="where identities.jsonl and conditioning.npy go")
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().error(f"--alpha-range expects LOW,HIGH, got {args.alpha_range!r}")
         alpha = (lo, hi)
     idents, cond = make_identities(pairs, bank_ids, bank, args.mode, args.interp, alpha, args.seed, args.prefix,
-                                   args.rescale_norm == "true", real_ids, genders, source=args.bank_scp or args.spk_scp)
+                                   args.rescale_norm, real_ids, genders, source=args.bank_scp or args.spk_scp)
     out = Path(args.out_dir)
     write_identities(out, idents, cond)
     summary = {}

@@ -23,21 +23,21 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from embspace.cli.args import cli_parser
 from embspace.embio import read_embeddings
+from embspace.inside.embed_cache import synthetic_embeddings
 from embspace.inside.expand import combine_cuts
 from embspace.inside.filters import FilterOptions, apply_filters, reference_speakers
 from embspace.inside.identities import read_identities
-from embspace.inside.synthesis import metadata_entries, read_record
-from embspace.utils.atomic import atomic_path, atomic_write_text
+from embspace.inside.synthesis import metadata_entries
+from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
@@ -46,8 +46,7 @@ def _opt_float(text: str) -> float | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_make_data", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_make_data", __doc__)
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--synth-dir", required=True, help="synthesis folder (wav/, records/)")
     p.add_argument("--corpus", required=True, help="manifest name of the synthetic set, e.g. inside_nn_x1")
@@ -80,60 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_EMBEDDER = {}
-
-
-def _embed_identity(job: tuple[str, list[str], str]) -> None:
-    """Embed one identity's wavs and cache them at ``job[2]`` (runs in a worker process)."""
-    import soundfile as sf
-    import torch as _torch
-
-    from embspace.extract import WaveformEmbedder
-
-    encoder, wavs, path = job
-    _torch.set_num_threads(1)
-    if encoder not in _EMBEDDER:
-        _EMBEDDER[encoder] = WaveformEmbedder(encoder)
-    e = _EMBEDDER[encoder]([sf.read(w, dtype="float32")[0] for w in wavs])
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, e, allow_pickle=False)
-
-
-def filter_embeddings(entries: list[dict], synth_dir: Path, encoder: str, nj: int = 1) -> np.ndarray:
-    """Embeddings of every entry's audio, cached per identity in ``<synth_dir>/emb.<tag>/<id>.<key>.npy``
-    (``key`` names what the identity's audio was made from), computed by ``nj`` processes."""
-    tag = encoder if encoder == "ge2e" else hashlib.sha256(Path(encoder).read_bytes()).hexdigest()[:12]
-    cache = synth_dir / f"emb.{tag}"
-    by_spk: dict[str, list[int]] = {}
-    for i, e in enumerate(entries):
-        by_spk.setdefault(e["speaker"], []).append(i)
-    paths = {spk: cache / f"{spk}.{read_record(synth_dir, spk)['key']}.npy" for spk in by_spk}
-    todo = [(encoder, [str(synth_dir / entries[i]["path"]) for i in by_spk[spk]], str(paths[spk]))
-            for spk in by_spk if not paths[spk].is_file()]
-    for spk in by_spk:  # stale caches of an identity id that was re-synthesised from other inputs
-        for old in cache.glob(f"{spk}.*.npy"):
-            if old != paths[spk]:
-                old.unlink()
-    if todo:
-        cache.mkdir(parents=True, exist_ok=True)
-        if nj > 1:
-            import multiprocessing as mp
-
-            with mp.get_context("fork").Pool(nj) as pool:
-                list(tqdm(pool.imap_unordered(_embed_identity, todo), total=len(todo), desc="embed", mininterval=10,
-                          file=sys.stderr))
-        else:
-            for job in tqdm(todo, desc="embed", mininterval=10, file=sys.stderr):
-                _embed_identity(job)
-    out: list[np.ndarray | None] = [None] * len(entries)
-    for spk, idx in by_spk.items():
-        e = np.load(paths[spk], allow_pickle=False)
-        for j, i in enumerate(idx):
-            out[i] = e[j]
-    return np.stack(out)
-
-
 def read_reference_speakers(train_scp: str | None, test_scp: str | None) -> tuple[list[str], np.ndarray | None, list[str]]:
     """The privacy filter's real speakers: the training speakers' means and, given, the test speakers'."""
     sets = {name: read_embeddings(path) for name, path in (("train", train_scp), ("test", test_scp)) if path}
@@ -160,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.test_spk_scp:
         build_parser().error("--test-spk-scp needs --max-real-sim")
     if opts.min_self_sim is not None or opts.max_real_sim is not None or args.embeddings_out:
-        emb = filter_embeddings(entries, synth, args.encoder, args.nj)
+        emb = synthetic_embeddings(entries, synth, args.encoder, args.nj)
     keep, report = apply_filters([e["speaker"] for e in entries], [e["duration"] for e in entries], opts, emb,
                                  real_ids, real_means, real_sets)
     kept = [e for e, k in zip(entries, keep) if k]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import add_bool, cli_parser
 from embspace.data.tables import read_table
 from embspace.embio import read_embeddings
 from embspace.inside.identities import read_identities
@@ -26,13 +27,13 @@ from embspace.utils.errors import DataError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_map", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_map", __doc__)
     p.add_argument("--real-spk-scp", required=True, help="real speakers' mean embeddings")
     p.add_argument("--spk2gender", required=True, help="genders of the real speakers")
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--synth-dir", help="synthesis folder whose emb.<encoder>/ cache gives the identities' centroids")
     p.add_argument("--encoder", default="ge2e", help="encoder tag of the embedding cache (default ge2e)")
-    p.add_argument("--use-targets", action="store_true", help="place identities at their conditioning vectors")
+    add_bool(p, "--use-targets", False, "place identities at their conditioning vectors")
     p.add_argument("--title", default="INSIDE identities (PCA)", help="plot title")
     p.add_argument("--out", required=True, help="PNG to write")
     return p

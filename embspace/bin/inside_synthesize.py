@@ -18,48 +18,18 @@ import sys
 import torch
 from tqdm import tqdm
 
-from embspace.bin._job_options import add_job_options, check_job_options
+from embspace.bin._inside_options import add_text_options, parse_backend_opts, synthesis_options
+from embspace.cli.args import add_job_options, check_job_options, cli_parser
 from embspace.extract import split_for_job
 from embspace.inside.backend import build_backend
-from embspace.inside.expand import TEXT_FORMATS, load_texts
+from embspace.inside.expand import load_texts
 from embspace.inside.identities import read_identities
-from embspace.inside.synthesis import SynthesisOptions, synthesize_identities
+from embspace.inside.synthesis import synthesize_identities
 from embspace.utils.errors import cli_main
 
 
-def add_text_options(p: argparse.ArgumentParser) -> None:
-    """What the identities say (shared with inside_command_jobs)."""
-    g = p.add_argument_group("texts")
-    g.add_argument("--text-source", default="builtin",
-                   help="'builtin' (the corpus prompts of --language) or a file of sentences (default builtin)")
-    g.add_argument("--text-format", default="lines", choices=TEXT_FORMATS,
-                   help="a --text-source file: one sentence per line, or a Kaldi text file")
-    g.add_argument("--language", default="en", help="language of the texts, passed to the TTS (default en)")
-    g.add_argument("--utts-per-identity", type=int, default=10, help="utterances per identity (default 10)")
-    g.add_argument("--unique-text-per-utt", default="true", choices=["true", "false"],
-                   help="no sentence twice for one identity while the list lasts (default true)")
-    g.add_argument("--record", default="false", choices=["true", "false"],
-                   help="record the clean TTS output in 2-3 simulated sessions (channel, noise) like the mini corpus")
-
-
-def synthesis_options(args: argparse.Namespace) -> SynthesisOptions:
-    return SynthesisOptions(utts_per_identity=args.utts_per_identity, language=args.language,
-                            unique_text_per_utt=args.unique_text_per_utt == "true", record=args.record == "true")
-
-
-def parse_backend_opts(items: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--backend-opt expects KEY=VALUE, got {item!r}")
-        out[key.replace("-", "_")] = value
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_synthesize", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_synthesize", __doc__)
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--out-dir", required=True, help="synthesis folder (wav/, records/)")
     p.add_argument("--tts-backend", default="espeak", help="backend name (embspace/inside/backends/<name>.py)")

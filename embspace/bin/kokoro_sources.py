@@ -17,10 +17,10 @@ docs/inside_kokoro.md: measured as close to the target as row-by-row SLERP). Voi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import write_table
 from embspace.embio import write_embeddings
 from embspace.inside.kokoro_voices import load_voices, select_voices, summary_vector, voice_gender
@@ -30,7 +30,7 @@ from embspace.utils.errors import DataError, cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="kokoro_sources", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("kokoro_sources", __doc__)
     p.add_argument("--kokoro-dir", default=None, help="folder with voices/ (local/prepare_kokoro.py); without it "
                    "the 5 PyPI voice packs")
     p.add_argument("--languages", default="ab", help="voice language letters: a American English, b British "

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from embspace.cli.args import add_bool, cli_parser
 from embspace.corpus.base_corpus import read_base_corpus
 from embspace.corpus.styles import PROFILES, EspeakDataDirs, StyleConfig, \
     plan_speaker_styles, plan_styled_utterances, render_styled
@@ -27,8 +28,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     d = StyleConfig()
-    p = argparse.ArgumentParser(prog="make_emotion_corpus", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("make_emotion_corpus", __doc__)
     p.add_argument("--base-dir", required=True, type=Path, help="the base mini corpus (config.json, speakers.jsonl)")
     p.add_argument("--out-dir", required=True, type=Path, help="folder of the emotional corpus")
     p.add_argument("--emotions", default=",".join(d.emotions), help=f"comma list from {','.join(PROFILES)}")
@@ -38,9 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength-jitter", type=float, default=d.strength_jitter,
                    help="per speaker-emotion strength = expressiveness x U(1 +- this)")
     p.add_argument("--cue-jitter", type=float, default=d.cue_jitter, help="each cue scaled by U(1 +- this)")
-    p.add_argument("--ssml", default="true", choices=["true", "false"], help="phrase shapes and pauses through SSML")
-    p.add_argument("--voice-quality", default="true", choices=["true", "false"],
-                   help="breathiness/creak/flutter/stress (derived espeak variants) and spectral tilt")
+    add_bool(p, "--ssml", True, "phrase shapes and pauses through SSML")
+    add_bool(p, "--voice-quality", True, "breathiness/creak/flutter/stress (derived espeak variants) and spectral tilt")
     p.add_argument("--seed-offset", type=int, default=d.seed_offset, help="another take of the styles, same base seed")
     p.add_argument("--nj", type=int, default=1, help="worker processes")
     return p
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         raise DataError("--nj must be >= 1")
     cfg = StyleConfig(emotions=tuple(e for e in args.emotions.split(",") if e), utts_per_emotion=args.utts_per_emotion,
                       expressiveness=tuple(args.expressiveness), strength_jitter=args.strength_jitter,
-                      cue_jitter=args.cue_jitter, ssml=args.ssml == "true", voice_quality=args.voice_quality == "true",
+                      cue_jitter=args.cue_jitter, ssml=args.ssml, voice_quality=args.voice_quality,
                       seed_offset=args.seed_offset)
     cfg.validate()
     design, base, speakers = read_base_corpus(args.base_dir)

@@ -14,13 +14,13 @@ Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utte
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser
 from embspace.data.kaldi_dir import validate_data_dir
 from embspace.data.tables import read_table, write_lines
 from embspace.data.trials import all_pairs, make_profiles
@@ -48,7 +48,7 @@ def write_same_gender(d: Path, out: str, utts: list[str], utt2spk: dict[str, str
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="make_trials", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("make_trials", __doc__)
     p.add_argument("--data-dir", required=True, help="Kaldi data dir of the test set (utt2spk, optionally spk2gender)")
     p.add_argument("--out", help="trial list of all pairs to write")
     p.add_argument("--same-gender-out", default=None,

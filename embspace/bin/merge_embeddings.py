@@ -11,12 +11,12 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import kaldiio
 
+from embspace.cli.args import cli_parser
 from embspace.embio import merge_scps, read_embeddings, rebase_scp, speaker_means
 from embspace.utils.atomic import atomic_path, swap_in_dir
 from embspace.utils.errors import cli_main
@@ -24,7 +24,7 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="merge_embeddings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("merge_embeddings", __doc__)
     p.add_argument("--dir", required=True, help="embedding dir holding xvector.<job>.scp")
     p.add_argument("--nj", type=int, required=True, help="number of jobs the embeddings were extracted with")
     p.add_argument("--utt2spk", default=None, help="also write per-speaker means (spk_xvector.ark/scp, num_utts.ark)")

@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from embspace.cli.args import cli_parser
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.nessa import PROFILE_MODES, check_dim, embed_side, load_aligner, read_profiles
 from embspace.utils.errors import cli_main
@@ -24,7 +25,7 @@ from embspace.utils.errors import cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_apply", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("nessa_apply", __doc__)
     p.add_argument("--mapper", required=True, help="mapper.pt written by nessa_train")
     p.add_argument("--side", required=True, choices=["x", "y"], help="which model of the mapper made --scp")
     p.add_argument("--scp", required=True, help="embeddings to map")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser, name_path
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.nessa import (PROFILE_MODES, Aligner, aligner_config, check_dim, gain_fraction, load_aligner,
@@ -41,25 +42,18 @@ from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
-def _named(value: str) -> tuple[str, str]:
-    name, sep, path = value.partition("=")
-    if not sep or not name or not path or "/" in name:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH (NAME without '/'), got {value!r}")
-    return name, path
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--old", type=_named, required=True, metavar="NAME=SCP", help="old model A: name and test embeddings")
-    p.add_argument("--new", type=_named, required=True, metavar="NAME=SCP", help="new model B: name and test embeddings")
+    p = cli_parser("nessa_evaluate", __doc__)
+    p.add_argument("--old", type=name_path, required=True, metavar="NAME=SCP", help="old model A: name and test embeddings")
+    p.add_argument("--new", type=name_path, required=True, metavar="NAME=SCP", help="new model B: name and test embeddings")
     p.add_argument("--old-mean", required=True, help="A's training mean (mean.vec), for symmetric and raw scoring")
     p.add_argument("--new-mean", required=True, help="B's training mean (mean.vec)")
-    p.add_argument("--mapper", type=_named, action="append", default=[], metavar="LABEL=MAPPER",
+    p.add_argument("--mapper", type=name_path, action="append", default=[], metavar="LABEL=MAPPER",
                    help="a mapper.pt trained with X = old, Y = new (repeatable): its systems are named <E>/<R>.LABEL")
-    p.add_argument("--trials", type=_named, action="append", default=[], metavar="NAME=FILE",
+    p.add_argument("--trials", type=name_path, action="append", default=[], metavar="NAME=FILE",
                    help="single-utterance trial list (repeatable)")
-    p.add_argument("--profile-trials", type=_named, action="append", default=[], metavar="NAME=FILE",
+    p.add_argument("--profile-trials", type=name_path, action="append", default=[], metavar="NAME=FILE",
                    help="profile trial list: '<profile> <test utt> target|nontarget' (repeatable; needs --profiles)")
     p.add_argument("--profiles", help="enrollment profiles: '<profile> <utt> <utt>...'")
     p.add_argument("--profile-modes", nargs="+", default=["map_then_average"], choices=PROFILE_MODES + ("dev",),

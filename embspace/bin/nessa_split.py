@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import read_table, write_lines, write_table
 from embspace.data.trials import all_pairs, make_profiles, profile_trials
 from embspace.utils.errors import DataError, cli_main
@@ -26,7 +27,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_split", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("nessa_split", __doc__)
     p.add_argument("--utt2spk", required=True, help="the training set's utt2spk")
     p.add_argument("--num-dev-speakers", type=int, default=10, help="speakers held out for dev trials")
     p.add_argument("--seed", type=int, default=1, help="seed of the dev speaker draw")

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 import torch
 import yaml
 
+from embspace.cli.args import cli_parser, int_list, setup_logging, str2bool
 from embspace.data.tables import read_table, read_trials
 from embspace.nessa import (DIRECTIONS, KINDS, Aligner, DevProfiles, DevSet, TrainOptions, aligner_config,
                             choose_profile_mode, classifier_reference, fit_closed_form, load_pairs, read_profiles,
@@ -35,20 +35,6 @@ from embspace.nessa.logit_space import LOGIT_TRANSFORMS
 from embspace.nessa.losses import TERMS
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
-
-
-def _bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
-
-
-def _ints(v: str | list) -> list[int]:
-    if isinstance(v, list):
-        return [int(x) for x in v]
-    return [int(x) for x in v.replace(",", " ").split()] if v.strip() else []
 
 
 def _weights(v: str | dict) -> dict[str, float]:
@@ -67,7 +53,7 @@ def _weights(v: str | dict) -> dict[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="nessa_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("nessa_train", __doc__)
     p.add_argument("--config", help="YAML file of defaults for the options below (keys: long option names)")
     d = p.add_argument_group("data")
     d.add_argument("--x-scp", required=True, help="embeddings of model X (the old model A) of the training (and dev) utterances")
@@ -84,15 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="linear (ridge least squares; CCA for both_to_z), procrustes, mlp, or logit (the baseline)")
     m.add_argument("--direction", default="x_to_y", choices=DIRECTIONS, help="which side(s) are mapped")
     m.add_argument("--shared-dim", type=int, default=0, help="dimension of the new space (both_to_z)")
-    m.add_argument("--hidden-dims", type=_ints, default=[1024, 1024], help="MLP hidden layer sizes, e.g. 512,512")
+    m.add_argument("--hidden-dims", type=int_list, default=[1024, 1024], help="MLP hidden layer sizes, e.g. 512,512")
     m.add_argument("--activation", default="relu", choices=["relu", "prelu", "gelu"], help="MLP activation")
-    m.add_argument("--batchnorm", type=_bool, default=True, help="BatchNorm after each hidden layer (true|false)")
+    m.add_argument("--batchnorm", type=str2bool, default=True, help="BatchNorm after each hidden layer (true|false)")
     m.add_argument("--dropout", type=float, default=0.1, help="MLP dropout")
-    m.add_argument("--linear-skip", type=_bool, default=True,
+    m.add_argument("--linear-skip", type=str2bool, default=True,
                    help="add a linear skip (initialised with least squares; the MLP learns a residual)")
-    m.add_argument("--center-in", type=_bool, default=True, help="subtract the training mean of each side's input")
-    m.add_argument("--l2-in", type=_bool, default=True, help="length-normalise inputs")
-    m.add_argument("--l2-out", type=_bool, default=True, help="length-normalise outputs")
+    m.add_argument("--center-in", type=str2bool, default=True, help="subtract the training mean of each side's input")
+    m.add_argument("--l2-in", type=str2bool, default=True, help="length-normalise inputs")
+    m.add_argument("--l2-out", type=str2bool, default=True, help="length-normalise outputs")
     m.add_argument("--ridge", type=float, default=1e-3, help="ridge of the least-squares / CCA fits (x number of pairs)")
     t = p.add_argument_group("training (mlp)")
     t.add_argument("--loss", type=_weights, default={"cosine": 1.0, "infonce": 1.0},
@@ -182,7 +168,7 @@ def _dev_profiles(args: argparse.Namespace) -> DevProfiles | None:
 def main(argv: list[str] | None = None) -> int:
     """Fit the mapper, select it on the dev trials, write mapper.pt and summary.json."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    setup_logging()
     utt2spk = read_table(args.utt2spk)
     bad = next((k for k, v in utt2spk.items() if not isinstance(v, str)), None)
     if bad is not None:

@@ -18,25 +18,23 @@ is stopped leaves the previous set, not the test split of one run beside the tra
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from embspace.bin._audio_options import add_audio_options, audio_policy
+from embspace.cli.args import add_audio_options, add_bool, audio_policy, cli_parser
 from embspace.data.manifests import build_manifests, read_metadata, save_split_set, split_entries
 from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="prepare_manifests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("prepare_manifests", __doc__)
     p.add_argument("--metadata", required=True, help="metadata.jsonl, one JSON object per utterance")
     p.add_argument("--corpus", required=True, help="corpus name, the prefix of the manifest file names")
     p.add_argument("--manifest-dir", required=True, help="where the lhotse manifests go")
     p.add_argument("--kaldi-dir", default=None, help="also write Kaldi data dirs <kaldi-dir>/<split>")
-    p.add_argument("--kaldi-pipes", action="store_true",
-                   help="wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for Kaldi's own tools "
-                        "(default: the files themselves, which embspace reads directly)")
+    add_bool(p, "--kaldi-pipes", False, "wav.scp reads FLAC and other non-WAV files through sox/ffmpeg pipes, for "
+                                        "Kaldi's own tools (false: the files themselves, which embspace reads directly)")
     p.add_argument("--test-fraction", type=float, default=0.25,
                    help="without 'split' in the metadata: fraction of speakers drawn for test (default: %(default)s; "
                         "0: everything is train)")

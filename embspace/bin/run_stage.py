@@ -30,6 +30,8 @@ from embspace.utils.lock import LockBusy, exclusive_lock
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv and ("-h" in argv or "--help" in argv):
+        argv.append("--")  # the parser prints the help
     if "--" not in argv:
         print("run_stage: usage: run_stage --marker M [--inputs ...] [--outputs ...] -- command ...", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 
+from embspace.cli.args import cli_parser
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.scoring.cosine import score_trials, write_scores
@@ -29,7 +30,7 @@ from embspace.utils.errors import DataError, cli_main
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="score", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("score", __doc__)
     p.add_argument("--trials", required=True, help="Kaldi trials: <enroll> <test> target|nontarget")
     p.add_argument("--test-scp", required=True, help="test (and by default enrollment) embeddings")
     p.add_argument("--enroll-scp", help="enrollment embeddings, per utterance or per speaker (spk_xvector.scp)")

@@ -15,47 +15,23 @@ Every input vector is checked (NaN, zero, dimension against the model) before an
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
-from embspace.bin._job_options import add_job_options, check_job_options
+from embspace.bin._seed_options import add_inference_options, inference_settings
+from embspace.cli.args import add_job_options, add_use_gpu, check_job_options, cli_parser, gpu_device
 from embspace.embio import read_embeddings, write_embeddings
 from embspace.extract import extractor_identity, split_for_job
 from embspace.seed.checkpoint import check_dim, load_seed_model
 from embspace.seed.enhance import enhance_table
-from embspace.training.distributed import pick_device
-from embspace.utils.errors import DataError, cli_main
-
-
-def add_inference_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by seed_enhance and seed_evaluate (defaults: the model file's)."""
-    p.add_argument("--t-star", type=int, default=None, help="diffusion timestep of enhancement (default: the model's, 50)")
-    p.add_argument("--num-draws", type=int, default=None, help="average over this many noise draws (default: the model's)")
-    p.add_argument("--ddim-steps", type=int, default=None,
-                   help="0/1: single step; N > 1: DDIM from t* in N steps (default: the model's)")
-    p.add_argument("--extractor", default=None,
-                   help="extractor of the input embeddings (model file or 'ge2e'); refuses a SEED model of another")
-
-
-def inference_settings(args: argparse.Namespace, meta: dict) -> tuple[int, int, int]:
-    """``(t_star, num_draws, ddim_steps)``: the options, else the model's defaults; validated."""
-    inf = meta["seed"]["inference"]
-    t_star = inf["t_star"] if args.t_star is None else args.t_star
-    draws = inf["num_draws"] if args.num_draws is None else args.num_draws
-    ddim = inf["ddim_steps"] if args.ddim_steps is None else args.ddim_steps
-    if not 0 <= t_star < meta["seed"]["num_steps"]:
-        raise DataError(f"--t-star must be in [0, {meta['seed']['num_steps']})")
-    if draws < 1 or not 0 <= ddim <= t_star + 1:
-        raise DataError("--num-draws must be >= 1 and --ddim-steps in [0, t* + 1]")
-    return t_star, draws, ddim
+from embspace.utils.errors import cli_main
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="seed_enhance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_enhance", __doc__)
     p.add_argument("--model", required=True, help="SEED model file (seed_model.pt)")
     p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
     p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
@@ -63,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     add_job_options(p, "the scp files")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
     p.add_argument("--batch-size", type=int, default=4096, help="embeddings per forward pass")
-    p.add_argument("--use-gpu", default="false", choices=["true", "false"], help="run on a GPU")
+    add_use_gpu(p, "run on a GPU")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
     add_inference_options(p)
     args = p.parse_args(argv)
     check_job_options(p, args)
     torch.set_num_threads(args.num_threads)
-    device = pick_device("cuda" if args.use_gpu == "true" else "cpu", 0)
+    device = gpu_device(args)
     identity = extractor_identity(args.extractor) if args.extractor else None
     enhancer, meta = load_seed_model(args.model, device, identity)
     t_star, draws, ddim = inference_settings(args, meta)

@@ -26,21 +26,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from embspace.bin._seed_options import add_inference_options, inference_settings
+from embspace.cli.args import cli_parser, name_values
 from embspace.data.tables import read_trials
 from embspace.embio import read_embeddings, read_vector
 from embspace.extract import extractor_identity
 from embspace.report import add_rows
-from embspace.bin.seed_enhance import add_inference_options, inference_settings
-from embspace.scoring.cosine import l2_normalize, map_trials, pair_scores, write_scores
-from embspace.scoring.metrics import compute_all
+from embspace.scoring.cosine import map_trials
 from embspace.seed.checkpoint import check_dim, load_seed_model
-from embspace.seed.enhance import enhance_table
-from embspace.seed.evaluate import METRICS, mean_std
+from embspace.seed.evaluate import METRICS, Inference, TrialList, evaluate_lists, sweep_markdown
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError, cli_main
 
 
-def _ints(text: str) -> list[int]:
+def _int_list(text: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -49,13 +48,13 @@ def _ints(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="seed_evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_evaluate", __doc__)
     p.add_argument("--model", required=True, help="SEED model file")
     p.add_argument("--train-dir", required=True, help="training embeddings (xvector.scp, mean.vec) for the scoring mean")
     p.add_argument("--test-scp", required=True, action="append", help="test embeddings (repeatable; keys must not repeat)")
     p.add_argument("--trials", required=True, action="append", metavar="NAME=FILE", help="trial list (repeatable)")
-    p.add_argument("--eval-seeds", type=_ints, default=[1, 2, 3], help="diffusion-noise seeds, e.g. 1,2,3")
-    p.add_argument("--sweep", type=_ints, default=[10, 50, 100, 200], help="t* values of the sweep table")
+    p.add_argument("--eval-seeds", type=_int_list, default=[1, 2, 3], help="diffusion-noise seeds, e.g. 1,2,3")
+    p.add_argument("--sweep", type=_int_list, default=[10, 50, 100, 200], help="t* values of the sweep table")
     p.add_argument("--out-dir", required=True, help="SEED score files, metrics, sweep table")
     p.add_argument("--baseline-out-dir", required=True, help="score files and metrics of the un-enhanced system")
     p.add_argument("--results", help="results JSON to add rows to")
@@ -65,18 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads")
     add_inference_options(p)
     return p
-
-
-def _sweep_markdown(sweep: dict, baseline: dict, lists: list[str]) -> str:
-    head = "| t* | " + " | ".join(f"{n} EER (%) | {n} minDCF 0.05" for n in lists) + " |"
-    lines = [head, "|" + "---:|" * (1 + 2 * len(lists))]
-    cells = [f"{baseline[n]['eer']:.2f} | {baseline[n]['mindcf_0.05']:.4f}" for n in lists]
-    lines.append("| baseline | " + " | ".join(cells) + " |")
-    for t, per_list in sweep.items():
-        cells = [f"{m['eer']:.2f} ± {m['eer_std']:.2f} | {m['mindcf_0.05']:.4f} ± {m['mindcf_0.05_std']:.4f}"
-                 for m in (per_list[n] for n in lists)]
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 @cli_main
@@ -108,70 +95,27 @@ def main(argv: list[str] | None = None) -> int:
         keys += k
         parts.append(e)
     test_emb = np.concatenate(parts)
-    lists: dict[str, tuple] = {}
-    for item in args.trials:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            parser.error(f"--trials expects NAME=FILE, got {item!r}")
+    lists: dict[str, TrialList] = {}
+    for name, path in name_values(args.trials, parser, "--trials", "NAME=FILE", unique=False).items():
         trials = read_trials(path)
         if not trials:
             raise DataError("no trials", path)
         ei, ti = map_trials(trials, keys, keys, path)
-        labels = np.array([t[2] for t in trials])
-        lists[name] = (trials, ei, ti, labels)
+        lists[name] = TrialList(trials, ei, ti, np.array([t[2] for t in trials]))
     base_rows = [x for x in args.baseline_rows.split(",") if x]
     for name in base_rows:
         if name not in lists:
             parser.error(f"--baseline-rows: {name!r} is not a --trials name")
 
-    def scores_of(emb: np.ndarray, mean: np.ndarray, name: str) -> np.ndarray:
-        _, ei, ti, _ = lists[name]
-        x = l2_normalize(emb, mean)
-        return pair_scores(x, x, ei, ti)
-
-    def metrics_of(scores: np.ndarray, name: str) -> dict[str, float]:
-        return {k: float(v) for k, v in compute_all(scores, lists[name][3]).items() if k in METRICS}
-
-    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def enhanced(seed: int, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Enhanced (test, train mean) for one seed and t*."""
-        if (seed, t) not in cache:
-            tr = enhance_table(enhancer, train_keys, train_emb, seed, t, draws, ddim)
-            te = enhance_table(enhancer, keys, test_emb, seed, t, draws, ddim)
-            cache[(seed, t)] = (te, tr.mean(axis=0))
-        return cache[(seed, t)]
-
     out, base_out = Path(args.out_dir), Path(args.baseline_out_dir)
-    baseline = {}
-    for name in lists:
-        s = scores_of(test_emb, mean_vec, name)
-        baseline[name] = metrics_of(s, name)
-        if name in base_rows:
-            write_scores(base_out / f"{name}.score", lists[name][0], s)
-            atomic_write_text(base_out / f"{name}.metrics.json", json.dumps(baseline[name], indent=2) + "\n")
-    summary = {}
-    for name in lists:
-        runs = []
-        for seed in args.eval_seeds:
-            te, mean = enhanced(seed, t_star)
-            s = scores_of(te, mean, name)
-            write_scores(out / f"{name}.seed{seed}.score", lists[name][0], s)
-            runs.append(metrics_of(s, name))
-        summary[name] = {**mean_std(runs), "runs": runs, "eval_seeds": args.eval_seeds}
-        atomic_write_text(out / f"{name}.metrics.json", json.dumps(summary[name], indent=2) + "\n")
-    sweep = {}
-    for t in args.sweep:
-        sweep[t] = {name: mean_std([metrics_of(scores_of(*enhanced(seed, t), name), name) for seed in args.eval_seeds])
-                    for name in lists}
-        for seed in args.eval_seeds:
-            if t != t_star:
-                cache.pop((seed, t), None)
+    ev = evaluate_lists(enhancer, (train_keys, train_emb), (keys, test_emb), mean_vec, lists,
+                        Inference(t_star, draws, ddim), args.eval_seeds, args.sweep, out, base_out, base_rows)
+    baseline, summary, sweep = ev.baseline, ev.summary, ev.sweep
     settings = {"t_star": t_star, "num_draws": draws, "ddim_steps": ddim, "eval_seeds": args.eval_seeds,
                 "model_epoch": meta.get("epoch")}
     atomic_write_text(out / "sweep.json", json.dumps({"settings": settings, "baseline": baseline,
                                                       "sweep": {str(t): v for t, v in sweep.items()}}, indent=1) + "\n")
-    atomic_write_text(out / "sweep.md", _sweep_markdown(sweep, baseline, list(lists)))
+    atomic_write_text(out / "sweep.md", sweep_markdown(sweep, baseline, list(lists)))
 
     if args.results:
         rows = [{"system": args.baseline, "method": "baseline", "trials": name, **baseline[name],

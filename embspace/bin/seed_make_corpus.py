@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from embspace.cli.args import cli_parser
 from embspace.corpus.base_corpus import read_base_corpus
 from embspace.corpus.mini import plan_utterances
 from embspace.corpus.mismatch import MismatchConfig, plan_mismatch, render_degraded, render_segment
@@ -28,8 +29,7 @@ from embspace.utils.errors import DataError, cli_main
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options (defaults = the documented design)."""
     d = MismatchConfig()
-    p = argparse.ArgumentParser(prog="seed_make_corpus", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_make_corpus", __doc__)
     p.add_argument("--corpus-dir", required=True, type=Path, help="the base mini corpus (read only)")
     p.add_argument("--out-dir", required=True, type=Path, help="folder of the additions")
     p.add_argument("--split", default="test_seed", help="split name written into metadata.jsonl")

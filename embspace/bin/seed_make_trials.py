@@ -12,10 +12,10 @@ trials are different speakers of the same conversation only.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 
+from embspace.cli.args import cli_parser
 from embspace.data.manifests import read_metadata
 from embspace.data.tables import write_lines
 from embspace.utils.errors import DataError, cli_main
@@ -27,8 +27,7 @@ def _label(a: str, b: str) -> str:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="seed_make_trials", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("seed_make_trials", __doc__)
     p.add_argument("--base-metadata", required=True, help="metadata.jsonl of the base corpus")
     p.add_argument("--metadata", required=True, help="metadata.jsonl of the additions")
     p.add_argument("--base-split", default="test", help="split of the base corpus the additions extend")

@@ -30,6 +30,7 @@ import logging
 import sys
 from pathlib import Path
 
+from embspace.cli.args import add_device, cli_parser, setup_logging
 from embspace.training.config import load_config
 from embspace.training.numerics import CONFIG_KEY, apply_portable_env, describe, wants_portable
 from embspace.utils.errors import DataError, cli_main
@@ -37,17 +38,17 @@ from embspace.utils.errors import DataError, cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("train", __doc__)
     p.add_argument("--config", required=True, help="training config (YAML: model, loss, optimizer, data, epochs...)")
     p.add_argument("--cuts", required=True, help="training cuts with features (or audio, with augmentation)")
     p.add_argument("--exp-dir", required=True, help="experiment dir: models/, config.yaml, spk2id.json")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    add_device(p, "auto", "auto: CUDA when available")
     p.add_argument("--num-threads", type=int, default=0, help="torch threads per process (0: leave as is)")
     p.add_argument("--init", default=None, help="start the encoder from this model file (overrides 'init:' of the config)")
     p.add_argument("--seed", type=int, default=None,
                    help="training seed (overrides 'seed:' of the config; recorded in <exp-dir>/config.yaml)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    setup_logging()
 
     cfg = load_config(args.config)
     if args.seed is not None:
@@ -64,20 +65,22 @@ def _train(args: argparse.Namespace, cfg: dict) -> int:
     """Everything after the numerics environment is set (torch and its users are imported here)."""
     import torch
     import yaml
+
+    import embspace.emotion.training  # noqa: F401  (registers the emotion: section)
     from embspace.features.fbank import load_feature_cuts
     from embspace.features.frontend import embspace_frontend
 
-    from embspace.losses import build_loss
     from embspace.losses.extra import build_extra_losses
-    from embspace.losses.schedule import MarginScheduler, WarmupExpDecay
-    from embspace.models import build_model, count_parameters
+    from embspace.models import count_parameters
     from embspace.stage import file_sha256
     from embspace.training.augment import AugmentOptions, Augmenter
-    from embspace.training.config import build_optimizer
+    from embspace.training.config import (build_encoder, build_head, build_margins, build_optimizer, head_init_mode,
+                                          lr_schedule)
     from embspace.training.dataset import SpeakerCropDataset, collate, speaker_map
     from embspace.training.distributed import cleanup, init_distributed
+    from embspace.training.methods import method_of
     from embspace.training.sampler import SpeakerBalancedSampler
-    from embspace.training.speaker import SpeakerNet, imprint_head, load_pretrained
+    from embspace.training.speaker import SpeakerNet, imprint_head
     from embspace.training.trainer import Trainer, TrainerOptions
     from embspace.utils.atomic import atomic_write_text
 
@@ -95,15 +98,13 @@ def _train(args: argparse.Namespace, cfg: dict) -> int:
     num_frames = int(data_cfg.get("num_frames", 200))
     aug_cfg = cfg.get("augment")
     extra = build_extra_losses(cfg.get("extra_losses"))
-    if "emotion" in cfg:
-        if aug_cfg:
-            raise DataError("'augment' and 'emotion' cannot be combined (parallel pairs read stored features)", args.config)
-        from embspace.emotion import build_pair_dataset, erl_terms, emotion_options
-
-        emo = emotion_options(cfg["emotion"], num_frames)
-        dataset = build_pair_dataset(cuts, emo, num_frames, source=args.cuts)
-        spk2id, collate_fn = dataset.spk2id, dataset.collate
-        extra += erl_terms(emo)
+    method = method_of(cfg)
+    if method is not None:
+        if aug_cfg and method.augment_conflict:
+            raise DataError(f"'augment' and '{method.section}' cannot be combined ({method.augment_conflict})", args.config)
+        built = method.build(cuts, cfg[method.section], num_frames, str(args.cuts))
+        dataset, spk2id, collate_fn = built.dataset, built.spk2id, built.collate
+        extra += built.extra_terms
     else:
         spk2id = speaker_map(cuts)
         feature_fn = Augmenter(AugmentOptions(**aug_cfg)) if aug_cfg else None
@@ -120,28 +121,19 @@ def _train(args: argparse.Namespace, cfg: dict) -> int:
                                            persistent_workers=False)
 
     init = args.init or cfg.get("init")
-    if init:
-        encoder, model_cfg = load_pretrained(init, cfg.get("model"))
-    else:
-        if "model" not in cfg:
-            raise DataError("the config needs a 'model:' section (or 'init:' / --init, a pre-trained model)", args.config)
-        model_cfg = dict(cfg["model"])
-        encoder = build_model(model_cfg)
-    loss_cfg = dict(cfg.get("loss", {"type": "aam"}))
-    head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": len(spk2id)})
-    head_init = cfg.get("head_init", "random")
+    try:
+        encoder, model_cfg = build_encoder(cfg, init)
+        head = build_head(cfg, model_cfg, len(spk2id))
+        head_init = head_init_mode(cfg)
+        margins = build_margins(cfg, head)
+    except ValueError as e:
+        raise DataError(str(e), args.config) from None
     if head_init == "class_means":  # (a resumed run loads its head from the checkpoint anyway)
         imprint_head(encoder, head, dataset, dataset.labels, int(cfg.get("head_init_utts", 4)), seed)
-    elif head_init != "random":
-        raise DataError(f"head_init must be random or class_means, got '{head_init}'", args.config)
     network = SpeakerNet(encoder, head, extra)
     optimizer = build_optimizer(network.parameters(), cfg.get("optimizer", {}))
     epochs = int(cfg.get("epochs", 10))
-    lr_cfg = cfg.get("lr_schedule", {})
-    lr = WarmupExpDecay(float(lr_cfg.get("initial_lr", 0.1)), float(lr_cfg.get("final_lr", 1e-3)),
-                        float(lr_cfg.get("warmup_epochs", 1)), epochs, len(sampler))
-    ms_cfg = cfg.get("margin_schedule")
-    margins = MarginScheduler(final_margin=float(loss_cfg.get("margin", 0.2)), **ms_cfg) if ms_cfg and hasattr(head, "set_margin") else None
+    lr = lr_schedule(cfg, len(sampler))
 
     def on_step(epoch: int, batch: int, num_batches: int) -> dict:
         return {"margin": margins.step(head, epoch, batch, num_batches)} if margins else {}

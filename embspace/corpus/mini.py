@@ -36,9 +36,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from embspace.corpus.sentences import SECOND_LANGUAGE, SENTENCES
+from embspace.signal.noise import (EXTRA_NOISE_TYPES, NOISE_TYPES, SAMPLE_RATE, active_power, coloured_noise,  # noqa: F401
+                                   fir_from_db, log2_rel, peak_limit)
+from embspace.signal.recording import RecordingOptions, Session, draw_session, place, session_fir  # noqa: F401
+from embspace.signal import recording
 from embspace.utils.errors import DataError
 
-SAMPLE_RATE = 16000
 
 _MALE = ("m1 m2 m3 m4 m5 m6 m7 m8 Alex Andy AnxiousAndy Denis Diogo Gene Gene2 Henrique Hugo Marco Mario "
          "Michael Mike Nguyen Reed Storm adam antonio benjamin boris david ed edward edward2 grandpa gustave "
@@ -61,9 +64,6 @@ EXCLUDED_VARIANTS: dict[str, str] = {
 
 ENGLISH_ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                    "en-us-nyc")
-NOISE_TYPES = ("white", "pink", "brown")
-EXTRA_NOISE_TYPES = ("blue", "violet")  # not used by the corpus design; for unseen-noise test conditions
-_NOISE_SLOPES = {"pink": -0.5, "brown": -1.0, "blue": 0.5, "violet": 1.0}  # amplitude ∝ f^slope
 
 
 @dataclass
@@ -122,17 +122,6 @@ class MiniConfig:
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (tuples become lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-
-@dataclass
-class Session:
-    """A recording condition: channel band limits and tilt, and a noise colour."""
-
-    session: int
-    low_cut_hz: float
-    high_cut_hz: float  # >= 7600 means no low-pass
-    tilt_db_per_octave: float
-    noise: str
 
 
 @dataclass
@@ -232,18 +221,6 @@ def plan_speakers(cfg: MiniConfig) -> list[Speaker]:
     return speakers
 
 
-def draw_session(rng: random.Random, number: int, noise_types: Sequence[str] = NOISE_TYPES) -> Session:
-    """A random recording condition: band limits (half of them wideband), tilt and a noise colour."""
-    wideband = rng.random() < 0.5
-    return Session(
-        session=number,
-        low_cut_hz=round(rng.uniform(50.0, 300.0), 1),
-        high_cut_hz=8000.0 if wideband else round(rng.uniform(3400.0, 7000.0), 1),
-        tilt_db_per_octave=round(rng.uniform(-2.0, 2.0), 2),
-        noise=rng.choice(noise_types),
-    )
-
-
 def plan_utterances(cfg: MiniConfig, speakers: Sequence[Speaker]) -> list[Utterance]:
     """Draw each speaker's utterances (own random stream per speaker); sessions are dealt in turn."""
     utts = []
@@ -287,62 +264,12 @@ def plan_corpus(cfg: MiniConfig) -> tuple[list[Speaker], list[Utterance]]:
 
 # ---------------------------------------------------------------------------------------- rendering
 
-def fir_from_db(db_of_hz, taps: int = 129, nfft: int = 1024, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Linear-phase FIR (odd ``taps``) whose magnitude follows ``db_of_hz(freqs)``."""
-    freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
-    mag = 10.0 ** (np.asarray(db_of_hz(freqs), dtype=np.float64) / 20.0)
-    h = np.fft.irfft(mag, nfft)
-    h = np.roll(h, taps // 2)[:taps] * np.hanning(taps + 2)[1:-1]
-    return h
-
-
-def _log2_rel(freqs: np.ndarray, ref: float) -> np.ndarray:
-    return np.log2(np.maximum(freqs, 50.0) / ref)
-
-
 def speaker_fir(spk: Speaker) -> np.ndarray:
     """The speaker colouring: tilt around 1 kHz plus a Gaussian (in octaves) peak or notch."""
     def db(f: np.ndarray) -> np.ndarray:
-        return (spk.tilt_db_per_octave * _log2_rel(f, 1000.0)
-                + spk.peak_db * np.exp(-0.5 * (_log2_rel(f, spk.peak_hz) / spk.peak_width_oct) ** 2))
+        return (spk.tilt_db_per_octave * log2_rel(f, 1000.0)
+                + spk.peak_db * np.exp(-0.5 * (log2_rel(f, spk.peak_hz) / spk.peak_width_oct) ** 2))
     return fir_from_db(db)
-
-
-def session_fir(sess: Session) -> np.ndarray:
-    """The channel: 2nd-order-like high-pass, optional 4th-order-like low-pass, tilt."""
-    def db(f: np.ndarray) -> np.ndarray:
-        f = np.maximum(f, 1.0)
-        out = -10.0 * np.log10(1.0 + (sess.low_cut_hz / f) ** 4) + sess.tilt_db_per_octave * _log2_rel(f, 1000.0)
-        if sess.high_cut_hz < 7600.0:
-            out = out - 10.0 * np.log10(1.0 + (f / sess.high_cut_hz) ** 8)
-        return out
-    return fir_from_db(db)
-
-
-def coloured_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Unit-power white, pink (1/f power), brown (1/f^2), blue (f) or violet (f^2 power) noise."""
-    if kind == "white":
-        white = rng.standard_normal(n)
-    else:  # shape white noise in the frequency domain, on a power-of-two length (fast FFT)
-        if kind not in _NOISE_SLOPES:
-            raise ValueError(f"unknown noise colour {kind!r}")
-        m = 1 << max(n - 1, 1).bit_length()
-        spec = np.fft.rfft(rng.standard_normal(m))
-        f = np.maximum(np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE), 20.0)
-        spec *= f ** _NOISE_SLOPES[kind]
-        white = np.fft.irfft(spec, m)[:n]
-    white -= white.mean()
-    return white / max(np.sqrt(np.mean(white ** 2)), 1e-12)
-
-
-def active_power(x: np.ndarray, frame: int = 320, floor_db: float = -30.0) -> float:
-    """Mean power of the frames within ``floor_db`` of the loudest frame (speech, not pauses)."""
-    n = len(x) // frame
-    if n == 0:
-        return float(np.mean(x ** 2)) if len(x) else 0.0
-    p = np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)
-    keep = p >= p.max() * 10.0 ** (floor_db / 10.0)
-    return float(p[keep].mean())
 
 
 def render_voice(utt: Utterance, spk: Speaker, synth=None, *, data_path: str | None = None,
@@ -373,28 +300,12 @@ def place_in_session(speech: np.ndarray, utt: Utterance, sess: Session, gain_db:
                      level_dbfs: float = -26.0) -> np.ndarray:
     """``speech`` through the session's channel, with the utterance's padding, at ``level_dbfs`` +
     ``gain_db`` (active level); float64, no noise yet."""
-    speech = np.convolve(np.asarray(speech, dtype=np.float64), session_fir(sess), mode="same")
-    pad = np.zeros(round(utt.pad_before_s * SAMPLE_RATE)), np.zeros(round(utt.pad_after_s * SAMPLE_RATE))
-    speech = np.concatenate([pad[0], speech, pad[1]])
-    p = active_power(speech)
-    if not p > 0:
-        raise DataError("silent speech cannot be recorded at a given level", key=utt.utt)
-    return speech * (10.0 ** ((level_dbfs + gain_db) / 20.0) / math.sqrt(p))
+    return place(speech, sess, utt.pad_before_s, utt.pad_after_s, gain_db, level_dbfs, key=utt.utt)
 
 
 def noise_for(speech: np.ndarray, utt: Utterance, sess: Session) -> np.ndarray:
     """The session's noise (colour, channel) for ``speech`` at the utterance's SNR and noise seed."""
-    noise = coloured_noise(len(speech), utt.noise, np.random.default_rng(utt.noise_seed))
-    noise = np.convolve(noise, session_fir(sess), mode="same")  # the channel colours the noise too
-    return noise * math.sqrt(active_power(speech) / 10.0 ** (utt.snr / 10.0) / np.mean(noise ** 2))
-
-
-def peak_limit(y: np.ndarray, peak: float = 0.99) -> np.ndarray:
-    """``y`` scaled down to a peak of ``peak`` if louder, as float32."""
-    top = np.abs(y).max()
-    if top > peak:
-        y = y * (peak / top)
-    return y.astype(np.float32)
+    return recording.session_noise(speech, sess, utt.noise, utt.snr, utt.noise_seed)
 
 
 def degrade(speech: np.ndarray, utt: Utterance, sess: Session, gain_db: float = 0.0,
@@ -426,17 +337,6 @@ def render_utterance(utt: Utterance, spk: Speaker, level_dbfs: float = -26.0, sy
 
 
 def record_speaker(speeches: Sequence[np.ndarray], rng: random.Random, cfg: MiniConfig | None = None) -> list[np.ndarray]:
-    """Record the clean utterances of one (new) speaker the way the corpus records its speakers: a
-    random number of sessions (``cfg.sessions``) with their own channel and noise colour, utterances
-    dealt to them in turn, each with its own SNR and padding; all drawn from ``rng``."""
-    cfg = cfg or MiniConfig()
-    sessions = [draw_session(rng, k + 1, cfg.noise_types) for k in range(rng.randint(*cfg.sessions))]
-    out = []
-    for u, speech in enumerate(speeches):
-        sess = sessions[u % len(sessions)]
-        utt = Utterance(utt=f"u{u}", speaker="", gender="", language="", text="", session=sess.session,
-                        noise=sess.noise, snr=round(rng.uniform(*cfg.snr_db), 2), voice="", pitch=0, rate=0,
-                        pad_before_s=round(rng.uniform(*cfg.pad_s), 3), pad_after_s=round(rng.uniform(*cfg.pad_s), 3),
-                        synth_seed=0, noise_seed=rng.getrandbits(63))
-        out.append(degrade(speech, utt, sess))
-    return out
+    """:func:`embspace.signal.recording.record_speaker` with the ranges of ``cfg`` (default: the corpus defaults)."""
+    opts = RecordingOptions(cfg.sessions, cfg.snr_db, cfg.noise_types, cfg.pad_s) if cfg else None
+    return recording.record_speaker(speeches, rng, opts)

@@ -2,7 +2,7 @@
 
 For each identity (in id order) the driver picks its texts (:func:`plan_texts`), asks the backend
 for the waveforms, checks them (one per text, mono, finite, not silent, long enough), optionally
-"records" them like the mini corpus does (2-3 sessions with channel and noise, :func:`record_speaker`),
+"records" them like the mini corpus does (2-3 sessions with channel and noise, :func:`embspace.signal.recording.record_speaker`),
 writes ``wav/<id>/<id>-uNNN.wav`` and last ``records/<id>.json``. An identity with a record is done:
 a rerun skips it, so a killed or failed run loses at most the identity it was working on, and the
 next run resumes. A failing identity stops the run with a DataError naming it.
@@ -116,7 +116,7 @@ def save_identity(out_dir: str | os.PathLike, ident: Identity, conditioning: np.
     """Check one identity's waveforms (16 kHz), record them if asked, write its wavs and, last, its record."""
     import soundfile as sf
 
-    from embspace.corpus.mini import record_speaker
+    from embspace.signal.recording import record_speaker
 
     out = Path(out_dir)
     wavs = check_waveforms(wavs, len(texts), int(opts.min_duration * OUTPUT_RATE), ident.id, source)

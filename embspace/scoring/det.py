@@ -57,6 +57,22 @@ def _save(fig, out_png: str | os.PathLike, shown: Sequence[str]) -> None:
         fig.savefig(tmp, format="png", metadata={"Description": json.dumps(list(shown))})
 
 
+def score_file_curves(files: Mapping[str, str | os.PathLike]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """DET curves (miss, false-alarm rates) of named score files; DataError for a file without both
+    target and non-target trials."""
+    from embspace.scoring.metrics import det_curve, read_scores
+    from embspace.utils.errors import DataError
+
+    curves = {}
+    for name, path in files.items():
+        s, y = read_scores(path)
+        n_tgt = int(y.sum())
+        if n_tgt == 0 or n_tgt == len(y):
+            raise DataError(f"need both target and non-target trials, got {n_tgt} and {len(y) - n_tgt}", path)
+        curves[name] = det_curve(s, y)[:2]
+    return curves
+
+
 def plot_det(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], out_png: str | os.PathLike,
              title: str | None = None, legend_outside: bool = False) -> None:
     """Draw ``{name: (pmiss, pfa)}`` DET curves (with EER points) into ``out_png`` atomically.

@@ -9,15 +9,16 @@ depend on how the work is split into jobs.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from lhotse import CutSet, RecordingSet
 from lhotse.cut import Cut
 from lhotse.utils import fastcopy
 
-from embspace.seed.config import KINDS, AugmentConfig
-from embspace.seed.data import copy_key
+from embspace.extract import split_for_job
+from embspace.seed.config import KINDS, AugmentConfig, load_config
+from embspace.seed.data import copy_key, plan_copies
 from embspace.training.augment import load_noise_cuts, mix_noise
 from embspace.training.noise_bank import generated_noise_bank, tonal_music_bank
 from embspace.training.rir import rir_bank
@@ -61,3 +62,28 @@ def copy_specs(cuts: Iterable[Cut], kinds: Sequence[str], draws: int) -> list[tu
     """Every ``(cut, kind, draw)`` to make, sorted by copy key (split this list over jobs)."""
     specs = [(cut, kind, d) for cut in cuts for kind in kinds for d in range(draws)]
     return sorted(specs, key=lambda s: copy_key(s[0].id, s[1], s[2]))
+
+
+class LazyCuts:
+    """A sized iterable that renders each item when it is reached."""
+
+    def __init__(self, items: list, fn: Callable) -> None:
+        self.items, self.fn = items, fn
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator:
+        return map(self.fn, self.items)
+
+
+def job_copies(cuts: Sequence[Cut], config: str, job: int, nj: int, noise_manifest: str | None = None,
+               music_manifest: str | None = None, rir_manifest: str | None = None) -> LazyCuts:
+    """The augmented copies of job ``job`` of ``nj`` (lazily rendered) of the utterances that the
+    copy plan of the SEED config ``config`` selects from ``cuts`` (sorted by id)."""
+    cfg = load_config(config)
+    plan = plan_copies({c.id: c.supervisions[0].speaker for c in cuts}, cfg.data, cfg.seed)
+    chosen = set(plan.train_utts + plan.dev_utts)
+    specs = split_for_job(copy_specs([c for c in cuts if c.id in chosen], cfg.data.kinds, cfg.data.aug_epochs), job, nj)
+    maker = CopyMaker(cfg.augment, noise_manifest, music_manifest, rir_manifest)
+    return LazyCuts(specs, lambda spec: maker.make(spec, cfg.seed))

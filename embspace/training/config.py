@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from embspace.training.methods import method_of
 from embspace.utils.errors import DataError
 
 if TYPE_CHECKING:  # torch is imported where it is used: bin/train reads its config before torch loads
@@ -100,8 +101,8 @@ def _section(cfg: dict, name: str) -> dict:
     return value
 
 
-def _lr_schedule(cfg: dict, iters_per_epoch: int):
-    """The learning-rate schedule of ``embspace.bin.train`` (``lr_schedule`` and ``epochs``)."""
+def lr_schedule(cfg: dict, iters_per_epoch: int):
+    """The learning-rate schedule (``lr_schedule`` and ``epochs``)."""
     from embspace.losses.schedule import WarmupExpDecay
 
     lr = _section(cfg, "lr_schedule")
@@ -109,45 +110,77 @@ def _lr_schedule(cfg: dict, iters_per_epoch: int):
                           float(lr.get("warmup_epochs", 1)), int(cfg.get("epochs", 10)), iters_per_epoch)
 
 
-def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
-    """Raise ValueError with the first problem; return a one-line description of what was checked."""
-    from embspace.losses import build_loss
-    from embspace.losses.extra import build_extra_losses
-    from embspace.losses.schedule import MarginScheduler
-    from embspace.models import build_model, count_parameters
-    from embspace.training.augment import AugmentOptions
+def build_encoder(cfg: dict, init: str | os.PathLike | None = None):
+    """``(encoder, model config)``: from the model file ``init`` (fine-tuning; a ``model:`` section
+    must agree with it) or from the ``model:`` section. ValueError naming the section."""
+    from embspace.models import build_model
 
-    from embspace.training.numerics import wants_portable
-
-    wants_portable(cfg)
     model_cfg = _section(cfg, "model")
-    if cfg.get("init"):  # fine-tuning: the pre-trained model file gives the architecture
+    if init:
         from embspace.training.speaker import load_pretrained
 
         try:
-            encoder, model_cfg = load_pretrained(cfg["init"], model_cfg or None)
+            return load_pretrained(init, model_cfg or None)
         except DataError as e:
             raise ValueError(f"init: {e}") from None
-    else:
-        if "type" not in model_cfg:
-            raise ValueError("model: no 'type' (xvector, ecapa or resnet)")
-        try:
-            encoder = build_model(dict(model_cfg))
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"model: {e}") from None
-    if cfg.get("head_init", "random") not in ("random", "class_means"):
-        raise ValueError(f"head_init: random or class_means, got {cfg['head_init']!r}")
-    loss_cfg = {"type": "aam", **_section(cfg, "loss")}
+    if "model" not in cfg:
+        raise ValueError("the config needs a 'model:' section (or 'init:' / --init, a pre-trained model)")
+    if "type" not in model_cfg:
+        raise ValueError("model: no 'type' (xvector, ecapa or resnet)")
     try:
-        head = build_loss({**loss_cfg, "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": cuts.num_speakers})
+        return build_model(dict(model_cfg)), dict(model_cfg)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"model: {e}") from None
+
+
+def loss_config(cfg: dict) -> dict:
+    """The ``loss:`` section with its default type (aam)."""
+    return {"type": "aam", **_section(cfg, "loss")}
+
+
+def build_head(cfg: dict, model_cfg: dict, num_classes: int):
+    """The margin-softmax head of ``loss:`` for ``num_classes`` speakers. ValueError naming the section."""
+    from embspace.losses import build_loss
+
+    try:
+        return build_loss({**loss_config(cfg), "embed_dim": model_cfg.get("embed_dim", 192), "num_classes": num_classes})
     except (ValueError, TypeError) as e:
         raise ValueError(f"loss: {e}") from None
+
+
+def head_init_mode(cfg: dict) -> str:
+    """``head_init``: random or class_means (ValueError otherwise)."""
+    mode = cfg.get("head_init", "random")
+    if mode not in ("random", "class_means"):
+        raise ValueError(f"head_init: random or class_means, got {mode!r}")
+    return mode
+
+
+def build_margins(cfg: dict, head):
+    """The margin schedule of ``margin_schedule:`` (None without one, or for a head without margin)."""
+    from embspace.losses.schedule import MarginScheduler
+
+    if not cfg.get("margin_schedule"):
+        return None
+    margins = MarginScheduler(final_margin=float(loss_config(cfg).get("margin", 0.2)), **_section(cfg, "margin_schedule"))
+    return margins if hasattr(head, "set_margin") else None
+
+
+def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
+    """Raise ValueError with the first problem; return a one-line description of what was checked."""
+    from embspace.losses.extra import build_extra_losses
+    from embspace.models import count_parameters
+    from embspace.training.augment import AugmentOptions
+    from embspace.training.numerics import wants_portable
+
+    wants_portable(cfg)
+    encoder, model_cfg = build_encoder(cfg, cfg.get("init"))
+    head_init_mode(cfg)
+    head = build_head(cfg, model_cfg, cuts.num_speakers)
     for name, build in (("extra_losses", lambda: build_extra_losses(cfg.get("extra_losses"))),
                         ("optimizer", lambda: build_optimizer(head.parameters(), _section(cfg, "optimizer"))),
-                        ("margin_schedule", lambda: MarginScheduler(final_margin=float(loss_cfg.get("margin", 0.2)),
-                                                                    **_section(cfg, "margin_schedule"))
-                         if cfg.get("margin_schedule") else None),
-                        ("lr_schedule", lambda: _lr_schedule(cfg, 1))):
+                        ("margin_schedule", lambda: build_margins(cfg, head)),
+                        ("lr_schedule", lambda: lr_schedule(cfg, 1))):
         try:
             build()
         except (ValueError, TypeError, AttributeError) as e:
@@ -161,15 +194,14 @@ def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
     if p * m > cuts.num_cuts:
         raise ValueError(f"data.spk_per_batch x data.utts_per_spk = {p} x {m} asks for {p * m} utterances per batch "
                          f"but the training cuts have {cuts.num_cuts}")
-    if "emotion" in cfg:
-        from embspace.emotion.config import emotion_options
-
-        if cfg.get("augment"):
-            raise ValueError("emotion: cannot be combined with augment (parallel pairs read stored features)")
+    method = method_of(cfg)
+    if method is not None:
+        if cfg.get("augment") and method.augment_conflict:
+            raise ValueError(f"{method.section}: cannot be combined with augment ({method.augment_conflict})")
         try:
-            emotion_options(cfg["emotion"], frames)
+            method.check(cfg[method.section], frames)
         except (ValueError, TypeError) as e:
-            raise ValueError(f"emotion: {e}") from None
+            raise ValueError(f"{method.section}: {e}") from None
     feat_dim = encoder.feat_dim
     if cfg.get("augment"):
         try:
@@ -189,7 +221,7 @@ def _check(cfg: dict[str, Any], cuts: CutsSummary) -> str:
     elif cuts.feature_dim != feat_dim:
         raise ValueError(f"model.feat_dim = {feat_dim} but the features of the training cuts have {cuts.feature_dim} dimensions")
     return (f"{cuts.num_speakers} speakers, {cuts.num_cuts} utterances, {feat_dim}-dim features; model "
-            f"{model_cfg['type']} ({count_parameters(encoder) / 1e6:.2f}M parameters), head {loss_cfg['type']}, "
+            f"{model_cfg['type']} ({count_parameters(encoder) / 1e6:.2f}M parameters), head {loss_config(cfg)['type']}, "
             f"batches of {p} speakers x {m} utterances")
 
 

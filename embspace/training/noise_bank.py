@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from lhotse import Recording
 
-from embspace.corpus.mini import NOISE_TYPES, coloured_noise
+from embspace.signal.noise import NOISE_TYPES, coloured_noise
 from embspace.training.rir import in_memory_recording
 
 

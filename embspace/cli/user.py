@@ -1,4 +1,5 @@
-"""The ``embspace`` command: speaker embeddings and similarity with a model file (.pt or .onnx).
+"""``embspace embed`` and ``embspace similarity``: speaker embeddings and similarity with a model
+file (.pt or .onnx).
 
     embspace embed --model avg_model.pt --out-dir emb a.wav b.wav       # emb/xvector.ark + xvector.scp
     embspace embed --model model.onnx --out-dir emb data/test/wav.scp   # keys from the wav.scp
@@ -52,36 +53,35 @@ def _similarity(args: argparse.Namespace) -> None:
     print(f"{model.similarity(args.a, args.b):.6f}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``embspace`` console script; bad input is ``embspace: error: ...`` and exit 1
-    (as :func:`embspace.utils.errors.cli_main` does, under the command's own name)."""
+USER_COMMANDS = {"embed": "embeddings of wav files or a wav.scp into <out-dir>/xvector.ark/scp",
+                 "similarity": "cosine similarity of two recordings' embeddings"}
+
+
+def run(command: str, argv: list[str]) -> int:
+    """``embspace embed|similarity ARGS``; bad input is ``embspace: error: ...`` and exit 1."""
     try:
-        return _main(argv)
+        return _run(command, argv)
     except DataError as e:
         print(f"embspace: error: {e}", file=sys.stderr)
         sys.exit(1)
 
 
-def _main(argv: list[str] | None) -> int:
+def _run(command: str, argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="embspace", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("embed", help="embeddings of wav files or a wav.scp into <out-dir>/xvector.ark/scp")
+    e = sub.add_parser("embed", help=USER_COMMANDS["embed"])
     e.add_argument("--model", required=True, help="embspace model file (.pt, trained or imported) or .onnx")
     e.add_argument("--out-dir", required=True, help="writes xvector.ark and xvector.scp here")
     e.add_argument("--channel", type=int, help="channel of multi-channel files (default: mono files only)")
     e.add_argument("--num-threads", type=int, default=1, help="CPU threads (default: %(default)s)")
     e.add_argument("inputs", nargs="+", help="wav files (keys: file names without extension) or one wav.scp")
     e.set_defaults(func=_embed)
-    s = sub.add_parser("similarity", help="cosine similarity of two recordings' embeddings")
+    s = sub.add_parser("similarity", help=USER_COMMANDS["similarity"])
     s.add_argument("--model", required=True, help="embspace model file (.pt) or .onnx")
     s.add_argument("--num-threads", type=int, default=1, help="CPU threads (default: %(default)s)")
     s.add_argument("a", help="first wav file")
     s.add_argument("b", help="second wav file")
     s.set_defaults(func=_similarity)
-    args = p.parse_args(argv)
+    args = p.parse_args([command, *argv])
     args.func(args)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
