@@ -360,8 +360,10 @@ def test_objective_learns_to_undo_a_shift():
     assert loss.item() < 0.5 * stats["input_l1"].item()
 
 
-def test_seed_option_changes_the_training_seed_only(trained, tables, tmp_path):
-    same = tmp_path / "same"
+def test_seed_option_changes_the_training_seed_only(tables, tmp_path):
+    # both reference runs here, under this process's current thread settings (other tests may change them)
+    trained, same = tmp_path / "default", tmp_path / "same"
+    assert seed_train.main(_train_args(tables, trained)) == 0
     assert seed_train.main(_train_args(tables, same) + ["--seed", "3"]) == 0  # the config's seed, given explicitly
     ref = torch.load(trained / "seed_model.pt", weights_only=True)["model"]
     for k, v in torch.load(same / "seed_model.pt", weights_only=True)["model"].items():
