@@ -142,15 +142,21 @@ def test_nessa_block(clean_run):
             assert rows[(old, trials)]["method"] == "baseline" and ("tiny", trials) in rows
             for e, t in ((old, "tiny"), ("tiny", old)):
                 for scoring in ("nessa", "logit"):
-                    r = rows[(f"{e}/{t}.{scoring}", trials)]
+                    name = f"{e}/{t}.{scoring}"
+                    if trials == "mini_test_profiles":  # scored in the profile mode chosen on the dev profiles
+                        (name,) = [s for s, lst in rows if lst == trials and s.startswith(f"{name}.")]
+                        assert rows[(name, trials)]["profile_mode_selected_on"] == "dev"
+                        assert name.rsplit(".", 1)[1] == rows[(name, trials)]["profile_mode"]
+                    r = rows[(name, trials)]
                     assert r["method"] == "nessa" and r["baseline"] == old and Path(r["score_file"]).is_file()
                     assert "gain_fraction" in r and "gain_fraction_mindcf" in r
     # equal dimensions (64): raw cosine rows; both trained with a classifier: its logit space too
     assert ("tiny_old/tiny.raw", "mini_test") in rows and ("ge2e/tiny.raw", "mini_test") not in rows
-    assert ("tiny/tiny_old.logit_classifier", "mini_test_profiles") in rows
-    assert ("ge2e/tiny.nessa.average_then_map", "mini_test_profiles") in rows
+    assert ("tiny/tiny_old.logit_classifier", "mini_test") in rows
+    assert (root / "data" / "nessa" / "dev" / "profiles").is_file() and (root / "data" / "nessa" / "dev" / "trials_profiles").is_file()
     summary = json.loads((exp / "nessa" / "ge2e-tiny" / "nessa" / "summary.json").read_text())
     assert summary["num_train_speakers"] == 8 and summary["dev_history"][0]["epoch"] == 0
+    assert summary["profile_mode"]["chosen"] in ("map_then_average", "average_then_map")
 
 
 def test_rerun_is_a_noop(clean_run):
