@@ -28,9 +28,9 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          # SEED (stages 20-25): a small mismatch corpus and model
          "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "3",
          "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2",
-         # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, two rows
+         # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, the cumulative rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
-         "--emotion-rows", "base,all"]
+         "--emotion-rows", "base,cp,cp_erl,all"]
 BACKBONE_LISTS = ("mini_test", "mini_test_same_gender")
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,9 @@ def test_emotion_block_rows_and_report(clean_run):
         assert rows[("tiny_emo_all", trials)]["baseline"] == "tiny_emo_base"
         assert rows[("tiny_emo_all", trials)]["method"] == "emotion"
         assert rows[("tiny_emo_all", trials)]["components"] == "cp+erl+em"
+        assert rows[("tiny_emo_cp_erl", trials)]["components"] == "cp+erl"
     report = (root / "exp" / "emotion" / "report.md").read_text()
+    assert "## Cumulative ablation, EER (%)" in report
     assert "test_merged" in report and "dev_merged" in report and "Emotion classifier" in report
     check = json.loads((root / "exp" / "emotion" / "style_check.json").read_text())
     assert check["classifier"]["raw"]["classes"] == ["angry", "happy", "neutral", "sad", "surprised"]
