@@ -28,6 +28,7 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          # SEED (stages 20-25): a small mismatch corpus and model
          "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "3",
          "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2",
+         "--seed-paper-config", "conf/seed_paper_tiny.yaml",
          # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, the cumulative rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
          "--emotion-rows", "base,cp,cp_erl,all"]
@@ -256,10 +257,13 @@ def test_seed_block(clean_run):
             assert session[e] == session[t] and e.split("-")[0] != t.split("-")[0]
     rows = _rows(root)
     for sys in ("tiny", "ge2e"):
-        for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
-            row = rows[(f"{sys}_seed", name)]
-            assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
-            assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
-        assert (root / "exp" / f"{sys}_seed" / "scores" / "sweep.md").read_text().count("\n") == 7
-        model = torch.load(root / "exp" / f"{sys}_seed" / "seed_model.pt", weights_only=True)
-        assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")
+        for seed_sys in (f"{sys}_seed", f"{sys}_seed_paper"):  # tuned and published configuration
+            for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+                row = rows[(seed_sys, name)]
+                assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
+                assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
+            assert (root / "exp" / seed_sys / "scores" / "sweep.md").read_text().count("\n") == 7
+            model = torch.load(root / "exp" / seed_sys / "seed_model.pt", weights_only=True)
+            assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")
+        paper = torch.load(root / "exp" / f"{sys}_seed_paper" / "seed_model.pt", weights_only=True)
+        assert paper["seed"]["skip"] is False and paper["seed"]["normalisation"] == "official"
