@@ -23,9 +23,10 @@ num_threads=0
 gpus=auto
 nnodes=1
 rdzv_port=29400
+seed=                 # training seed (embspace.bin.train --seed); empty: the config's
 . "$(dirname "$0")/../utils/parse_options.sh"
 if [ $# -ne 3 ]; then
-  echo "Usage: $0 [--cmd CMD] [--nproc N] [--device auto|cpu|cuda] [--num-avg N] [--gpus N] <config.yaml> <train-cuts> <exp-dir>" >&2
+  echo "Usage: $0 [--cmd CMD] [--nproc N] [--device auto|cpu|cuda] [--num-avg N] [--gpus N] [--seed N] <config.yaml> <train-cuts> <exp-dir>" >&2
   exit 1
 fi
 config=$1; cuts=$2; exp_dir=$3
@@ -36,6 +37,7 @@ if [ "$gpus" = auto ]; then
 fi
 train=(-m embspace.bin.train --config "$config" --cuts "$cuts" --exp-dir "$exp_dir" --device "$device"
        --num-threads "$num_threads")
+[ -z "$seed" ] || train+=(--seed "$seed")
 nodes_opt=()
 if [ "$nnodes" -gt 1 ]; then
   # one shell string, so that the node list and job id are read inside the job

@@ -28,9 +28,10 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          # SEED (stages 20-25): a small mismatch corpus and model
          "--seed-config", "conf/seed_tiny.yaml", "--seed-degraded-per-speaker", "3",
          "--seed-conversations-per-speaker", "1", "--seed-segments-per-speaker", "2",
-         # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, two rows
+         "--seed-paper-config", "conf/seed_paper_tiny.yaml",
+         # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, the cumulative rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
-         "--emotion-rows", "base,all"]
+         "--emotion-rows", "base,cp,cp_erl,all"]
 BACKBONE_LISTS = ("mini_test", "mini_test_same_gender")
 
 pytestmark = pytest.mark.slow
@@ -123,7 +124,9 @@ def test_emotion_block_rows_and_report(clean_run):
         assert rows[("tiny_emo_all", trials)]["baseline"] == "tiny_emo_base"
         assert rows[("tiny_emo_all", trials)]["method"] == "emotion"
         assert rows[("tiny_emo_all", trials)]["components"] == "cp+erl+em"
+        assert rows[("tiny_emo_cp_erl", trials)]["components"] == "cp+erl"
     report = (root / "exp" / "emotion" / "report.md").read_text()
+    assert "## Cumulative ablation, EER (%)" in report
     assert "test_merged" in report and "dev_merged" in report and "Emotion classifier" in report
     check = json.loads((root / "exp" / "emotion" / "style_check.json").read_text())
     assert check["classifier"]["raw"]["classes"] == ["angry", "happy", "neutral", "sad", "surprised"]
@@ -142,15 +145,21 @@ def test_nessa_block(clean_run):
             assert rows[(old, trials)]["method"] == "baseline" and ("tiny", trials) in rows
             for e, t in ((old, "tiny"), ("tiny", old)):
                 for scoring in ("nessa", "logit"):
-                    r = rows[(f"{e}/{t}.{scoring}", trials)]
+                    name = f"{e}/{t}.{scoring}"
+                    if trials == "mini_test_profiles":  # scored in the profile mode chosen on the dev profiles
+                        (name,) = [s for s, lst in rows if lst == trials and s.startswith(f"{name}.")]
+                        assert rows[(name, trials)]["profile_mode_selected_on"] == "dev"
+                        assert name.rsplit(".", 1)[1] == rows[(name, trials)]["profile_mode"]
+                    r = rows[(name, trials)]
                     assert r["method"] == "nessa" and r["baseline"] == old and Path(r["score_file"]).is_file()
                     assert "gain_fraction" in r and "gain_fraction_mindcf" in r
     # equal dimensions (64): raw cosine rows; both trained with a classifier: its logit space too
     assert ("tiny_old/tiny.raw", "mini_test") in rows and ("ge2e/tiny.raw", "mini_test") not in rows
-    assert ("tiny/tiny_old.logit_classifier", "mini_test_profiles") in rows
-    assert ("ge2e/tiny.nessa.average_then_map", "mini_test_profiles") in rows
+    assert ("tiny/tiny_old.logit_classifier", "mini_test") in rows
+    assert (root / "data" / "nessa" / "dev" / "profiles").is_file() and (root / "data" / "nessa" / "dev" / "trials_profiles").is_file()
     summary = json.loads((exp / "nessa" / "ge2e-tiny" / "nessa" / "summary.json").read_text())
     assert summary["num_train_speakers"] == 8 and summary["dev_history"][0]["epoch"] == 0
+    assert summary["profile_mode"]["chosen"] in ("map_then_average", "average_then_map")
 
 
 def test_rerun_is_a_noop(clean_run):
@@ -248,10 +257,13 @@ def test_seed_block(clean_run):
             assert session[e] == session[t] and e.split("-")[0] != t.split("-")[0]
     rows = _rows(root)
     for sys in ("tiny", "ge2e"):
-        for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
-            row = rows[(f"{sys}_seed", name)]
-            assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
-            assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
-        assert (root / "exp" / f"{sys}_seed" / "scores" / "sweep.md").read_text().count("\n") == 7
-        model = torch.load(root / "exp" / f"{sys}_seed" / "seed_model.pt", weights_only=True)
-        assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")
+        for seed_sys in (f"{sys}_seed", f"{sys}_seed_paper"):  # tuned and published configuration
+            for name in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+                row = rows[(seed_sys, name)]
+                assert row["method"] == "seed" and row["baseline"] == sys and row["eval_seeds"] == "1,2,3"
+                assert row["eer_std"] >= 0 and "eer_rel_change" in row and (sys, name) in rows
+            assert (root / "exp" / seed_sys / "scores" / "sweep.md").read_text().count("\n") == 7
+            model = torch.load(root / "exp" / seed_sys / "seed_model.pt", weights_only=True)
+            assert model["extractor"]["kind"] == ("ge2e" if sys == "ge2e" else "encoder")
+        paper = torch.load(root / "exp" / f"{sys}_seed_paper" / "seed_model.pt", weights_only=True)
+        assert paper["seed"]["skip"] is False and paper["seed"]["normalisation"] == "official"

@@ -409,6 +409,9 @@ def test_nessa_stages_on_two_embedding_sets(recipe, tmp_path):
     for trials in ("vox1_O", "vox1_profiles"):
         assert rows[("old", trials)]["method"] == "baseline" and ("new", trials) in rows
         for system in ("old/new.nessa", "new/old.nessa", "old/new.logit", "new/old.logit"):
+            if trials == "vox1_profiles":  # profiles: scored in the mode each mapper chose on the dev profiles
+                (system,) = [s for s, lst in rows if lst == trials and s.startswith(f"{system}.")]
+                assert rows[(system, trials)]["profile_mode_selected_on"] == "dev"
             assert rows[(system, trials)]["baseline"] == "old" and "gain_fraction" in rows[(system, trials)]
     assert len(read_trials(data / "trials" / "vox1_profiles")) == 6 * 12
     again = run_recipe(*args)

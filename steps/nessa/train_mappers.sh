@@ -17,9 +17,9 @@ force=false
 a=$1; b=$2; set_name=$3; lists=$4; dir=$5
 old=$(basename "$a"); new=$(basename "$b")
 xs=$a/embeddings/$set_name/xvector.scp; ys=$b/embeddings/$set_name/xvector.scp
-list_files=("$lists/train/utt2spk" "$lists/dev/trials")
+list_files=("$lists/train/utt2spk" "$lists/dev/trials" "$lists/dev/profiles" "$lists/dev/trials_profiles")
 common=(--x-scp "$xs" --y-scp "$ys" --x-name "$old" --y-name "$new" --utt2spk "$lists/train/utt2spk"
-        --dev-trials "$lists/dev/trials")
+        --dev-trials "$lists/dev/trials" --dev-profiles "$lists/dev/profiles" --dev-profile-trials "$lists/dev/trials_profiles")
 run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new" \
   --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/nessa/mapper.pt" --reset "$dir/nessa" -- \
   steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/nessa.log" \

@@ -29,7 +29,7 @@ dev_speakers=0.1        # training speakers held out of fine-tuning for the dev 
 enroll=3                # neutral enrollment (and neutral test) utterances per speaker in the trial lists
 init_model=../../voxceleb/v1/exp/ecapa_c512/models/avg_model.pt  # the pre-trained encoder (egs/voxceleb/v1)
 ft_config=conf/emotion_ft.yaml  # fine-tuning config; one per ablation row is derived from it
-rows=base,cp,erl,em,all # ablation rows (base = fine-tuned without the components; all = the three)
+rows=base,cp,erl,em,cp_erl,all # ablation rows (base = without the components; all = the three; base,cp,cp_erl,all = the cumulative ablation)
 nj=8                    # parallel jobs for manifests and features
 nproc=1                 # training processes (torchrun --nproc_per_node)
 device=auto             # training device: auto|cpu|cuda

@@ -35,6 +35,8 @@ device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
 train_config=conf/ecapa_mini.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
 num_avg=3               # average the last N epoch models
+seeds=                  # training seeds as an axis (e.g. 1,2,3): the backbone encoder also trained under each
+                        # -> $exp_root/<system>_trainseed<N>, row <system>_seeds (per-seed results); empty: none
 num_speakers=120        # corpus: speakers in all (train + test)
 num_test_speakers=40    # corpus: test speakers (disjoint from train)
 utts_per_speaker=20     # corpus: utterances per speaker
@@ -51,6 +53,8 @@ Method options (--inside-*, --kokoro-*, --seed-*, --nessa-*, --emotion-*): local
 
 system=$(basename "$train_config" .yaml)
 exp=$exp_root/$system
+seed_list=(); [ -z "$seeds" ] || IFS=, read -r -a seed_list <<< "$seeds"
+for n in "${seed_list[@]}"; do [[ "$n" =~ ^[0-9]+$ ]] || die "--seeds: '$n' is not a non-negative integer (give e.g. 1,2,3)"; done
 ge2e=$exp_root/ge2e
 done_dir=$exp_root/.done
 fbank=$data/fbank
@@ -91,6 +95,14 @@ if in_range 3; then
     --outputs "$exp/models/avg_model.pt" --reset "$exp/models" -- \
     steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
       --num-threads "$num_threads" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
+  for n in "${seed_list[@]}"; do
+    log "Stage 3: train $system with training seed $n -> $exp_root/${system}_trainseed$n"
+    run_stage --name "train-$system-seed$n" --marker "$done_dir/3.train.$system.seed$n" \
+      --inputs "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$fbank/${corpus}_feats_train" \
+      --outputs "$exp_root/${system}_trainseed$n/models/avg_model.pt" --reset "$exp_root/${system}_trainseed$n" -- \
+      steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" --seed "$n" \
+        --num-threads "$num_threads" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp_root/${system}_trainseed$n"
+  done
 fi
 
 if in_range 4; then
@@ -105,6 +117,13 @@ if in_range 4; then
     run_stage --name "extract-ge2e-$split" --marker "$done_dir/4.extract.ge2e.$split" \
       --inputs "$cuts" "$data/$split/wav.scp" "$data/$split/utt2spk" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
       steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" ge2e "$cuts" "$data/$split" "$ge2e/embeddings/$split"
+    for n in "${seed_list[@]}"; do
+      sdir=$exp_root/${system}_trainseed$n
+      run_stage --name "extract-$system-seed$n-$split" --marker "$done_dir/4.extract.$system.seed$n.$split" \
+        --inputs "$sdir/models/avg_model.pt" "$cuts" "$fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
+        --outputs "$sdir/embeddings/$split/xvector.scp" -- \
+        steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" "$sdir/models/avg_model.pt" "$cuts" "$data/$split" "$sdir/embeddings/$split"
+    done
   done
 fi
 
@@ -127,6 +146,10 @@ if in_range 5; then
     steps/score_lists.sh --force "$force" --top-n "$top_n" --marker-prefix "$done_dir/5.score" \
       "$exp_root" "$sys" "${named_lists[@]}"
   done
+  for n in "${seed_list[@]}"; do  # per-seed systems: cosine scoring only (the row compares training seeds)
+    steps/score_lists.sh --force "$force" --norms none --marker-prefix "$done_dir/5.score" \
+      "$exp_root" "${system}_trainseed$n" "${named_lists[@]}"
+  done
 fi
 
 if in_range 6; then
@@ -134,6 +157,19 @@ if in_range 6; then
   set_trial_lists
   steps/report_rows.sh --force "$force" --marker-prefix "$done_dir/6.report" "$exp_root" \
     "${list_names[*]}" "$system" ge2e
+  if [ ${#seed_list[@]} -gt 0 ]; then
+    for name in "${list_names[@]}"; do
+      runs=(); files=()
+      for n in "${seed_list[@]}"; do
+        stem=$exp_root/${system}_trainseed$n/scores_none/$name
+        runs+=(--seed-run "$n=$stem.metrics.json,$stem.score"); files+=("$stem.metrics.json")
+      done
+      run_stage --name "report-$system-seeds-$name" --marker "$done_dir/6.report.$system.seeds.$name" --inputs "${files[@]}" \
+        --outputs "$exp_root/results.json" -- \
+        python -m embspace.bin.report --results "$exp_root/results.json" --system "${system}_seeds" --method baseline \
+          --trials "$name" "${runs[@]}" --extra norm=none
+    done
+  fi
 fi
 
 # ------------------------------------------------------------------ the methods: one sub-recipe each

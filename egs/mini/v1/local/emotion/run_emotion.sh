@@ -35,7 +35,7 @@ device=auto              # training device: auto|cpu|cuda
 num_threads=2            # torch threads per training process
 emotion_utts=3          # emotion (40-49): utterances per speaker in each of angry, happy, sad, surprised
 emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per ablation row is derived from it
-emotion_rows=base,cp,erl,em,all  # emotion: ablation rows (base = fine-tuned without the components; all = the three)
+emotion_rows=base,cp,erl,em,cp_erl,all  # emotion: ablation rows (base = without the components; all = the three; base,cp,cp_erl,all = the cumulative ablation)
 emotion_dev_speakers=16 # emotion: training speakers held out of fine-tuning for the dev lists
 emotion_enroll=3        # emotion: neutral enrollment (and neutral test) utterances per speaker in the trial lists
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--emotion-... VALUE] ... (stages 40-46; see the head of this file)"

@@ -51,7 +51,7 @@ inside_alpha=0.5        # interpolation weight of the second parent
 inside_utts=6           # utterances per synthetic identity
 inside_record=true      # record synthetic speech in simulated sessions (channel + noise) like the corpus
 inside_min_self_sim=0.5 # filter (none = off): utterance vs the rest of its identity
-inside_max_real_sim=0.95  # privacy filter (none = off): identity vs every real speaker
+inside_max_real_sim=0.95  # privacy filter (none = off): identity vs every real speaker (training and test)
 inside_mix_ratio=none   # none: real + all synthetic; else the synthetic share of the training utterances
 inside_ablations=false  # true: also nn vs random, 0.5x/1x/2x identities, SLERP vs LERP at alpha 0.25 (cheaper config; beyond the block's time budget)
 inside_ablation_config=conf/ecapa_inside_ablation.yaml  # encoder of the ablations, with its own real-only baseline
@@ -125,6 +125,10 @@ if [ "$stage" -le 11 ] && [ "$stop_stage" -ge 11 ] && [ "$inside_tts_backend" = 
 fi
 
 # expand_variant NAME SYNTH SPEAKER_LIST MODE FACTOR INTERP ALPHA: identities -> synthesis -> data (stage 12).
+test_spk=(); test_spk_opt=()  # the privacy filter (when on) also checks the test speakers
+if [ "$inside_max_real_sim" != none ]; then
+  test_spk=("$inside_emb/test/spk_xvector.scp"); test_spk_opt=(--test-spk-scp "${test_spk[0]}")
+fi
 # Variants that differ only in the number of identities share a synthesis folder SYNTH (and so their audio).
 expand_variant() {
   local name=$1 synth=$inside/synth_$inside_space/$2 speakers=$3 mode=$4 factor=$5 interp=$6 alpha=$7
@@ -132,7 +136,7 @@ expand_variant() {
   local spk_opt=() spk_in=()
   [ -z "$speakers" ] || { spk_opt=(--speakers "$speakers"); spk_in=("$speakers"); }
   run_stage --name "inside-data-$name" --marker "$done_dir/12.inside.data.$system.$name" \
-    --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" "$train_cuts" \
+    --inputs "$inside_emb/train/spk_xvector.scp" "${test_spk[@]}" "$data/train/spk2gender" "$train_cuts" \
       "$train_feats" "${backend_inputs[@]}" "${enc_inputs[@]}" "${spk_in[@]}" \
     --outputs "$dir/cuts_train.jsonl.gz" -- \
     steps/inside/expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$synth" \
@@ -141,8 +145,8 @@ expand_variant() {
         --gender-ratio $inside_gender_ratio --interp $interp --alpha $alpha --seed $inside_seed ${spk_opt[*]}" \
       --synth-opts "--utts-per-identity $inside_utts --record $inside_record" \
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $inside_enc
-        --real-spk-scp $inside_emb/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed
-        --embeddings-out $dir/embeddings" \
+        --real-spk-scp $inside_emb/train/spk_xvector.scp ${test_spk_opt[*]}
+        --mix-ratio $inside_mix_ratio --seed $inside_seed --embeddings-out $dir/embeddings" \
       --corpus "inside_${system}_$name" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_$name" \
       --fbank-dir "$data/fbank" "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
       "$train_cuts" "$dir"
@@ -258,6 +262,10 @@ fi
 # the espeak identities, added to the real training data; ${system}_inside_kokoro is trained and scored
 # (docs/inside_kokoro.md).
 kokoro_dir=${kokoro_dir:-$data/kokoro}
+kokoro_test_spk=(); kokoro_test_spk_opt=()
+if [ "$inside_max_real_sim" != none ]; then
+  kokoro_test_spk=("$exp_root/ge2e/embeddings/test/spk_xvector.scp"); kokoro_test_spk_opt=(--test-spk-scp "${kokoro_test_spk[0]}")
+fi
 kdata=$exp/inside/data/kokoro
 if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true ]; then
   log "Stage 16: Kokoro model and voices -> $kokoro_dir; $kokoro_identities identities ($kokoro_languages voices) -> $kdata"
@@ -267,7 +275,7 @@ if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true 
   run_stage --name "kokoro-data-$system" --marker "$done_dir/16.kokoro.data.$system" \
     --inputs "$kokoro_dir/voices" "$kokoro_dir/kokoro-v1.0.int8.onnx" "$train_cuts" \
       "$train_feats" "$data/train/spk2gender" "$exp_root/ge2e/embeddings/train/spk_xvector.scp" \
-    --outputs "$kdata/cuts_train.jsonl.gz" -- \
+      "${kokoro_test_spk[@]}" --outputs "$kdata/cuts_train.jsonl.gz" -- \
     steps/inside/kokoro_expand.sh --cmd "$train_cmd" --nj "$nj" --kokoro-dir "$kokoro_dir" --languages "$kokoro_languages" \
       --threads "$kokoro_threads" --synth-dir "$exp_root/inside/synth_kokoro" \
       --identity-opts "--k $kokoro_k --num-identities $kokoro_identities --groups $kokoro_groups
@@ -275,7 +283,8 @@ if [ "$stage" -le 16 ] && [ "$stop_stage" -ge 16 ] && [ "$inside_kokoro" = true 
         --real-ids $data/train/spk2gender --seed $inside_seed" \
       --synth-opts "--utts-per-identity $kokoro_utts --record $inside_record" \
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder ge2e
-        --real-spk-scp $exp_root/ge2e/embeddings/train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+        --real-spk-scp $exp_root/ge2e/embeddings/train/spk_xvector.scp ${kokoro_test_spk_opt[*]}
+        --mix-ratio $inside_mix_ratio --seed $inside_seed" \
       --corpus "inside_${system}_kokoro" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_${system}_kokoro" \
       --fbank-dir "$data/fbank" "$train_cuts" "$kdata"
 fi

@@ -40,7 +40,7 @@ nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train 
 nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
 nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
 nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
-nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
+nessa_profile_modes=dev  # NESSA: profile averaging mode(s): dev (the one each mapper chose on dev profiles) or modes (first: main rows)
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--nessa-... VALUE] ... (stages 30-33; see the head of this file)"
 . utils/parse_options.sh
 
@@ -77,7 +77,7 @@ fi
 
 nessa_steps=(--done-dir "$done_dir" --force "$force")
 if in_range 31; then
-  log "Stage 31: NESSA lists: dev speakers held out of training -> $data/nessa; test profiles -> $data/test/profiles"
+  log "Stage 31: NESSA lists: dev speakers held out of training (+ dev profiles) -> $data/nessa; test profiles -> $data/test/profiles"
   steps/nessa/make_lists.sh "${nessa_steps[@]}" --dev-speakers "$nessa_dev_speakers" \
     --utts-per-profile "$nessa_utts_per_profile" --profiles-per-speaker "$nessa_profiles_per_speaker" \
     "$data/train" "$data/test" "$data/nessa" "$data/test/profiles" "$data/test/trials_profiles"

@@ -4,7 +4,9 @@
 # (embspace/seed) for both frozen extractors ($system and GE2E), evaluated on the conventional list and
 # two mismatched lists rendered in stage 20. Stages: 20 mismatch corpus + fbank + trials, 21 embeddings
 # of it, 22 embeddings of augmented training copies, 23 SEED training, 24 enhancement, 25 evaluation
-# (rows: method "seed", with mean and std over --seed-eval-seeds).
+# (rows: method "seed", with mean and std over --seed-eval-seeds). With --seed-paper true (default) stages 23-25
+# also train, apply and evaluate SEED in the published configuration (--seed-paper-config) on the same
+# training copies -> $exp_root/<sys>_seed_paper, rows <sys>_seed_paper (baseline <sys>).
 #
 # What it needs from the corpus:
 #   the mini corpus itself: stage 20 re-renders test utterances under noise, babble and reverberation and
@@ -33,6 +35,8 @@ nj=2                     # parallel jobs
 use_gpu=false            # extraction on GPU (through $cuda_cmd)
 device=auto              # training device: auto|cpu|cuda
 seed_config=conf/seed_mini.yaml  # SEED network, diffusion, training, copies and inference settings
+seed_paper=true                  # also a second SEED system per extractor in the published configuration
+seed_paper_config=conf/seed_paper.yaml  # its settings (its data budget and copies: --seed-config's)
 seed_degraded_per_speaker=6      # mismatch corpus: test utterances per speaker re-rendered degraded
 seed_conversations_per_speaker=2 # mismatch corpus: two-speaker sessions per test speaker (VC-Mix-like)
 seed_segments_per_speaker=5      # mismatch corpus: utterances per speaker and conversation
@@ -58,6 +62,9 @@ if in_range 20; then
 fi
 seed_extractor() { if [ "$1" = ge2e ]; then echo ge2e; else echo "$exp_root/$1/models/avg_model.pt"; fi; }
 seed_systems=("$system" ge2e)
+seed_variants=("seed=$seed_config")  # <exp suffix>=<config>: SEED systems per extractor, all on the copies of stage 22
+[ "$seed_paper" != true ] || seed_variants+=("seed_paper=$seed_paper_config")
+variant_marker() { if [ "$1" = seed ]; then echo "$2.seed.$3"; else echo "$2.$1.$3"; fi; }  # tuned: the markers of before
 
 if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ]; then
   log "Stage 20: mismatched test conditions -> $data/corpus_seed, $data/test_seed (+ fbank, trials)"
@@ -114,28 +121,34 @@ fi
 if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
-    log "Stage 23: train SEED for $sys -> $exp_root/${sys}_seed (epoch chosen on held-out training speakers)"
-    inputs=("$seed_config" "$exp_root/$sys/embeddings/train/xvector.scp" "$exp_root/${sys}_seed/copies/xvector.scp" "$data/train/utt2spk")
-    [ "$model" = ge2e ] || inputs+=("$model")
-    run_stage --name "seed-train-$sys" --marker "$done_dir/23.seed.train.$sys" --inputs "${inputs[@]}" \
-      --outputs "$exp_root/${sys}_seed/seed_model.pt" --reset "$exp_root/${sys}_seed/models" -- \
-      steps/job.sh --cmd "$cuda_cmd" --gpus "$(gpus_for_device)" "$exp_root/${sys}_seed/log/train.log" \
-      python -m embspace.bin.seed_train --config "$seed_config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
-        --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
-        --extractor "$model" --exp-dir "$exp_root/${sys}_seed" --device "$device" --num-threads 1  # small matrices: one thread is fastest
+    for variant in "${seed_variants[@]}"; do
+      v=${variant%%=*}; config=${variant#*=}; sdir=$exp_root/${sys}_$v
+      log "Stage 23: train SEED ($config) for $sys -> $sdir (epoch chosen on held-out training speakers)"
+      inputs=("$config" "$exp_root/$sys/embeddings/train/xvector.scp" "$exp_root/${sys}_seed/copies/xvector.scp" "$data/train/utt2spk")
+      [ "$model" = ge2e ] || inputs+=("$model")
+      run_stage --name "$v-train-$sys" --marker "$done_dir/$(variant_marker "$v" 23 "train.$sys")" --inputs "${inputs[@]}" \
+        --outputs "$sdir/seed_model.pt" --reset "$sdir/models" -- \
+        steps/job.sh --cmd "$cuda_cmd" --gpus "$(gpus_for_device)" "$sdir/log/train.log" \
+        python -m embspace.bin.seed_train --config "$config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
+          --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
+          --extractor "$model" --exp-dir "$sdir" --device "$device" --num-threads 1  # small matrices: one thread is fastest
+    done
   done
 fi
 
 if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
-    log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $exp_root/${sys}_seed/embeddings"
-    run_stage --name "seed-enhance-$sys" --marker "$done_dir/24.seed.enhance.$sys" \
-      --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
-        "$data/"{train,test,test_seed}/utt2spk --outputs "$exp_root/${sys}_seed/embeddings/test_seed/xvector.scp" -- \
-      steps/seed/enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
-        --data-root "$data" "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings" \
-        "$exp_root/${sys}_seed/embeddings" train test test_seed
+    for variant in "${seed_variants[@]}"; do
+      v=${variant%%=*}; sdir=$exp_root/${sys}_$v
+      log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $sdir/embeddings"
+      run_stage --name "$v-enhance-$sys" --marker "$done_dir/$(variant_marker "$v" 24 "enhance.$sys")" \
+        --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
+          "$data/"{train,test,test_seed}/utt2spk --outputs "$sdir/embeddings/test_seed/xvector.scp" -- \
+        steps/seed/enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
+          --data-root "$data" "$sdir/seed_model.pt" "$exp_root/$sys/embeddings" \
+          "$sdir/embeddings" train test test_seed
+    done
   done
 fi
 
@@ -143,19 +156,22 @@ if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
   set_trial_lists
   for sys in "${seed_systems[@]}"; do
     model=$(seed_extractor "$sys")
-    log "Stage 25: score baseline and SEED ($sys) on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
-    run_stage --name "seed-evaluate-$sys" --marker "$done_dir/25.seed.evaluate.$sys" \
-      --inputs "$exp_root/${sys}_seed/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
-        "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
-        "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
-      --outputs "$exp_root/${sys}_seed/scores/sweep.md" -- \
-      python -m embspace.bin.seed_evaluate --model "$exp_root/${sys}_seed/seed_model.pt" --extractor "$model" \
-        --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
-        --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$(trials_name "${trial_lists[0]}")=${trial_lists[0]}" \
-        --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
-        --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
-        --sweep "$seed_sweep" --out-dir "$exp_root/${sys}_seed/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \
-        --results "$exp_root/results.json" --system "${sys}_seed" --baseline "$sys" \
-        --baseline-rows "${corpus}_test_mismatch,${corpus}_test_vcmix"
+    for variant in "${seed_variants[@]}"; do
+      v=${variant%%=*}; sdir=$exp_root/${sys}_$v
+      log "Stage 25: score baseline and ${sys}_$v on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
+      run_stage --name "$v-evaluate-$sys" --marker "$done_dir/$(variant_marker "$v" 25 "evaluate.$sys")" \
+        --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
+          "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
+          "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
+        --outputs "$sdir/scores/sweep.md" -- \
+        python -m embspace.bin.seed_evaluate --model "$sdir/seed_model.pt" --extractor "$model" \
+          --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
+          --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$(trials_name "${trial_lists[0]}")=${trial_lists[0]}" \
+          --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
+          --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
+          --sweep "$seed_sweep" --out-dir "$sdir/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \
+          --results "$exp_root/results.json" --system "${sys}_$v" --baseline "$sys" \
+          --baseline-rows "${corpus}_test_mismatch,${corpus}_test_vcmix"
+    done
   done
 fi

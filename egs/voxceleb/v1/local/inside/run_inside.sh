@@ -86,11 +86,16 @@ if in_range 10 11; then
   fi
 fi
 
+test_spk=(); test_spk_opt=()  # the privacy filter (when on) also checks the test speakers
+if [ "$inside_max_real_sim" != none ]; then
+  test_spk=("$dir/embeddings/${kaldi_name[test]}/spk_xvector.scp"); test_spk_opt=(--test-spk-scp "${test_spk[0]}")
+fi
 if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
   log "Stage 10: INSIDE identities ($inside_mode, ${inside_factor}x, $inside_interp $inside_alpha), synthesis with '$inside_tts_command' -> $idir/data"
   [ -f "$inside_spk" ] || die "$inside_spk not found (run stage 5, or give --inside-spk-scp)"
   run_stage --name inside-data --marker "$done_dir/10.inside.data.$system" \
     --inputs "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "${real_reads[@]}" "$dir/models/avg_model.pt" \
+      "${test_spk[@]}" \
     --outputs "$idir/data/cuts_train.jsonl.gz" -- \
     steps/inside/expand.sh --cmd "$train_cmd" --nj "$nj" --synth-dir "$idir/synth" --tts-backend command \
       --tts-command "$inside_tts_command" --resample "$inside_resample" \
@@ -99,7 +104,8 @@ if [ "$stage" -le 10 ] && [ "$stop_stage" -ge 10 ]; then
       --synth-opts "--utts-per-identity $inside_utts --text-source $inside_text_source --text-format $inside_text_format
         --language $inside_language" \
       --data-opts "--min-self-sim $inside_min_self_sim --max-real-sim $inside_max_real_sim --encoder $dir/models/avg_model.pt
-        --real-spk-scp $dir/embeddings/voxceleb_train/spk_xvector.scp --mix-ratio $inside_mix_ratio --seed $inside_seed" \
+        --real-spk-scp $dir/embeddings/voxceleb_train/spk_xvector.scp ${test_spk_opt[*]}
+        --mix-ratio $inside_mix_ratio --seed $inside_seed" \
       --corpus "inside_$system" --manifest-dir "$data/manifests" --kaldi-dir "$data/inside_$system" --fbank-dir "$fbank_opt" \
       "$inside_spk" "$data/voxceleb_train/spk2gender" "$real_cuts" "$idir/data"
 fi

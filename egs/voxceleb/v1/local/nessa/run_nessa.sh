@@ -32,7 +32,7 @@ nessa_train_set=voxceleb_train  # NESSA: $data/<set>/utt2spk and embeddings/<set
 nessa_dev_speakers=100  # NESSA: training speakers held out for the dev trials (selection, early stopping)
 nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
 nessa_profiles_per_speaker=2   # NESSA: profiles per test speaker
-nessa_profile_modes="map_then_average average_then_map"  # NESSA: profile averaging modes scored (first: main rows)
+nessa_profile_modes=dev  # NESSA: profile averaging mode(s): dev (the one each mapper chose on dev profiles) or modes (first: main rows)
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--nessa-... VALUE] ... (stages 31-33; see the head of this file)"
 . utils/parse_options.sh
 . local/lib.sh
