@@ -240,9 +240,12 @@ def test_erl_on_copypaste_pairs_only(cuts):
         opts(erl={"enable": True, "pairs": "plain"})
 
 
+#: the script that writes one fine-tuning config per ablation row
+ROW_CONFIGS = REPO / "steps" / "emotion" / "make_emotion_configs.py"
+
 def _row_configs(tmp_path, rows):
     src = REPO / "egs" / "mini" / "v1" / "conf" / "emotion_ft.yaml"
-    proc = subprocess.run([sys.executable, str(REPO / "local" / "make_emotion_configs.py"), "--config", str(src),
+    proc = subprocess.run([sys.executable, str(ROW_CONFIGS), "--config", str(src),
                            "--init", "init.pt", "--rows", rows, "--out-dir", str(tmp_path)],
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=tmp_path,
                           check=False)
@@ -251,7 +254,12 @@ def _row_configs(tmp_path, rows):
 
 
 def test_row_configs_of_the_cumulative_ablation(tmp_path):
-    from local.make_emotion_configs import CUMULATIVE, SINGLE
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_emotion_configs", ROW_CONFIGS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    CUMULATIVE, SINGLE = mod.CUMULATIVE, mod.SINGLE  # noqa: N806
 
     assert CUMULATIVE == ("base", "cp", "cp_erl", "all") and SINGLE == ("base", "cp", "erl", "em", "all")
     rows = _row_configs(tmp_path, ",".join(dict.fromkeys(SINGLE + CUMULATIVE)))
