@@ -359,7 +359,7 @@ def test_equal_steps_trains_as_many_optimizer_steps_as_the_real_only_baseline(ti
     baseline = _train_steps(config, tiny_data["train_cuts"], tmp_path / "baseline")
     assert baseline == 2 * (len(real) // 8)  # one pass over the real cuts per epoch
     (tmp_path / "conf.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run([sys.executable, str(REPO / "local" / "make_train_config.py"), "--config", str(tmp_path / "conf.yaml"),
+    subprocess.run([sys.executable, str(REPO / "steps" / "make_train_config.py"), "--config", str(tmp_path / "conf.yaml"),
                     "--out", str(tmp_path / "inside.yaml"), "--batches-like", str(tiny_data["train_cuts"])],
                    check=True, capture_output=True)
     inside = _train_steps(tmp_path / "inside.yaml", tmp_path / "union_cuts.jsonl.gz", tmp_path / "inside")
