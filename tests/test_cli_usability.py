@@ -1,4 +1,4 @@
-"""What a newcomer hit (issue 6, section 3): config checks before torchrun, train.log per run, AS-norm cohort
+"""What a newcomer hit: config checks before torchrun, train.log per run, AS-norm cohort
 in the results, DET plots of every system by name, help texts, and a clean way to start a recipe."""
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def test_compute_metrics_labels_the_curve_with_the_system(tmp_path, monkeypatch)
 
 def _bin_modules() -> list[str]:
     names = [m.name for m in pkgutil.iter_modules(embspace.bin.__path__) if not m.name.startswith("_")]
-    return sorted(set(names) - {"run_stage"})  # run_stage belongs to the stage machinery (issue 6, section 1)
+    return sorted(set(names) - {"run_stage"})  # run_stage belongs to the stage machinery
 
 
 def _check_help(main, example: str, monkeypatch) -> None:

@@ -1,4 +1,4 @@
-"""Kaldi data dirs a newcomer can trust (issue 6, section 3): strict validation, umask, optional split/gender/text."""
+"""Kaldi data dirs a newcomer can trust: strict validation, umask, optional split/gender/text."""
 
 from __future__ import annotations
 
