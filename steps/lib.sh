@@ -10,6 +10,13 @@
 #   set_trial_lists        fills trial_lists (files) from $trials ("auto": $data/test/trials and, with
 #                          genders, trials_same_gender), named_lists ("name=file") and list_names;
 #                          trials_name FILE gives the report name of a list ($corpus_test... for "auto")
+#   resolve_extractor SPEC ROOT SYSTEM
+#                          sets extractor_name, extractor_model, extractor_file (true for a model file) from
+#                          an extractor given as 'system' (ROOT/SYSTEM), 'ge2e', a system trained under ROOT,
+#                          or a model file (.pt from training or import_model, .onnx, .ts): named after the file
+#   extract_stage MARKER MODEL CUTS DATA_DIR OUT_DIR [INPUT...]
+#                          a guarded extraction (steps/extract_embeddings.sh through $train_cmd) reading the
+#                          model, the cuts and their stored features (GE2E: the audio) and utt2spk, plus INPUTs
 
 run_stage() {
   local force_opt=()
@@ -61,4 +68,33 @@ set_trial_lists() {
 trials_name() {
   local b; b=$(basename "$1")
   if [ "$trials" = auto ]; then echo "${corpus}_test${b#trials}"; else echo "${b%.*}"; fi
+}
+
+resolve_extractor() {
+  local spec=$1 root=$2 system=$3 base
+  extractor_file=false
+  case "$spec" in
+    system) extractor_name=$system; extractor_model=$root/$system/models/avg_model.pt ;;
+    ge2e) extractor_name=ge2e; extractor_model=ge2e ;;
+    *.pt|*.onnx|*.ts)
+      [ -f "$spec" ] || die "extractor model file not found: $spec"
+      base=$(basename "$spec"); extractor_name=${base%.*}; extractor_model=$spec; extractor_file=true ;;
+    *)
+      [[ "$spec" =~ ^[A-Za-z0-9_.-]+$ ]] && [ -f "$root/$spec/models/avg_model.pt" ] || die "extractor '$spec' is" \
+        "neither system, ge2e, a system trained under $root (no $root/$spec/models/avg_model.pt) nor a model file (.pt/.onnx/.ts)"
+      extractor_name=$spec; extractor_model=$root/$spec/models/avg_model.pt ;;
+  esac
+}
+
+extract_stage() {
+  local marker=$1 model=$2 cuts=$3 data_dir=$4 out=$5 inputs
+  shift 5
+  if [ "$model" = ge2e ]; then
+    inputs=("$cuts" "$data_dir/wav.scp" "$data_dir/utt2spk")
+  else
+    inputs=("$model" "$cuts" "${cuts%_cuts_*}_feats_$(basename "${cuts##*_cuts_}" .jsonl.gz)" "$data_dir/utt2spk")
+  fi
+  run_stage --name "$(basename "$marker")" --marker "$marker" --inputs "${inputs[@]}" "$@" \
+    --outputs "$out/xvector.scp" -- \
+    steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "${use_gpu:-false}" "$model" "$cuts" "$data_dir" "$out"
 }

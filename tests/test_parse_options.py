@@ -74,3 +74,16 @@ def test_help_lists_every_option_with_its_value_and_comment(tmp_path: Path) -> N
 def test_errors(tmp_path: Path, args: list[str], msg: str) -> None:
     r = bash(tmp_path, *args)
     assert r.returncode == 1 and msg in r.stderr and r.stdout == ""
+
+
+def test_help_lists_the_options_of_a_file_sourced_before_it(tmp_path: Path) -> None:
+    (tmp_path / "shared.sh").write_text("nj=4   # parallel jobs\ndata=data\n")
+    script = tmp_path / "demo.sh"
+    script.write_text('stage=0  # first stage\n. shared.sh\nhelp_message="usage"\n. "$PARSE"\necho "nj=$nj"\n')
+    env = {"PARSE": str(PARSE), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=30)
+    assert r.returncode == 0, r.stderr
+    opts = [ln.split()[:2] for ln in r.stdout.splitlines() if ln.startswith("  --")]
+    assert opts == [["--stage", "0"], ["--nj", "4"], ["--data", "data"]]
+    r = subprocess.run(["bash", str(script), "--nj", "8"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=30)
+    assert r.stdout.strip() == "nj=8"

@@ -8,8 +8,8 @@
 # value is an integer only takes an integer (write float defaults as 1.0). "--config FILE" (may be
 # repeated) is sourced before any other option is applied, so the command line wins over it.
 # "--help" / "-h" prints $help_message, then every option of the calling script (the variables
-# assigned at the start of a line before this file is sourced) with its value and its trailing
-# comment, and exits 0. "--name=value" is rejected. Parsing stops at the first word that is not an
+# assigned at the start of a line before this file is sourced, also in files it sources first) with
+# its value and its trailing comment, and exits 0. "--name=value" is rejected. Parsing stops at the first word that is not an
 # option (or after "--"); the positional arguments stay in "$@".
 # Safe under "set -euo pipefail". Errors print a message and exit 1 (this file is sourced).
 
@@ -18,21 +18,30 @@ __po_die() {
   exit 1
 }
 
-# The options of the calling script: "name=value  # comment" lines before parse_options.sh is sourced.
+# The options of the calling script: "name=value  # comment" lines before parse_options.sh is sourced,
+# and those of the files it sources before that (". local/backbone.sh": shared option defaults).
 __po_list_options() {
   [ -f "$0" ] || return 0
-  local line name comment
   echo
   echo "Options (current value; set with --name value):"
+  __po_list_file "$0" 1
+}
+
+__po_list_file() {
+  local line name comment
   while IFS= read -r line || [ -n "$line" ]; do
     [[ "$line" =~ ^[[:space:]]*(\.|source)[[:space:]].*parse_options\.sh ]] && break
+    if [ "$2" = 1 ] && [[ "$line" =~ ^(\.|source)[[:space:]]+([^[:space:]\"\'\$]+) ]] && [ -f "${BASH_REMATCH[2]}" ]; then
+      __po_list_file "${BASH_REMATCH[2]}" 0
+      continue
+    fi
     [[ "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)=[^#]*(#[[:space:]]*(.*))?$ ]] || continue
     name=${BASH_REMATCH[1]}
     comment=${BASH_REMATCH[3]}
     [ "$name" = help_message ] && continue
     [ -n "${!name+set}" ] || continue
     printf '  --%-28s %s\n' "${name//_/-} ${!name}" "${comment:+# $comment}"
-  done < "$0"
+  done < "$1"
 }
 
 # Pass 1: source the --config files (only among the leading options).

@@ -92,11 +92,8 @@ fi
 if in_range 4; then
   for split in train test; do
     log "Stage 4: embeddings of $split with $system"
-    run_stage --name "extract-$system-$split" --marker "$done_dir/4.extract.$system.$split" \
-      --inputs "$exp/$system/models/avg_model.pt" "$fbank/${corpus}_cuts_$split.jsonl.gz" "$fbank/${corpus}_feats_$split" \
-        "$data/$split/utt2spk" --outputs "$exp/$system/embeddings/$split/xvector.scp" -- \
-      steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" "$exp/$system/models/avg_model.pt" \
-        "$fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp/$system/embeddings/$split"
+    extract_stage "$done_dir/4.extract.$system.$split" "$exp/$system/models/avg_model.pt" \
+      "$fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp/$system/embeddings/$split"
   done
 fi
 

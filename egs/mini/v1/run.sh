@@ -28,13 +28,8 @@ set -- "${rest[@]}"
 stage=0                 # first stage to run
 stop_stage=49           # last stage: 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30-39 NESSA, 40-49 emotion
 force=false             # true: rerun the selected stages even when their inputs did not change
-nj=2                    # parallel jobs for corpus synthesis, features and extraction
-use_gpu=false           # extraction on GPU (one per job, through $cuda_cmd)
-nproc=1                 # training processes (torchrun --nproc_per_node; GPUs asked of $cuda_cmd)
-device=auto             # training device: auto|cpu|cuda
-num_threads=2           # torch threads per training process
-train_config=conf/ecapa_mini.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
-num_avg=3               # average the last N epoch models
+. local/backbone.sh     # the backbone options: data, exp_root, train_config, corpus, trials, nj, use_gpu,
+                        # nproc, device, num_threads, num_avg, top_n (defaults and meaning there)
 seeds=                  # training seeds as an axis (e.g. 1,2,3): the backbone encoder also trained under each
                         # -> $exp_root/<system>_trainseed<N>, row <system>_seeds (per-seed results); empty: none
 num_speakers=120        # corpus: speakers in all (train + test)
@@ -42,22 +37,14 @@ num_test_speakers=40    # corpus: test speakers (disjoint from train)
 utts_per_speaker=20     # corpus: utterances per speaker
 corpus_seed=1           # corpus: the seed every corpus choice is drawn from
 second_language_fraction=0.0  # corpus: probability that an utterance is in German
-trials=auto             # auto: all test pairs -> data/test/trials (+ trials_same_gender); else your lists (files, space-separated), kept as they are
-top_n=100               # AS-norm cohort size (train speaker means)
-corpus=mini             # corpus name in manifest file names and trial-list names
-data=data               # where corpus, manifests, Kaldi dirs and features go
-exp_root=exp            # where models, embeddings, scores and the report go
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ...
 Method options (--inside-*, --kokoro-*, --seed-*, --nessa-*, --emotion-*): local/<method>/run_<method>.sh --help"
 . utils/parse_options.sh
 
-system=$(basename "$train_config" .yaml)
-exp=$exp_root/$system
+backbone_paths
 seed_list=(); [ -z "$seeds" ] || IFS=, read -r -a seed_list <<< "$seeds"
 for n in "${seed_list[@]}"; do [[ "$n" =~ ^[0-9]+$ ]] || die "--seeds: '$n' is not a non-negative integer (give e.g. 1,2,3)"; done
 ge2e=$exp_root/ge2e
-done_dir=$exp_root/.done
-fbank=$data/fbank
 
 if in_range 0; then
   log "Stage 0: synthesise the corpus with espeak-ng -> $data/corpus"
@@ -109,20 +96,11 @@ if in_range 4; then
   for split in train test; do
     log "Stage 4: embeddings of $split with $system and with pretrained GE2E"
     cuts=$fbank/${corpus}_cuts_$split.jsonl.gz
-    run_stage --name "extract-$system-$split" --marker "$done_dir/4.extract.$system.$split" \
-      --inputs "$exp/models/avg_model.pt" "$cuts" "$fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
-      --outputs "$exp/embeddings/$split/xvector.scp" -- \
-      steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" \
-        "$exp/models/avg_model.pt" "$cuts" "$data/$split" "$exp/embeddings/$split"
-    run_stage --name "extract-ge2e-$split" --marker "$done_dir/4.extract.ge2e.$split" \
-      --inputs "$cuts" "$data/$split/wav.scp" "$data/$split/utt2spk" --outputs "$ge2e/embeddings/$split/xvector.scp" -- \
-      steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" ge2e "$cuts" "$data/$split" "$ge2e/embeddings/$split"
+    extract_stage "$done_dir/4.extract.$system.$split" "$exp/models/avg_model.pt" "$cuts" "$data/$split" "$exp/embeddings/$split"
+    extract_stage "$done_dir/4.extract.ge2e.$split" ge2e "$cuts" "$data/$split" "$ge2e/embeddings/$split"
     for n in "${seed_list[@]}"; do
       sdir=$exp_root/${system}_trainseed$n
-      run_stage --name "extract-$system-seed$n-$split" --marker "$done_dir/4.extract.$system.seed$n.$split" \
-        --inputs "$sdir/models/avg_model.pt" "$cuts" "$fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
-        --outputs "$sdir/embeddings/$split/xvector.scp" -- \
-        steps/extract_embeddings.sh --nj "$nj" --use-gpu "$use_gpu" "$sdir/models/avg_model.pt" "$cuts" "$data/$split" "$sdir/embeddings/$split"
+      extract_stage "$done_dir/4.extract.$system.seed$n.$split" "$sdir/models/avg_model.pt" "$cuts" "$data/$split" "$sdir/embeddings/$split"
     done
   done
 fi

@@ -24,15 +24,7 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=40                # first stage to run
 stop_stage=46           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
-exp_root=exp             # where models, embeddings, scores and the report go
-train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
-corpus=mini              # corpus name in manifest file names and trial-list names
-nj=2                     # parallel jobs
-nproc=1                  # training processes per job (GPUs asked of $cuda_cmd)
-device=auto              # training device: auto|cpu|cuda
-num_threads=2            # torch threads per training process
+. local/backbone.sh     # the backbone options (data, exp_root, train_config, corpus, trials, nj, ...)
 emotion_utts=3          # emotion (40-49): utterances per speaker in each of angry, happy, sad, surprised
 emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per ablation row is derived from it
 emotion_rows=base,cp,erl,em,cp_erl,all  # emotion: ablation rows (base = without the components; all = the three; base,cp,cp_erl,all = the cumulative ablation)
@@ -41,12 +33,7 @@ emotion_enroll=3        # emotion: neutral enrollment (and neutral test) utteran
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--emotion-... VALUE] ... (stages 40-46; see the head of this file)"
 . utils/parse_options.sh
 
-system=$(basename "$train_config" .yaml)
-exp=$exp_root/$system
-done_dir=$exp_root/.done
-fbank=$data/fbank
-train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
-test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+backbone_paths
 
 if in_range 40; then
   for f in config.json speakers.jsonl; do

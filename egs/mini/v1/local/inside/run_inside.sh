@@ -24,18 +24,7 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=10                # first stage to run
 stop_stage=17           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
-exp_root=exp             # where models, embeddings, scores and the report go
-train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
-corpus=mini              # corpus name in manifest file names and trial-list names
-trials=auto              # the backbone trial lists: auto ($data/test/trials[, trials_same_gender]) or files
-nj=2                     # parallel jobs
-nproc=1                  # training processes per job (GPUs asked of $cuda_cmd)
-device=auto              # training device: auto|cpu|cuda
-num_threads=2            # torch threads per training process
-num_avg=3                # average the last N epoch models
-top_n=100                # AS-norm cohort size (train speaker means)
+. local/backbone.sh     # the backbone options (data, exp_root, train_config, corpus, trials, nj, ...)
 inside_encoder=ge2e     # conditioning + pairing space of the espeak backend: ge2e | system (the stage-3 encoder)
 inside_num_voices=800   # random voices rendered and embedded to train the conditioning network
 inside_voice_utts=2     # utterances per random voice
@@ -71,12 +60,7 @@ kokoro_threads=1        # onnxruntime threads per synthesis job
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--inside-... VALUE] ... (stages 10-17; see the head of this file)"
 . utils/parse_options.sh
 
-system=$(basename "$train_config" .yaml)
-exp=$exp_root/$system
-done_dir=$exp_root/.done
-fbank=$data/fbank
-train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
-test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+backbone_paths
 
 if in_range 10 17; then
   for f in "$data/train/spk2gender" "$data/test/spk2gender"; do

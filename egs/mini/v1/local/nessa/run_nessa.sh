@@ -22,20 +22,12 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=30                # first stage to run
 stop_stage=33           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
-exp_root=exp             # where models, embeddings, scores and the report go
-train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
-corpus=mini              # corpus name in manifest file names and trial-list names
-trials=auto              # the backbone trial lists: auto ($data/test/trials[, trials_same_gender]) or files
-nj=2                     # parallel jobs
-use_gpu=false            # extraction on GPU (through $cuda_cmd)
-nproc=1                  # training processes per job (GPUs asked of $cuda_cmd)
-device=auto              # training device: auto|cpu|cuda
-num_threads=2            # torch threads per training process
+. local/backbone.sh     # the backbone options (data, exp_root, train_config, corpus, trials, nj, ...)
 nessa_encoders=conf/xvector_mini.yaml  # NESSA: extra (old) encoders stage 30 trains and extracts (space-separated configs)
+nessa_extractors=        # NESSA: model files of existing extractors (.pt from training or import_model, .onnx, .ts):
+                         # stage 30 embeds train and test with each (system name: the file name); pairs as below
 nessa_num_avg=2         # NESSA: epoch models averaged for those encoders
-nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E and each of $nessa_encoders -> $system
+nessa_pairs=auto        # NESSA: old:new system pairs under $exp_root; auto: GE2E, each of $nessa_encoders and of $nessa_extractors -> $system
 nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)
 nessa_dev_speakers=10   # NESSA: training speakers held out for the dev trials (selection, early stopping)
 nessa_utts_per_profile=3       # NESSA: enrollment utterances averaged into a profile
@@ -44,16 +36,18 @@ nessa_profile_modes=dev  # NESSA: profile averaging mode(s): dev (the one each m
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--nessa-... VALUE] ... (stages 30-33; see the head of this file)"
 . utils/parse_options.sh
 
-system=$(basename "$train_config" .yaml)
-exp=$exp_root/$system
-done_dir=$exp_root/.done
-fbank=$data/fbank
-train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
-test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+backbone_paths
 
+extractor_names=(); declare -A extractor_models=()
+for spec in $nessa_extractors; do
+  resolve_extractor "$spec" "$exp_root" "$system"
+  [ "$extractor_file" = true ] || die "--nessa-extractors takes model files (.pt/.onnx/.ts), got '$spec'"
+  extractor_names+=("$extractor_name"); extractor_models[$extractor_name]=$extractor_model
+done
 if [ "$nessa_pairs" = auto ]; then
   nessa_pairs="ge2e:$system"
   for config in $nessa_encoders; do nessa_pairs+=" $(basename "$config" .yaml):$system"; done
+  for name in "${extractor_names[@]}"; do nessa_pairs+=" $name:$system"; done
 fi
 if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
   for config in $nessa_encoders; do
@@ -65,12 +59,16 @@ if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
       steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
         "$config" "$train_cuts" "$exp_root/$sys"
     for split in train test; do
-      cuts=$data/fbank/${corpus}_cuts_$split.jsonl.gz
-      run_stage --name "extract-$sys-$split" --marker "$done_dir/30.extract.$sys.$split" \
-        --inputs "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/fbank/${corpus}_feats_$split" "$data/$split/utt2spk" \
-        --outputs "$exp_root/$sys/embeddings/$split/xvector.scp" -- \
-        steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-          "$exp_root/$sys/models/avg_model.pt" "$cuts" "$data/$split" "$exp_root/$sys/embeddings/$split"
+      extract_stage "$done_dir/30.extract.$sys.$split" "$exp_root/$sys/models/avg_model.pt" \
+        "$fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp_root/$sys/embeddings/$split"
+    done
+  done
+  for name in "${extractor_names[@]}"; do
+    log "Stage 30: embeddings of train and test with ${extractor_models[$name]} -> $exp_root/$name"
+    for split in train test; do
+      extract_stage "$done_dir/30.extract.$name.$split" "${extractor_models[$name]}" \
+        "$fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp_root/$name/embeddings/$split" \
+        "$data/$split/wav.scp"  # its own front-end may compute features from the audio
     done
   done
 fi

@@ -25,15 +25,10 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=20                # first stage to run
 stop_stage=25           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data                # where corpus, manifests, Kaldi dirs and features are (run.sh passes its own)
-exp_root=exp             # where models, embeddings, scores and the report go
-train_config=conf/ecapa_mini.yaml  # the backbone encoder config (its system name: the file name)
-corpus=mini              # corpus name in manifest file names and trial-list names
-trials=auto              # the backbone trial lists: auto ($data/test/trials[, trials_same_gender]) or files
-nj=2                     # parallel jobs
-use_gpu=false            # extraction on GPU (through $cuda_cmd)
-device=auto              # training device: auto|cpu|cuda
+. local/backbone.sh     # the backbone options (data, exp_root, train_config, corpus, trials, nj, ...)
+seed_extractors="system ge2e"   # frozen extractors: system (the stage-3 encoder), ge2e, a system trained under
+                                 # $exp_root, or a model file (.pt from training or import_model, .onnx, .ts;
+                                 # named after the file, its train/test embeddings made in stage 21)
 seed_config=conf/seed_mini.yaml  # SEED network, diffusion, training, copies and inference settings
 seed_paper=true                  # also a second SEED system per extractor in the published configuration
 seed_paper_config=conf/seed_paper.yaml  # its settings (its data budget and copies: --seed-config's)
@@ -46,12 +41,7 @@ seed_enhance_nj=1                # jobs of the enhancement step (a few thousand 
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--seed-... VALUE] ... (stages 20-25; see the head of this file)"
 . utils/parse_options.sh
 
-system=$(basename "$train_config" .yaml)
-exp=$exp_root/$system
-done_dir=$exp_root/.done
-fbank=$data/fbank
-train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train  # the backbone's features
-test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+backbone_paths
 
 if in_range 20; then
   for f in config.json speakers.jsonl metadata.jsonl; do
@@ -60,8 +50,12 @@ if in_range 20; then
       "mismatch data (see local/seed/run_seed.sh and egs/voxceleb/v1)"
   done
 fi
-seed_extractor() { if [ "$1" = ge2e ]; then echo ge2e; else echo "$exp_root/$1/models/avg_model.pt"; fi; }
-seed_systems=("$system" ge2e)
+seed_systems=(); declare -A seed_model=() seed_external=()
+for spec in $seed_extractors; do
+  resolve_extractor "$spec" "$exp_root" "$system"
+  seed_systems+=("$extractor_name"); seed_model[$extractor_name]=$extractor_model; seed_external[$extractor_name]=$extractor_file
+done
+[ ${#seed_systems[@]} -gt 0 ] || die "--seed-extractors is empty"
 seed_variants=("seed=$seed_config")  # <exp suffix>=<config>: SEED systems per extractor, all on the copies of stage 22
 [ "$seed_paper" != true ] || seed_variants+=("seed_paper=$seed_paper_config")
 variant_marker() { if [ "$1" = seed ]; then echo "$2.seed.$3"; else echo "$2.$1.$3"; fi; }  # tuned: the markers of before
@@ -95,20 +89,22 @@ fi
 
 if [ "$stage" -le 21 ] && [ "$stop_stage" -ge 21 ]; then
   for sys in "${seed_systems[@]}"; do
-    model=$(seed_extractor "$sys")
+    model=${seed_model[$sys]}
     log "Stage 21: embeddings of test_seed with $sys"
-    inputs=("$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed/utt2spk")
-    if [ "$model" = ge2e ]; then inputs+=("$data/test_seed/wav.scp"); else inputs+=("$model" "$fbank/${corpus}_feats_test_seed"); fi
-    run_stage --name "seed-extract-$sys" --marker "$done_dir/21.seed.extract.$sys" --inputs "${inputs[@]}" \
-      --outputs "$exp_root/$sys/embeddings/test_seed/xvector.scp" -- \
-      steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "$use_gpu" \
-        "$model" "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" "$data/test_seed" "$exp_root/$sys/embeddings/test_seed"
+    extract_stage "$done_dir/21.seed.extract.$sys" "$model" "$data/fbank/${corpus}_cuts_test_seed.jsonl.gz" \
+      "$data/test_seed" "$exp_root/$sys/embeddings/test_seed"
+    [ "${seed_external[$sys]}" = true ] || continue
+    for split in train test; do  # a model file: its embeddings of the backbone's splits too
+      log "Stage 21: embeddings of $split with $sys"
+      extract_stage "$done_dir/21.seed.extract.$sys.$split" "$model" "$fbank/${corpus}_cuts_$split.jsonl.gz" \
+        "$data/$split" "$exp_root/$sys/embeddings/$split" "$data/$split/wav.scp"  # audio: its own front-end
+    done
   done
 fi
 
 if [ "$stage" -le 22 ] && [ "$stop_stage" -ge 22 ]; then
   for sys in "${seed_systems[@]}"; do
-    model=$(seed_extractor "$sys")
+    model=${seed_model[$sys]}
     log "Stage 22: SEED training data: $sys embeddings of noise/music/reverb copies of training utterances"
     inputs=("$seed_config" "$train_cuts" "$data/train/wav.scp"); [ "$model" = ge2e ] || inputs+=("$model")
     run_stage --name "seed-copies-$sys" --marker "$done_dir/22.seed.copies.$sys" --inputs "${inputs[@]}" \
@@ -120,7 +116,7 @@ fi
 
 if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
   for sys in "${seed_systems[@]}"; do
-    model=$(seed_extractor "$sys")
+    model=${seed_model[$sys]}
     for variant in "${seed_variants[@]}"; do
       v=${variant%%=*}; config=${variant#*=}; sdir=$exp_root/${sys}_$v
       log "Stage 23: train SEED ($config) for $sys -> $sdir (epoch chosen on held-out training speakers)"
@@ -138,7 +134,7 @@ fi
 
 if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
   for sys in "${seed_systems[@]}"; do
-    model=$(seed_extractor "$sys")
+    model=${seed_model[$sys]}
     for variant in "${seed_variants[@]}"; do
       v=${variant%%=*}; sdir=$exp_root/${sys}_$v
       log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $sdir/embeddings"
@@ -155,7 +151,7 @@ fi
 if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
   set_trial_lists
   for sys in "${seed_systems[@]}"; do
-    model=$(seed_extractor "$sys")
+    model=${seed_model[$sys]}
     for variant in "${seed_variants[@]}"; do
       v=${variant%%=*}; sdir=$exp_root/${sys}_$v
       log "Stage 25: score baseline and ${sys}_$v on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"

@@ -34,7 +34,7 @@ num_mel_bins=80         # fbank filters (must match the config's feat_dim)
 musan_root=             # music/ speech/ noise/
 rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noises/ pointsource_noises/
 seed_config=conf/seed.yaml   # SEED network, diffusion, training, copies and inference settings
-seed_extractor=system        # the frozen extractor: system ($exp/<train config>/models/avg_model.pt), ge2e, or a model file (.pt/.onnx, e.g. from import_model)
+seed_extractor=system        # the frozen extractor: system ($exp/<train config>/models/avg_model.pt), ge2e, a system trained under $exp, or a model file (.pt/.onnx/.ts, e.g. from import_model)
 voxconverse_sv_root=         # VoxConverse SV segments + trials_wo_overlap.txt: adds the VC-Mix list ('' = Vox1-O only)
 seed_eval_seeds=1,2,3        # diffusion-noise seeds of the evaluation (rows give mean and std)
 seed_sweep=10,50,100,200     # t* values of the sweep table
@@ -46,19 +46,15 @@ system=$(basename "$train_config" .yaml)
 dir=$exp/$system
 done_dir=$exp/.done
 
-case "$seed_extractor" in
-  system) seed_sys=$system; seed_model=$dir/models/avg_model.pt ;;
-  ge2e) seed_sys=ge2e; seed_model=ge2e ;;
-  *.pt|*.onnx) [ -f "$seed_extractor" ] || die "--seed-extractor: no model file $seed_extractor"
-    seed_model=$seed_extractor; seed_sys=$(basename "${seed_extractor%.*}") ;;  # e.g. an imported WeSpeaker model
-  *) die "--seed-extractor must be system, ge2e or a model file (.pt/.onnx), got '$seed_extractor'" ;;
-esac
+resolve_extractor "$seed_extractor" "$exp" "$system"  # steps/lib.sh
+seed_sys=$extractor_name; seed_model=$extractor_model
+seed_embed_here=$extractor_file; [ "$seed_model" != ge2e ] || seed_embed_here=true  # else stage 5 of run.sh made them
 seed_emb=$exp/$seed_sys/embeddings
 seed_dir=$exp/${seed_sys}_seed
 seed_model_inputs=(); [ "$seed_model" = ge2e ] || seed_model_inputs=("$seed_model")
 seed_sets=(voxceleb_train voxceleb1_test); [ -z "$voxconverse_sv_root" ] || seed_sets+=(voxconverse_sv)
 
-if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ] && [ "$seed_extractor" != system ]; then
+if [ "$stage" -le 20 ] && [ "$stop_stage" -ge 20 ] && [ "$seed_embed_here" = true ]; then
   for split in test train; do
     name=${kaldi_name[$split]}
     log "Stage 20: $seed_sys embeddings of $name (the SEED extractor)"
