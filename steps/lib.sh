@@ -78,7 +78,9 @@ resolve_extractor() {
     ge2e) extractor_name=ge2e; extractor_model=ge2e ;;
     *.pt|*.onnx|*.ts)
       [ -f "$spec" ] || die "extractor model file not found: $spec"
-      base=$(basename "$spec"); extractor_name=${base%.*}; extractor_model=$spec; extractor_file=true ;;
+      base=$(basename "$spec"); extractor_name=${base%.*}; extractor_model=$spec; extractor_file=true
+      [ "$extractor_name" != ge2e ] && [ ! -d "$root/$extractor_name/models" ] || die "extractor file $spec would be" \
+        "named $extractor_name, the name of a system under $root: rename the file (its name names its outputs)" ;;
     *)
       [[ "$spec" =~ ^[A-Za-z0-9_.-]+$ ]] && [ -f "$root/$spec/models/avg_model.pt" ] || die "extractor '$spec' is" \
         "neither system, ge2e, a system trained under $root (no $root/$spec/models/avg_model.pt) nor a model file (.pt/.onnx/.ts)"

@@ -34,9 +34,12 @@ def test_resolve_extractor_names_each_kind_of_extractor(tmp_path: Path) -> None:
 
 
 def test_resolve_extractor_rejects_what_it_cannot_find(tmp_path: Path) -> None:
+    (tmp_path / "exp" / "xvec" / "models").mkdir(parents=True)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "xvec.onnx").write_bytes(b"x")  # would write into the trained system's folder
     for spec, words in (("missing.onnx", "model file not found: missing.onnx"),
                         ("nosuch", "no exp/nosuch/models/avg_model.pt"),
-                        ("../etc", "neither system")):
+                        ("../etc", "neither system"), ("m/xvec.onnx", "the name of a system under exp")):
         r = resolve(tmp_path, spec)
         assert r.returncode == 1 and words in r.stderr, (spec, r.stderr)
         assert r.stdout == ""
