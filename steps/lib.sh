@@ -17,6 +17,10 @@
 #   extract_stage MARKER MODEL CUTS DATA_DIR OUT_DIR [INPUT...]
 #                          a guarded extraction (steps/extract_embeddings.sh through $train_cmd) reading the
 #                          model, the cuts and their stored features (GE2E: the audio) and utt2spk, plus INPUTs
+#   seed_row_stage MARKER ROW METHOD BASELINE PREFIX LIST
+#                          with --seeds (seed_list): the row ROW of trial list LIST in $exp_root/results.json from
+#                          the per-seed systems $exp_root/PREFIX<N> (scores_none/LIST.{metrics.json,score});
+#                          nothing without seeds
 
 run_stage() {
   local force_opt=()
@@ -99,4 +103,17 @@ extract_stage() {
   run_stage --name "$(basename "$marker")" --marker "$marker" --inputs "${inputs[@]}" "$@" \
     --outputs "$out/xvector.scp" -- \
     steps/extract_embeddings.sh --cmd "$train_cmd" --nj "$nj" --use-gpu "${use_gpu:-false}" "$model" "$cuts" "$data_dir" "$out"
+}
+
+seed_row_stage() {
+  local marker=$1 row=$2 method=$3 baseline=$4 prefix=$5 list=$6 runs=() files=() n stem base=()
+  [ ${#seed_list[@]} -gt 0 ] || return 0
+  for n in "${seed_list[@]}"; do
+    stem=$exp_root/$prefix$n/scores_none/$list
+    runs+=(--seed-run "$n=$stem.metrics.json,$stem.score"); files+=("$stem.metrics.json")
+  done
+  [ -z "$baseline" ] || base=(--baseline "$baseline")
+  run_stage --name "report-$row-$list" --marker "$marker" --inputs "${files[@]}" --outputs "$exp_root/results.json" -- \
+    python -m embspace.bin.report --results "$exp_root/results.json" --system "$row" --method "$method" "${base[@]}" \
+      --trials "$list" "${runs[@]}" --extra norm=none
 }

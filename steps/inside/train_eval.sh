@@ -4,7 +4,7 @@
 # baseline). The real training embeddings give the mean for mean subtraction and the AS-norm cohort,
 # exactly as in the baseline recipe, so systems differ only in what the encoder was trained on.
 # Usage: steps/inside/train_eval.sh [--cmd utils/run.py] [--nj 2] [--nproc 1] [--device auto] [--num-avg 3]
-#          [--num-threads 2] [--norms "none asnorm"] [--top-n 100] [--equal-steps false]
+#          [--num-threads 2] [--norms "none asnorm"] [--top-n 100] [--equal-steps false] [--seed N]
 #          <config.yaml> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS...
 # --equal-steps true: as many batches per epoch as one pass over <real-train-cuts> gives (the real-only
 # baseline's number), whatever the size of <train-cuts>: an equal-compute comparison (config written
@@ -20,6 +20,7 @@ num_threads=0
 norms=none
 top_n=300
 equal_steps=false
+seed=          # training seed (steps/train.sh --seed); empty: the config's
 . "$(dirname "$0")/../../utils/parse_options.sh"
 if [ $# -lt 8 ]; then
   echo "Usage: $0 [options] <config> <train-cuts> <exp-dir> <real-train-cuts> <real-train-data> <test-cuts> <test-data> NAME=TRIALS..." >&2
@@ -35,7 +36,8 @@ if [ "$equal_steps" = true ]; then
   config=$dir/train_config.yaml
 fi
 
-"$steps/train.sh" --nproc "$nproc" --device "$device" --num-avg "$num_avg" --num-threads "$num_threads" \
+seed_opt=(); [ -z "$seed" ] || seed_opt=(--seed "$seed")
+"$steps/train.sh" --nproc "$nproc" --device "$device" --num-avg "$num_avg" "${seed_opt[@]}" --num-threads "$num_threads" \
   "$config" "$cuts" "$dir"
 "$steps/extract_embeddings.sh" --cmd "$cmd" --nj "$nj" "$dir/models/avg_model.pt" "$train_cuts" "$train_data" \
   "$dir/embeddings/train"

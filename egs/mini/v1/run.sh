@@ -30,8 +30,6 @@ stop_stage=49           # last stage: 0-6 backbone; 10-19 INSIDE, 20-29 SEED, 30
 force=false             # true: rerun the selected stages even when their inputs did not change
 . local/backbone.sh     # the backbone options: data, exp_root, train_config, corpus, trials, nj, use_gpu,
                         # nproc, device, num_threads, num_avg, top_n (defaults and meaning there)
-seeds=                  # training seeds as an axis (e.g. 1,2,3): the backbone encoder also trained under each
-                        # -> $exp_root/<system>_trainseed<N>, row <system>_seeds (per-seed results); empty: none
 num_speakers=120        # corpus: speakers in all (train + test)
 num_test_speakers=40    # corpus: test speakers (disjoint from train)
 utts_per_speaker=20     # corpus: utterances per speaker
@@ -42,8 +40,6 @@ Method options (--inside-*, --kokoro-*, --seed-*, --nessa-*, --emotion-*): local
 . utils/parse_options.sh
 
 backbone_paths
-seed_list=(); [ -z "$seeds" ] || IFS=, read -r -a seed_list <<< "$seeds"
-for n in "${seed_list[@]}"; do [[ "$n" =~ ^[0-9]+$ ]] || die "--seeds: '$n' is not a non-negative integer (give e.g. 1,2,3)"; done
 ge2e=$exp_root/ge2e
 
 if in_range 0; then
@@ -135,19 +131,9 @@ if in_range 6; then
   set_trial_lists
   steps/report_rows.sh --force "$force" --marker-prefix "$done_dir/6.report" "$exp_root" \
     "${list_names[*]}" "$system" ge2e
-  if [ ${#seed_list[@]} -gt 0 ]; then
-    for name in "${list_names[@]}"; do
-      runs=(); files=()
-      for n in "${seed_list[@]}"; do
-        stem=$exp_root/${system}_trainseed$n/scores_none/$name
-        runs+=(--seed-run "$n=$stem.metrics.json,$stem.score"); files+=("$stem.metrics.json")
-      done
-      run_stage --name "report-$system-seeds-$name" --marker "$done_dir/6.report.$system.seeds.$name" --inputs "${files[@]}" \
-        --outputs "$exp_root/results.json" -- \
-        python -m embspace.bin.report --results "$exp_root/results.json" --system "${system}_seeds" --method baseline \
-          --trials "$name" "${runs[@]}" --extra norm=none
-    done
-  fi
+  for name in "${list_names[@]}"; do  # with --seeds: one row of per-seed results
+    seed_row_stage "$done_dir/6.report.$system.seeds.$name" "${system}_seeds" baseline "" "${system}_trainseed" "$name"
+  done
 fi
 
 # ------------------------------------------------------------------ the methods: one sub-recipe each
@@ -156,7 +142,7 @@ common=(--stage "$stage" --stop-stage "$stop_stage" --force "$force" --data "$da
         --train-config "$train_config" --corpus "$corpus" --nj "$nj" --device "$device")
 train_opts=(--nproc "$nproc" --num-threads "$num_threads")
 if in_range 10 19; then
-  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" \
+  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" --seeds "$seeds" \
     "${inside_opts[@]}" "${kokoro_opts[@]}"
 fi
 if in_range 20 29; then

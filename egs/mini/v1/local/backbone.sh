@@ -13,8 +13,11 @@ device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
 num_avg=3               # average the last N epoch models
 top_n=100               # AS-norm cohort size (train speaker means)
+seeds=                  # training seeds as an axis (e.g. 1,2,3): the encoder, and the INSIDE system, also trained
+                        # under each -> $exp_root/<system>[_inside]_trainseed<N>, rows <system>[_inside]_seeds; empty: none
 
-# system, exp (its folder), done_dir (stage markers), fbank, and the backbone's cuts and stored features
+# system, exp (its folder), done_dir (stage markers), fbank, the backbone's cuts and stored features,
+# seed_list (the --seeds as an array)
 backbone_paths() {
   system=$(basename "$train_config" .yaml)
   exp=$exp_root/$system
@@ -22,4 +25,7 @@ backbone_paths() {
   fbank=$data/fbank
   train_cuts=$fbank/${corpus}_cuts_train.jsonl.gz; train_feats=$fbank/${corpus}_feats_train
   test_cuts=$fbank/${corpus}_cuts_test.jsonl.gz; test_feats=$fbank/${corpus}_feats_test
+  seed_list=(); [ -z "$seeds" ] || IFS=, read -r -a seed_list <<< "$seeds"
+  local n
+  for n in "${seed_list[@]}"; do [[ "$n" =~ ^[0-9]+$ ]] || die "--seeds: '$n' is not a non-negative integer (give e.g. 1,2,3)"; done
 }

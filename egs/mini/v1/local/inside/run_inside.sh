@@ -155,6 +155,7 @@ fi
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   train_eval() {  # NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score
     local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
+    [ -z "${train_seed:-}" ] || equal+=(--seed "$train_seed")  # the training seed of a per-seed system
     run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
       --inputs "$2" "$3" "${@:5}" "$train_cuts" "$train_feats" \
         "$test_cuts" "$test_feats" "$data/train/utt2spk" \
@@ -171,6 +172,11 @@ if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
   train_eval "${system}_inside" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" "$inside_equal_steps" \
     "$data/fbank/inside_${system}_${main_name}_feats_train"
+  for n in "${seed_list[@]}"; do
+    log "Stage 13: train ${system}_inside with training seed $n -> $exp_root/${system}_inside_trainseed$n"
+    train_seed=$n train_eval "${system}_inside_trainseed$n" "$train_config" "$exp/inside/data/$main_name/cuts_train.jsonl.gz" \
+      "$inside_equal_steps" "$data/fbank/inside_${system}_${main_name}_feats_train"
+  done
   for t in "${inside_trials[@]}"; do  # AS-norm on its own, so that --top-n reruns only this
     sdir=$exp_root/${system}_inside
     run_stage --name "inside-asnorm-${t%%=*}" --marker "$done_dir/13.inside.asnorm.$system.${t%%=*}" \
@@ -231,6 +237,10 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
     --outputs "$exp_root/results.json" -- \
     steps/inside/report.sh --results "$exp_root/results.json" --gender-dir "$exp/inside/gender" --gender-trials "${corpus}_test" \
       --trials "${inside_trials[*]%%=*}" --data-dir "$exp/inside/data" "${rows[@]}"
+  for t in "${inside_trials[@]}"; do  # with --seeds: per-seed INSIDE systems against the per-seed baselines
+    seed_row_stage "$done_dir/15.inside.report.$system.seeds.${t%%=*}" "${system}_inside_seeds" inside "${system}_seeds" \
+      "${system}_inside_trainseed" "${t%%=*}"
+  done
   run_stage --name inside-map --marker "$done_dir/15.inside.map.$system" \
     --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
       "$exp/inside/data/$main_name/identities/identities.jsonl" "$exp/inside/data/$main_name/data_report.json" \
