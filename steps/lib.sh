@@ -21,6 +21,9 @@
 #                          with --seeds (seed_list): the row ROW of trial list LIST in $exp_root/results.json from
 #                          the per-seed systems $exp_root/PREFIX<N> (scores_none/LIST.{metrics.json,score});
 #                          nothing without seeds
+#   inside_rows_stage MARKER RESULTS "LIST..." SYSTEM METHOD BASELINE SCORE_DIR DATA_REPORT [KEY=VALUE...]
+#                          a guarded steps/inside/report.sh: SYSTEM's rows (one per trial list) from
+#                          SCORE_DIR/<list>.{metrics.json,score}, with its INSIDE data report ('' = none)
 
 run_stage() {
   local force_opt=()
@@ -116,4 +119,15 @@ seed_row_stage() {
   run_stage --name "report-$row-$list" --marker "$marker" --inputs "${files[@]}" --outputs "$exp_root/results.json" -- \
     python -m embspace.bin.report --results "$exp_root/results.json" --system "$row" --method "$method" "${base[@]}" \
       --trials "$list" "${runs[@]}" --extra norm=none
+}
+
+inside_rows_stage() {
+  local marker=$1 results=$2 lists=$3 sys=$4 method=$5 baseline=$6 sdir=$7 data_report=$8 inputs=() opts=() t
+  shift 8
+  for t in $lists; do inputs+=("$sdir/$t.metrics.json" "$sdir/$t.score"); done
+  [ -z "$data_report" ] || { inputs+=("$data_report"); opts+=(--data-report "$data_report"); }
+  [ -z "$baseline" ] || opts+=(--baseline "$baseline")
+  run_stage --name "$(basename "$marker")" --marker "$marker" --inputs "${inputs[@]}" --outputs "$results" -- \
+    steps/inside/report.sh --results "$results" --trials "$lists" --system "$sys" --method "$method" \
+      --score-dir "$sdir" "${opts[@]}" "$@"
 }

@@ -214,29 +214,27 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 15: INSIDE report rows, identity map -> $exp_root/results.json, $exp/inside/map.png"
-  row_inputs=("$exp/inside/data/$main_name/data_report.json" "$exp/inside/gender/inside.metrics.json" "$exp/inside/gender/real.metrics.json")
-  rows=()  # system|method|baseline|score dir|extra
+  lists="${inside_trials[*]%%=*}"; results=$exp_root/results.json; reports=$exp/inside/data
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    rows+=("${system}_inside$sfx|inside|$system$sfx|$exp_root/${system}_inside/scores_$norm|norm=$norm variant=$main_name config=$train_config equal_steps=$inside_equal_steps")
+    inside_rows_stage "$done_dir/15.inside.report.${system}_inside$sfx" "$results" "$lists" "${system}_inside$sfx" inside \
+      "$system$sfx" "$exp_root/${system}_inside/scores_$norm" "$reports/$main_name/data_report.json" \
+      norm=$norm variant=$main_name config=$train_config equal_steps=$inside_equal_steps
   done
   if [ "$inside_ablations" = true ]; then
-    rows+=("$abl|baseline||$exp_root/$abl/scores_none|norm=none config=$inside_ablation_config")
+    inside_rows_stage "$done_dir/15.inside.report.$abl" "$results" "$lists" "$abl" baseline "" "$exp_root/$abl/scores_none" "" \
+      norm=none config=$inside_ablation_config
     for v in "${inside_variants[@]:1}"; do
       set -- $v
       name=$(inside_name "$@")
-      rows+=("${abl}_inside_$name|inside|$abl|$exp_root/${abl}_inside_$name/scores_none|norm=none variant=$name config=$inside_ablation_config equal_steps=$inside_equal_steps")
-      row_inputs+=("$exp/inside/data/$name/data_report.json")
+      inside_rows_stage "$done_dir/15.inside.report.${abl}_inside_$name" "$results" "$lists" "${abl}_inside_$name" inside \
+        "$abl" "$exp_root/${abl}_inside_$name/scores_none" "$reports/$name/data_report.json" \
+        norm=none variant=$name config=$inside_ablation_config equal_steps=$inside_equal_steps
     done
   fi
-  for r in "${rows[@]}"; do
-    IFS='|' read -r sys_name _ _ sdir _ <<< "$r"
-    for t in "${inside_trials[@]}"; do row_inputs+=("$sdir/${t%%=*}.metrics.json"); done
-  done
-  run_stage --name inside-report --marker "$done_dir/15.inside.report.$system" --inputs "${row_inputs[@]}" \
-    --outputs "$exp_root/results.json" -- \
-    steps/inside/report.sh --results "$exp_root/results.json" --gender-dir "$exp/inside/gender" --gender-trials "${corpus}_test" \
-      --trials "${inside_trials[*]%%=*}" --data-dir "$exp/inside/data" "${rows[@]}"
+  run_stage --name inside-gender-rows --marker "$done_dir/15.inside.report.gender.$system" \
+    --inputs "$exp/inside/gender/"{real,inside}.{metrics.json,predictions} --outputs "$results" -- \
+    steps/inside/report.sh --results "$results" --gender-dir "$exp/inside/gender" --gender-trials "${corpus}_test"
   for t in "${inside_trials[@]}"; do  # with --seeds: per-seed INSIDE systems against the per-seed baselines
     seed_row_stage "$done_dir/15.inside.report.$system.seeds.${t%%=*}" "${system}_inside_seeds" inside "${system}_seeds" \
       "${system}_inside_trainseed" "${t%%=*}"
@@ -297,12 +295,9 @@ if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true 
       --num-threads "$num_threads" --norms none "${kequal[@]}" "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
       "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
       "${inside_trials[@]}"
-  krows=() krow_inputs=("$kdata/data_report.json")
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
-    krows+=("$ksys$sfx|inside|$system$sfx|$kdir/scores_$norm|norm=$norm variant=kokoro tts=kokoro config=$train_config equal_steps=$inside_equal_steps")
     for t in "${inside_trials[@]}"; do
-      krow_inputs+=("$kdir/scores_$norm/${t%%=*}.metrics.json")
       [ "$norm" = asnorm ] || continue  # AS-norm on its own, so that --top-n reruns only this
       run_stage --name "kokoro-asnorm-${t%%=*}" --marker "$done_dir/17.kokoro.asnorm.$ksys.${t%%=*}" \
         --inputs "${t#*=}" "$kdir/embeddings/test/xvector.scp" "$kdir/embeddings/train/mean.vec" \
@@ -310,9 +305,8 @@ if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true 
         steps/score.sh --norm asnorm --top-n "$top_n" "${t#*=}" "$kdir/embeddings/test" "$kdir/embeddings/train" \
           "$kdir/scores_asnorm/${t%%=*}"
     done
+    inside_rows_stage "$done_dir/17.kokoro.report.$ksys$sfx" "$exp_root/results.json" "${inside_trials[*]%%=*}" \
+      "$ksys$sfx" inside "$system$sfx" "$kdir/scores_$norm" "$kdata/data_report.json" \
+      norm=$norm variant=kokoro tts=kokoro config=$train_config equal_steps=$inside_equal_steps
   done
-  run_stage --name "kokoro-report-$ksys" --marker "$done_dir/17.kokoro.report.$ksys" --inputs "${krow_inputs[@]}" \
-    --outputs "$exp_root/results.json" -- \
-    steps/inside/report.sh --results "$exp_root/results.json" --trials "${inside_trials[*]%%=*}" \
-      --data-dir "$exp/inside/data" "${krows[@]}"
 fi

@@ -131,14 +131,12 @@ fi
 if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
   log "Stage 12: INSIDE rows -> $exp/results.json"
   vox_trial_lists
-  names=(); inputs=("$idir/data/data_report.json")
-  for item in "${trial_lists[@]}"; do
-    names+=("${item%%=*}")
-    inputs+=("$idir/scores_none/${item%%=*}.metrics.json" "$idir/scores_asnorm/${item%%=*}.metrics.json")
+  names=(); for item in "${trial_lists[@]}"; do names+=("${item%%=*}"); done
+  tts=$(basename "${inside_tts_command%% *}")
+  for norm in none asnorm; do
+    sfx=; [ "$norm" = none ] || sfx=_$norm
+    inside_rows_stage "$done_dir/12.inside.report.${system}_inside$sfx" "$exp/results.json" "${names[*]}" \
+      "${system}_inside$sfx" inside "$system$sfx" "$idir/scores_$norm" "$idir/data/data_report.json" \
+      norm=$norm variant=data tts=$tts
   done
-  run_stage --name "inside-report-$system" --marker "$done_dir/12.inside.report.$system" --inputs "${inputs[@]}" \
-    --outputs "$exp/results.json" -- \
-    steps/inside/report.sh --results "$exp/results.json" --trials "${names[*]}" --data-dir "$idir" \
-      "${system}_inside|inside|$system|$idir/scores_none|norm=none variant=data tts=$(basename "${inside_tts_command%% *}")" \
-      "${system}_inside_asnorm|inside|${system}_asnorm|$idir/scores_asnorm|norm=asnorm variant=data tts=$(basename "${inside_tts_command%% *}")"
 fi
