@@ -32,24 +32,7 @@ force=false             # true: rerun the selected stages even when their inputs
 voxceleb1_root=         # wav/idNNNNN/<youtube id>/NNNNN.wav + vox1_meta.csv
 voxceleb2_root=         # [dev/|test/]aac/idNNNNN/<youtube id>/NNNNN.m4a (+ vox2_meta.csv)
 vox2_ext=m4a            # m4a (lhotse; needs an ffmpeg-capable audio backend) or wav (a converted copy)
-vox1_dev_in_train=auto  # auto: false with VoxCeleb2 (VoxCeleb1 dev then joins the test set: Vox1-E/H), else true
-musan_root=             # music/ speech/ noise/
-rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noises/ pointsource_noises/
-trials_dir=             # veri_test2.txt (required from stage 2), list_test_all2.txt, list_test_hard2.txt (optional)
-augment=true            # on-the-fly MUSAN/RIR augmentation when those corpora are given
-# outputs
-data=data               # manifests, Kaldi dirs, trials, features
-exp=exp                 # models, embeddings, scores, report
-# compute
-nj=8                    # parallel jobs for manifests, features and extraction
-use_gpu=false           # extraction on GPU (one per job, through $cuda_cmd)
-nproc=1                 # training processes (torchrun --nproc_per_node)
-device=auto             # training device: auto|cpu|cuda
-num_threads=0           # torch threads per training process (0: torch's default)
-train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
-num_avg=10              # average the last N epoch models
-num_mel_bins=80         # fbank filters (must match the config's feat_dim)
-top_n=300               # AS-norm cohort size (train speaker means)
+. local/backbone.sh      # the backbone options: data, exp, train_config, nj, use_gpu, nproc, device, ... (defaults there)
 help_message="Usage: $0 --voxceleb1-root DIR [--voxceleb2-root DIR] [--musan-root DIR] [--rir-root DIR] --trials-dir DIR
   [--stage N] [--stop-stage M] [--nj N] [--train-config conf/X.yaml] [--use-gpu true|false] [--data DIR] [--exp DIR] ...
 Method options (--inside-*, --seed-*, --voxconverse-*, --nessa-*): local/<method>/run_<method>.sh --help"

@@ -21,10 +21,7 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=31                # first stage to run
 stop_stage=33           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data               # manifests, Kaldi dirs, trials, features
-exp=exp                 # models, embeddings, scores, report
-train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
+. local/backbone.sh      # the backbone options: data, exp, train_config, nj, use_gpu, nproc, device, ... (defaults there)
 nessa_old=              # NESSA: the old model's exp dir (A)
 nessa_new=              # NESSA: the new model's exp dir (B); empty: this run's system ($exp/<train config>)
 nessa_config=conf/nessa.yaml  # NESSA: mapper options (embspace.bin.nessa_train --config)

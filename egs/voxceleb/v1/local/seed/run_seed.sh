@@ -22,17 +22,7 @@ cd "$(dirname "$0")/../.."  # the recipe folder
 stage=20                # first stage to run
 stop_stage=25           # last stage
 force=false             # true: rerun the selected stages even when their inputs did not change
-# the backbone (run.sh passes its values)
-data=data               # manifests, Kaldi dirs, trials, features
-exp=exp                 # models, embeddings, scores, report
-train_config=conf/ecapa_c512.yaml  # encoder config; the system is named after the file (--config is parse_options' own)
-nj=8                    # parallel jobs for manifests, features and extraction
-use_gpu=false           # extraction on GPU (one per job)
-device=auto             # training device: auto|cpu|cuda
-num_threads=0           # torch threads per training process (0: torch's default)
-num_mel_bins=80         # fbank filters (must match the config's feat_dim)
-musan_root=             # music/ speech/ noise/
-rir_root=               # RIRS_NOISES: simulated_rirs/ real_rirs_isotropic_noises/ pointsource_noises/
+. local/backbone.sh      # the backbone options: data, exp, train_config, nj, use_gpu, nproc, device, ... (defaults there)
 seed_config=conf/seed.yaml   # SEED network, diffusion, training, copies and inference settings
 seed_extractor=system        # the frozen extractor: system ($exp/<train config>/models/avg_model.pt), ge2e, a system trained under $exp, or a model file (.pt/.onnx/.ts, e.g. from import_model)
 voxconverse_sv_root=         # VoxConverse SV segments + trials_wo_overlap.txt: adds the VC-Mix list ('' = Vox1-O only)
