@@ -10,6 +10,11 @@
 #   set_trial_lists        fills trial_lists (files) from $trials ("auto": $data/test/trials and, with
 #                          genders, trials_same_gender), named_lists ("name=file") and list_names;
 #                          trials_name FILE gives the report name of a list ($corpus_test... for "auto")
+#   fbank_stage MARKER MANIFEST_DIR CORPUS SPLIT DATA_DIR FBANK_DIR
+#                          a guarded steps/compute_fbank.sh (80 bins; $nj jobs) of a split's manifests and wav.scp
+#   train_stage MARKER CONFIG CUTS DIR NUM_AVG RESET [TRAIN_OPT...]
+#                          a guarded steps/train.sh through $cuda_cmd (reads CONFIG, CUTS and their stored
+#                          features; RESET: the folder emptied first) -> DIR/models/avg_model.pt
 #   resolve_extractor SPEC ROOT SYSTEM
 #                          sets extractor_name, extractor_model, extractor_file (true for a model file) from
 #                          an extractor given as 'system' (ROOT/SYSTEM), 'ge2e', a system trained under ROOT,
@@ -130,4 +135,22 @@ inside_rows_stage() {
   run_stage --name "$(basename "$marker")" --marker "$marker" --inputs "${inputs[@]}" --outputs "$results" -- \
     steps/inside/report.sh --results "$results" --trials "$lists" --system "$sys" --method "$method" \
       --score-dir "$sdir" "${opts[@]}" "$@"
+}
+
+fbank_stage() {
+  local marker=$1 manifests=$2 corpus=$3 split=$4 data_dir=$5 fbank=$6
+  run_stage --name "fbank-$split" --marker "$marker" \
+    --inputs "$manifests/${corpus}_recordings_$split.jsonl.gz" "$manifests/${corpus}_supervisions_$split.jsonl.gz" \
+      "$data_dir/wav.scp" --outputs "$fbank/${corpus}_cuts_$split.jsonl.gz" -- \
+    steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$manifests" "$corpus" "$split" "$fbank"
+}
+
+train_stage() {
+  local marker=$1 config=$2 cuts=$3 dir=$4 num_avg=$5 reset=$6
+  shift 6
+  run_stage --name "train-$(basename "$dir")" --marker "$marker" \
+    --inputs "$config" "$cuts" "${cuts%_cuts_*}_feats_$(basename "${cuts##*_cuts_}" .jsonl.gz)" \
+    --outputs "$dir/models/avg_model.pt" --reset "$reset" -- \
+    steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" "$@" \
+      --num-threads "$num_threads" "$config" "$cuts" "$dir"
 }

@@ -73,20 +73,14 @@ fi
 if in_range 2; then
   for split in train test; do
     log "Stage 2: fbank features ($split) -> $fbank"
-    run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
-      --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
-        "$data/$split/wav.scp" --outputs "$fbank/${corpus}_cuts_$split.jsonl.gz" -- \
-      steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$corpus" "$split" "$fbank"
+    fbank_stage "$done_dir/2.fbank.$split" "$data/manifests" "$corpus" "$split" "$data/$split" "$fbank"
   done
 fi
 
 if in_range 3; then
   log "Stage 3: train $system -> $exp/$system"
-  run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$fbank/${corpus}_feats_train" \
-    --outputs "$exp/$system/models/avg_model.pt" --reset "$exp/$system/models" -- \
-    steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-      --num-threads "$num_threads" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp/$system"
+  train_stage "$done_dir/3.train.$system" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp/$system" \
+    "$num_avg" "$exp/$system/models"
 fi
 
 if in_range 4; then

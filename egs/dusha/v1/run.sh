@@ -61,10 +61,7 @@ fi
 if in_range 2; then
   for split in train test; do
     log "Stage 2: fbank features ($split) -> $data/fbank"
-    run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
-      --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
-        "$data/$split/wav.scp" --outputs "$data/fbank/${corpus}_cuts_$split.jsonl.gz" -- \
-      steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$corpus" "$split" "$data/fbank"
+    fbank_stage "$done_dir/2.fbank.$split" "$data/manifests" "$corpus" "$split" "$data/$split" "$data/fbank"
   done
 fi
 

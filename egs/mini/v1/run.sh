@@ -64,27 +64,17 @@ fi
 if in_range 2; then
   for split in train test; do
     log "Stage 2: fbank features ($split) -> $fbank"
-    run_stage --name "fbank-$split" --marker "$done_dir/2.fbank.$split" \
-      --inputs "$data/manifests/${corpus}_recordings_$split.jsonl.gz" "$data/manifests/${corpus}_supervisions_$split.jsonl.gz" \
-        "$data/$split/wav.scp" --outputs "$fbank/${corpus}_cuts_$split.jsonl.gz" -- \
-      steps/compute_fbank.sh --nj "$nj" --num-mel-bins 80 "$data/manifests" "$corpus" "$split" "$fbank"
+    fbank_stage "$done_dir/2.fbank.$split" "$data/manifests" "$corpus" "$split" "$data/$split" "$fbank"
   done
 fi
 
 if in_range 3; then
   log "Stage 3: train $system -> $exp"
-  run_stage --name "train-$system" --marker "$done_dir/3.train.$system" \
-    --inputs "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$fbank/${corpus}_feats_train" \
-    --outputs "$exp/models/avg_model.pt" --reset "$exp/models" -- \
-    steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-      --num-threads "$num_threads" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp"
+  train_stage "$done_dir/3.train.$system" "$train_config" "$train_cuts" "$exp" "$num_avg" "$exp/models"
   for n in "${seed_list[@]}"; do
     log "Stage 3: train $system with training seed $n -> $exp_root/${system}_trainseed$n"
-    run_stage --name "train-$system-seed$n" --marker "$done_dir/3.train.$system.seed$n" \
-      --inputs "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$fbank/${corpus}_feats_train" \
-      --outputs "$exp_root/${system}_trainseed$n/models/avg_model.pt" --reset "$exp_root/${system}_trainseed$n" -- \
-      steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" --seed "$n" \
-        --num-threads "$num_threads" "$train_config" "$fbank/${corpus}_cuts_train.jsonl.gz" "$exp_root/${system}_trainseed$n"
+    train_stage "$done_dir/3.train.$system.seed$n" "$train_config" "$train_cuts" "$exp_root/${system}_trainseed$n" \
+      "$num_avg" "$exp_root/${system}_trainseed$n" --seed "$n"
   done
 fi
 

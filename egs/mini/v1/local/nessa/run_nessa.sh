@@ -53,11 +53,7 @@ if [ "$stage" -le 30 ] && [ "$stop_stage" -ge 30 ]; then
   for config in $nessa_encoders; do
     sys=$(basename "$config" .yaml)
     log "Stage 30: train $sys (an old model for NESSA) -> $exp_root/$sys, and its embeddings"
-    run_stage --name "train-$sys" --marker "$done_dir/30.train.$sys" \
-      --inputs "$config" "$train_cuts" "$train_feats" \
-      --outputs "$exp_root/$sys/models/avg_model.pt" --reset "$exp_root/$sys/models" -- \
-      steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$nessa_num_avg" --num-threads "$num_threads" \
-        "$config" "$train_cuts" "$exp_root/$sys"
+    train_stage "$done_dir/30.train.$sys" "$config" "$train_cuts" "$exp_root/$sys" "$nessa_num_avg" "$exp_root/$sys/models"
     for split in train test; do
       extract_stage "$done_dir/30.extract.$sys.$split" "$exp_root/$sys/models/avg_model.pt" \
         "$fbank/${corpus}_cuts_$split.jsonl.gz" "$data/$split" "$exp_root/$sys/embeddings/$split"
