@@ -302,6 +302,20 @@ def test_enhance_cli_matches_library_and_is_independent_of_nj(trained, tables, t
     assert not np.allclose(e1, emb)
 
 
+def test_enhance_one_scp_anywhere_equals_the_set_form(trained, tables, tmp_path, capsys):
+    model = trained / "seed_model.pt"
+    assert _enhance("--model", model, "--in-root", tables["clean"].parents[1], "--out-root", tmp_path / "sets",
+                    "--eval-seed", 4, "clean")[0] == 0
+    assert _enhance("--model", model, "--scp", tables["clean"], "--out-dir", tmp_path / "anywhere", "--eval-seed", 4)[0] == 0
+    k1, e1 = read_embeddings(tmp_path / "sets" / "clean" / "xvector.1.scp")
+    k2, e2 = read_embeddings(tmp_path / "anywhere" / "xvector.scp")
+    assert k1 == k2 and np.array_equal(e1, e2)
+    for bad in (("--scp", tables["clean"]), ("--scp", tables["clean"], "--out-dir", tmp_path / "x", "clean"),
+                ("--scp", tables["clean"], "--out-dir", tmp_path / "x", "--nj", 2), ("--in-root", tmp_path)):
+        assert _enhance("--model", model, *bad, capsys=capsys)[0] == 2
+    assert not (tmp_path / "x").exists()
+
+
 def _bad_scp(tmp_path: Path, tables, fn) -> Path:
     """The clean table rewritten through ``fn(keys, emb) -> rows`` with kaldiio (no checks)."""
     keys, emb = read_embeddings(tables["clean"])

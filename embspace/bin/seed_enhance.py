@@ -4,7 +4,11 @@
         --extractor exp/ecapa_mini/models/avg_model.pt --in-root exp/ecapa_mini/embeddings \
         --out-root exp/ecapa_mini_seed/embeddings --job 1 --nj 2 train test
 reads ``<in-root>/<set>/xvector.scp`` and writes ``<out-root>/<set>/xvector.<job>.ark/scp`` for
-every set named (one process for all of them: the start-up costs more than the work).
+every set named (one process for all of them: the start-up costs more than the work). Or one
+embedding table anywhere (like ``nessa_apply``)::
+
+    python -m embspace.bin.seed_enhance --model seed_model.pt --scp emb/xvector.scp --out-dir emb_seed
+writes ``<out-dir>/xvector.ark/scp`` (one job).
 
 Single-step enhancement at ``--t-star`` (default: the model's), averaged over ``--num-draws``
 noise draws, or a DDIM chain with ``--ddim-steps N``. The noise of each embedding depends only
@@ -33,9 +37,11 @@ from embspace.utils.errors import cli_main
 def main(argv: list[str] | None = None) -> int:
     p = cli_parser("seed_enhance", __doc__)
     p.add_argument("--model", required=True, help="SEED model file (seed_model.pt)")
-    p.add_argument("--in-root", required=True, help="folder of the input sets (<set>/xvector.scp)")
-    p.add_argument("--out-root", required=True, help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
-    p.add_argument("sets", nargs="+", help="names of the embedding sets, e.g. train test")
+    p.add_argument("--in-root", help="folder of the input sets (<set>/xvector.scp)")
+    p.add_argument("--out-root", help="folder of the enhanced sets (<set>/xvector.<job>.ark/scp)")
+    p.add_argument("sets", nargs="*", help="names of the embedding sets, e.g. train test")
+    p.add_argument("--scp", help="instead: one embedding table (any scp) ...")
+    p.add_argument("--out-dir", help="... enhanced into <out-dir>/xvector.ark/scp")
     add_job_options(p, "the scp files")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the diffusion noise")
     p.add_argument("--batch-size", type=int, default=4096, help="embeddings per forward pass")
@@ -44,26 +50,31 @@ def main(argv: list[str] | None = None) -> int:
     add_inference_options(p)
     args = p.parse_args(argv)
     check_job_options(p, args)
+    if args.scp or args.out_dir:
+        if not (args.scp and args.out_dir) or args.in_root or args.out_root or args.sets or args.nj != 1:
+            p.error("--scp goes with --out-dir, without --in-root/--out-root, set names or --nj")
+        jobs = [(args.scp, Path(args.out_dir), "xvector")]
+    elif args.in_root and args.out_root and args.sets:
+        jobs = [(Path(args.in_root) / n / "xvector.scp", Path(args.out_root) / n, f"xvector.{args.job}") for n in args.sets]
+    else:
+        p.error("give --in-root, --out-root and set names, or --scp and --out-dir")
     torch.set_num_threads(args.num_threads)
     device = gpu_device(args)
     identity = extractor_identity(args.extractor) if args.extractor else None
     enhancer, meta = load_seed_model(args.model, device, identity)
     t_star, draws, ddim = inference_settings(args, meta)
     tables = []
-    for name in args.sets:  # check every input before writing anything
-        scp = Path(args.in_root) / name / "xvector.scp"
+    for scp, out_dir, stem in jobs:  # check every input before writing anything
         keys, emb = read_embeddings(scp)
         check_dim(meta["seed"], emb.shape[1], args.model, scp, keys[0])
-        tables.append((name, keys, emb))
-    for name, keys, emb in tables:
+        tables.append((out_dir, stem, keys, emb))
+    for out_dir, stem, keys, emb in tables:
         part = split_for_job(range(len(keys)), args.job, args.nj)
         job_keys = [keys[i] for i in part]
         out = enhance_table(enhancer, job_keys, emb[part.start:part.stop], args.eval_seed, t_star, draws, ddim,
                             args.batch_size, device) if job_keys else []
-        d = Path(args.out_root) / name
-        n = write_embeddings(d / f"xvector.{args.job}.ark", d / f"xvector.{args.job}.scp", zip(job_keys, out),
-                             allow_empty=True)
-        print(f"seed_enhance: {name}: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
+        n = write_embeddings(out_dir / f"{stem}.ark", out_dir / f"{stem}.scp", zip(job_keys, out), allow_empty=True)
+        print(f"seed_enhance: {out_dir}: job {args.job}/{args.nj}: {n} embeddings, t*={t_star}, {draws} draw(s)"
               f"{f', DDIM {ddim} steps' if ddim > 1 else ''}, seed {args.eval_seed} on {device}", file=sys.stderr)
     return 0
 
