@@ -5,9 +5,13 @@ For each size below the run's number of test speakers, random speaker subsets (w
 are drawn, the trial list is cut to the trials among them (for an all-pairs list this is the list an
 evaluation of those speakers would have), and the paired speaker bootstrap of
 ``embspace.scoring.bootstrap`` gives the standard error SE of the EER difference. Beyond the run's
-size SE is extrapolated as ``c / sqrt(n)``, ``c`` fitted to the measured sizes (the fitted exponent
-is printed as a check). Half-width = 1.96 SE, detectable change = 2.80 SE (80 % power, two-sided
-5 % level); relative figures are percent of the baseline's EER on the whole list.
+size SE is extrapolated with ``SE^2 = a / n + b / n^2``, fitted to the measured sizes: the variance of
+a statistic of all speaker pairs (Hoeffding: a per-speaker term and a per-pair term), so SE falls
+like ``1 / sqrt(n)`` once the speaker term dominates and faster before (the free log-log slope is
+printed as a check). The speaker counts a change needs are also given from plain ``1 / sqrt(n)``
+anchored at the run's size, an upper bound when the pair term still matters there.
+Half-width = 1.96 SE, detectable change = 2.80 SE (80 % power, two-sided 5 % level); relative
+figures are percent of the baseline's EER on the whole list.
 
 Run from the recipe folder (score paths in results.json are relative to it):
 
@@ -70,12 +74,23 @@ def measure(method: list[np.ndarray], base: list[np.ndarray], trials, sizes: lis
     return out
 
 
-def fit_inverse_sqrt(sizes: np.ndarray, se: np.ndarray) -> tuple[float, float]:
-    """``c`` of ``se = c / sqrt(n)`` (least squares on the logarithms) and the free log-log slope."""
-    log_n, log_se = np.log(sizes), np.log(se)
-    c = float(np.exp(np.mean(log_se + 0.5 * log_n)))
-    slope = float(np.polyfit(log_n, log_se, 1)[0]) if len(sizes) > 1 else float("nan")
-    return c, slope
+def fit_variance(sizes: np.ndarray, se: np.ndarray) -> tuple[float, float]:
+    """``(a, b)`` of ``se^2 = a / n + b / n^2``, least squares in relative terms, both >= 0 (``b = 0``
+    when the free fit makes it negative, or with one size)."""
+    var = np.square(se)
+    design = np.stack([1.0 / sizes, 1.0 / sizes ** 2], axis=1) / var[:, None]
+    if len(sizes) > 1:
+        (a, b), *_ = np.linalg.lstsq(design, np.ones(len(sizes)), rcond=None)
+        if a > 0.0 and b >= 0.0:
+            return float(a), float(b)
+    x = design[:, 0]
+    return float(np.dot(x, np.ones(len(sizes))) / np.dot(x, x)), 0.0
+
+
+def speakers_for(se_target: float, a: float, b: float) -> float:
+    """The ``n`` with ``a / n + b / n^2 = se_target^2``."""
+    v = se_target ** 2
+    return (a + math.sqrt(a * a + 4.0 * b * v)) / (2.0 * v)
 
 
 def main() -> None:
@@ -127,8 +142,13 @@ def main() -> None:
           f"{len(base)} baseline run(s); baseline EER {eer_b:.3f} %, change {full.rel_change:+.1f} % "
           f"[{full.ci_low:+.1f}, {full.ci_high:+.1f}]")
     rows = measure(method, base, trials, sizes, args.subsets, args.resamples, args.seed)
-    c, slope = fit_inverse_sqrt(np.array([r[0] for r in rows], float), np.array([r[2] for r in rows]))
-    print(f"fit: SE = {c:.3f} / sqrt(speakers) EER points (free log-log slope {slope:+.2f}; -0.5 expected)")
+    n_meas, se_meas = np.array([r[0] for r in rows], float), np.array([r[2] for r in rows])
+    a, b = fit_variance(n_meas, se_meas)
+    slope = float(np.polyfit(np.log(n_meas), np.log(se_meas), 1)[0]) if len(rows) > 1 else float("nan")
+    c_run = se_meas[-1] * math.sqrt(total)  # plain 1/sqrt(n) through the run's own figure
+    fitted = ", ".join(f"{n:g}: {math.sqrt(a / n + b / n ** 2):.3f}" for n in n_meas)
+    print(f"fit: SE^2 = {a:.4g} / n + {b:.4g} / n^2 (EER points^2; speaker term {100 * a / total / (a / total + b / total ** 2):.0f} % "
+          f"of the variance at {total}); fitted SE {fitted}; free log-log slope {slope:+.2f}")
     print("\n| speakers | source | SE (pts) | 95 % half-width (pts) | half-width (rel.) | percentile half-width (rel.) "
           "| detectable (pts) | detectable (rel.) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -137,17 +157,22 @@ def main() -> None:
         print(f"| {n} | {src} | {se:.3f} | {Z_HALF * se:.3f} | {100 * Z_HALF * se / eer_b:.1f} % | {half:.1f} % "
               f"| {Z_DETECT * se:.3f} | {100 * Z_DETECT * se / eer_b:.1f} % |")
     for n in [n for n in args.extrapolate if n > total]:
-        se = c / math.sqrt(n)
+        se = math.sqrt(a / n + b / n ** 2)
         print(f"| {n} | extrapolated | {se:.3f} | {Z_HALF * se:.3f} | {100 * Z_HALF * se / eer_b:.1f} % | "
               f"| {Z_DETECT * se:.3f} | {100 * Z_DETECT * se / eer_b:.1f} % |")
     print()
     for effect in args.effects:
-        need_detect = (Z_DETECT * c / (effect / 100.0 * eer_b)) ** 2
-        need_half = (Z_HALF * c / (effect / 100.0 * eer_b)) ** 2
-        print(f"a {effect:g} % change: detectable (80 % power) from {math.ceil(need_detect)} test speakers; "
+        points = effect / 100.0 * eer_b
+        need_detect, need_half = speakers_for(points / Z_DETECT, a, b), speakers_for(points / Z_HALF, a, b)
+        plain = (Z_DETECT * c_run / points) ** 2
+        print(f"a {effect:g} % change ({points:.3f} EER points): detectable (80 % power) from {math.ceil(need_detect)} "
+              f"test speakers ({math.ceil(plain)} by plain 1/sqrt(n) from {total}); "
               f"95 % half-width below it from {math.ceil(need_half)}")
     print(f"({time.perf_counter() - t0:.1f} s)")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (DataError, OSError) as e:
+        sys.exit(f"detectable_change: error: {e}")
