@@ -10,8 +10,10 @@ its ``eer``/``mindcf_*`` are then the means over seeds, ``<metric>_std`` the (po
 deviations, and ``score_file`` the first seed's.
 
 ``comparisons.json`` beside ``results.json`` (written by ``embspace.bin.report --intervals``) holds
-each method row's bootstrap interval of ``eer_rel_change`` (:mod:`embspace.scoring.bootstrap`);
-results.md shows an interval only while the EERs and score files it was computed from are unchanged.
+each method row's bootstrap interval of ``eer_rel_change`` (:mod:`embspace.scoring.bootstrap`) and
+the smallest detectable change (``detectable_change`` in EER points, ``detectable_rel_change`` in percent
+of the baseline's EER: 80 % power at the 5 % level); results.md shows them only while the EERs and
+score files they were computed from are unchanged.
 
 Classification rows carry a ``task`` (e.g.
 ``gender``; anything but ``verification``), ``accuracy`` and ``error_rate`` (both percent) and get
@@ -175,6 +177,14 @@ def current_comparisons(rows: list[dict[str, Any]], comparisons: list[dict[str, 
     return out
 
 
+def _detectable_cell(comparison: Mapping[str, Any] | None) -> str:
+    """``0.52 (17.0%)``: the smallest detectable EER change in points and relative to the baseline."""
+    if comparison is None or comparison.get("detectable_change") is None:
+        return ""
+    rel = comparison.get("detectable_rel_change")
+    return f"{comparison['detectable_change']:.2f}" + (f" ({rel:.1f}%)" if rel is not None else "")
+
+
 def _change_cell(v: float, comparison: Mapping[str, Any] | None) -> str:
     """``-18.9% [-28.5, -9.1]``, ``n.s.`` appended when the interval contains 0."""
     if comparison is None:
@@ -202,7 +212,9 @@ def _cell(key: str, v: Any, row: Mapping[str, Any] | None = None) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-HEADERS = {"eer": "EER (%)", "eer_rel_change": "EER rel. change", "mindcf_0.01": "minDCF 0.01",
+#: the column of the smallest detectable change (shown beside ``eer_rel_change`` when intervals exist)
+DETECTABLE = "detectable_change"
+HEADERS = {"eer": "EER (%)", "eer_rel_change": "EER rel. change", DETECTABLE: "detectable change", "mindcf_0.01": "minDCF 0.01",
            "mindcf_0.05": "minDCF 0.05", "accuracy": "accuracy (%)", "error_rate": "error (%)",
            "error_rel_change": "error rel. change"}
 
@@ -217,10 +229,15 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], numeric: tuple[
         extra += [k for k in r if k not in columns and k not in DERIVED and k != "score_file" and k not in extra
                   and k not in hidden]
     cols = list(columns) + extra + ["score_file"]
+    if intervals and "eer_rel_change" in cols:
+        cols.insert(cols.index("eer_rel_change") + 1, DETECTABLE)
+    right = set(numeric) | set(DERIVED) | {DETECTABLE}
     lines = ["| " + " | ".join(HEADERS.get(c, c) for c in cols) + " |",
-             "|" + "|".join("---:" if c in numeric or c in DERIVED else "---" for c in cols) + "|"]
+             "|" + "|".join("---:" if c in right else "---" for c in cols) + "|"]
     for r in rows:
-        cells = [_change_cell(r[c], intervals.get((r["system"], r["trials"]))) if c == "eer_rel_change" and c in r
+        comparison = intervals.get((r["system"], r["trials"]))
+        cells = [_change_cell(r[c], comparison) if c == "eer_rel_change" and c in r
+                 else _detectable_cell(comparison) if c == DETECTABLE
                  else _cell(c, r.get(c), r) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -240,6 +257,9 @@ def render_markdown(rows: list[dict[str, Any]], comparisons: list[dict[str, Any]
         c = next(iter(intervals.values()))
         lines += ["", f"EER rel. change: [95 % interval] from {c.get('resamples', '?')} bootstrap resamples of the "
                   "test speakers (and of the seeds, for rows with several); n.s.: the interval contains 0. "
+                  "Detectable change: the smallest EER change (EER points, and relative to the baseline's EER) "
+                  "this evaluation detects with 80 % power at the 5 % level, 2.80 x the bootstrap standard "
+                  "error of the EER difference. "
                   "EER and minDCF of rows with seeds: mean ± std over seeds."]
     if cls:
         lines += ([""] if sv else []) + ["## Classification", ""] + _table(cls, CLS_COLUMNS, CLS_NUMERIC)
@@ -288,6 +308,11 @@ def write_comparisons(results_json: str | os.PathLike, comparisons: list[dict[st
     atomic_write_text(path.with_suffix(".md"), render_markdown(rows, comparisons))
 
 
+def _rounded(v: float) -> float | None:
+    """``v`` to 3 decimals; ``None`` (JSON null) when it is not a number."""
+    return round(v, 3) if math.isfinite(v) else None
+
+
 def compute_comparisons(rows: list[dict[str, Any]], utt2spk: Mapping[str, str], num_resamples: int = 1000,
                         seed: int = 0) -> tuple[list[dict[str, Any]], list[str]]:
     """Bootstrap intervals of every verification row that has a baseline row on its trial list.
@@ -314,6 +339,8 @@ def compute_comparisons(rows: list[dict[str, Any]], utt2spk: Mapping[str, str], 
         out.append({"system": system, "trials": trials, "baseline": base["system"], "method": row["method"],
                     "rel_change": round(comp.rel_change, 3), "ci_low": round(comp.ci_low, 3),
                     "ci_high": round(comp.ci_high, 3), "significant": comp.significant,
+                    "diff_se": _rounded(comp.diff_se), "detectable_change": _rounded(comp.detectable_change),
+                    "detectable_rel_change": _rounded(comp.detectable_rel_change), "power": comp.power,
                     "seeds": [r["seed"] for r in row.get("seeds", [])], "resamples": comp.num_resamples,
                     "bootstrap_seed": seed, "test_speakers": num_speakers,
                     "signature": comparison_signature(row, base)})

@@ -1,12 +1,13 @@
-"""Bootstrap intervals of relative EER changes: exact weighted EERs, significance, determinism."""
+"""Bootstrap intervals of relative EER changes: exact weighted EERs, significance, determinism, and the
+smallest detectable change (checked against an exactly known standard error and by its power)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from embspace.scoring.bootstrap import (Trials, align, compare, compare_files, read_keyed_scores, speaker_counts,
-                                        weighted_eers)
+from embspace.scoring.bootstrap import (Trials, align, compare, compare_files, detectable_change, read_keyed_scores,
+                                        restrict_to_speakers, speaker_counts, trial_weights, weighted_eers)
 from embspace.scoring.metrics import compute_eer
 from embspace.utils.errors import DataError
 
@@ -36,10 +37,15 @@ def test_weighted_eer_is_the_eer_of_the_resampled_list():
     assert weighted_eers(scores, trials, ones)[0] == pytest.approx(compute_eer(scores, trials.labels)[0], abs=1e-12)
     counts = speaker_counts(trials.num_speakers, 4, np.random.default_rng(3))
     got = weighted_eers(scores, trials, counts)
-    for b in range(4):  # repeat each trial by its weight and score the list the usual way
-        rep = counts[b][trials.enroll_spk] * counts[b][trials.test_spk]
+    for b in range(4):  # the list of the drawn copies of the speakers, scored the usual way
+        copies = [(s, k) for s in range(trials.num_speakers) for k in range(counts[b][s])]
+        rep = np.zeros(len(scores), dtype=np.int64)
+        for s, k in copies:  # pairs of copies: two copies of one speaker are one person
+            for s2, k2 in copies:
+                rep += (trials.enroll_spk == s) & (trials.test_spk == s2) & ((s != s2) | (k == k2))
         want = compute_eer(np.repeat(scores, rep), np.repeat(trials.labels, rep))[0]
         assert got[b] == pytest.approx(want, abs=1e-9)
+        assert np.array_equal(trial_weights(counts[b:b + 1], trials.enroll_spk, trials.test_spk)[0], rep)
 
 
 def test_clear_improvement_is_significant_and_identical_systems_are_not():
@@ -91,3 +97,79 @@ def test_compare_files_aligns_trials_and_names_unknown_speakers(tmp_path):
     _write(tmp_path / "short", pairs[1:], better[1:], trials.labels[1:])
     with pytest.raises(DataError, match="other trials"):
         align(read_keyed_scores(tmp_path / "base"), read_keyed_scores(tmp_path / "short"), tmp_path / "short")
+
+
+def _bad_speaker_system(bad: np.ndarray) -> tuple[Trials, np.ndarray]:
+    """One target trial per speaker, scored -10 for the ``bad`` speakers and +10 for the others, and
+    two non-target trials per speaker scored in (-1, 1). Every threshold between the non-targets misses
+    exactly the bad speakers' targets, so the EER of any speaker resample is the drawn share of bad
+    speakers' target trials: ``100 * sum(c[bad]) / sum(c)`` (``c``: how often each speaker was drawn)."""
+    n = len(bad)
+    s = np.arange(n)
+    enroll = np.concatenate([s, s, s])
+    test = np.concatenate([s, (s + 1) % n, (s + 2) % n])
+    trials = Trials(enroll == test, enroll, test, n)
+    scores = np.concatenate([np.where(bad, -10.0, 10.0), np.linspace(-0.99, 0.99, 2 * n)])
+    return trials, scores
+
+
+def test_detectable_change_is_2_8_exact_standard_errors():
+    """Baseline and method miss equally many speakers (EER 20 % each), but different ones: the EER
+    difference of a resample is ``100 * sum(a * c) / n`` with ``a = bad_method - bad_baseline``, whose
+    standard deviation over multinomial counts is exactly ``100 * sqrt(m) / n`` (``m`` speakers with
+    ``a != 0``, ``sum(a) = 0``)."""
+    n, m = 200, 40
+    bad_base = np.arange(n) < 40  # speakers 0-39
+    bad_method = (np.arange(n) >= 20) & (np.arange(n) < 60)  # 20-59: 20 + 20 speakers differ
+    trials, base = _bad_speaker_system(bad_base)
+    _, method = _bad_speaker_system(bad_method)
+    c = compare([method], [base], trials, num_resamples=4000, seed=1)
+    se = 100.0 * np.sqrt(m) / n  # 3.162 EER points
+    assert c.baseline_eer == pytest.approx(20.0) and c.rel_change == pytest.approx(0.0, abs=1e-9)
+    assert c.diff_se == pytest.approx(se, rel=0.04)
+    assert detectable_change(1.0) == pytest.approx(1.959964 + 0.841621, abs=1e-5)
+    assert c.detectable_change == pytest.approx(2.8016 * se, rel=0.04)  # 8.86 points
+    assert c.detectable_rel_change == pytest.approx(100.0 * 2.8016 * se / 20.0, rel=0.04)  # 44 %
+    half_width = (c.ci_high - c.ci_low) / 2.0  # the relative 95 % interval: about 1.96 standard errors
+    assert half_width == pytest.approx(100.0 * 1.96 * se / 20.0, rel=0.1)
+    # restricted to the first 100 speakers: 40 of them differ, the standard error grows to 100 * sqrt(40) / 100
+    keep, sub = restrict_to_speakers(trials, np.arange(100))
+    c_sub = compare([method[keep]], [base[keep]], sub, num_resamples=4000, seed=1)
+    assert c_sub.diff_se == pytest.approx(100.0 * np.sqrt(40) / 100, rel=0.04)
+    assert c_sub.baseline_eer == pytest.approx(40.0)
+
+
+def test_restrict_to_speakers_keeps_the_trials_among_them():
+    trials, _, _ = _trials(num_speakers=6, utts=2)
+    keep, sub = restrict_to_speakers(trials, np.array([4, 1]))
+    both = np.isin(trials.enroll_spk, [1, 4]) & np.isin(trials.test_spk, [1, 4])
+    assert np.array_equal(keep, both) and sub.num_speakers == 2
+    assert np.array_equal(np.array([4, 1])[sub.enroll_spk], trials.enroll_spk[keep])
+    assert np.array_equal(sub.labels, trials.labels[keep])
+    with pytest.raises(ValueError, match="distinct"):
+        restrict_to_speakers(trials, np.array([1, 1]))
+
+
+def test_a_change_of_the_detectable_size_is_found_80_percent_of_the_time():
+    """Independent evaluations of 100 new speakers each; a speaker is missed by the baseline with
+    probability 0.2 and by the method with 0.2 + delta, independently. With delta the detectable change
+    (17.5 EER points here), about 80 % of the intervals exclude 0; with no change, about 5 %."""
+    n, p = 100, 0.2
+    delta = 0.11
+    for _ in range(20):  # the detectable change of this population: 2.80 * sqrt(var(a) / n), var(a) = p(1-p) + q(1-q)
+        delta = 2.8016 * np.sqrt((p * (1 - p) + (p + delta) * (1 - p - delta)) / n)
+    rng = np.random.default_rng(0)
+    found = {0.0: 0, delta: 0}
+    estimates = []
+    for _ in range(40):
+        bad_base = rng.random(n) < p
+        u = rng.random(n)
+        trials, base = _bad_speaker_system(bad_base)
+        for change in found:
+            _, method = _bad_speaker_system(u < p + change)
+            c = compare([method], [base], trials, num_resamples=200, seed=int(rng.integers(1 << 30)))
+            found[change] += c.significant
+            if change:
+                estimates.append(c.detectable_change)
+    assert np.mean(estimates) == pytest.approx(100.0 * delta, rel=0.08)
+    assert 25 <= found[delta] <= 38 and found[0.0] <= 6, found

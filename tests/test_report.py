@@ -245,3 +245,47 @@ def test_markdown_page_of_results_names_commit_machine_and_seeds(tmp_path):
     assert "| a | baseline |" in table and "12.35" in table and "| a_seed | seed | a |" in table
     with pytest.raises(SystemExit):
         report_cli.main(["--results", str(results), "--markdown", str(md)])
+
+
+def _bad_speaker_scores(path, bad):
+    """One target trial per speaker (-10 when ``bad``, else +10) and two non-targets per speaker in (-1, 1):
+    the EER is the share of bad speakers (see tests/test_bootstrap.py); returns utt2spk."""
+    n = len(bad)
+    lines = [f"s{i:03d}-u0 s{i:03d}-u1 {-10.0 if bad[i] else 10.0} target" for i in range(n)]
+    nontarget = np.linspace(-0.99, 0.99, 2 * n)
+    lines += [f"s{i:03d}-u0 s{(i + k) % n:03d}-u1 {nontarget[(k - 1) * n + i]:.6f} nontarget"
+              for k in (1, 2) for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return {f"s{i:03d}-u{u}": f"s{i:03d}" for i in range(n) for u in (0, 1)}
+
+
+def test_intervals_state_the_smallest_detectable_change(tmp_path, monkeypatch):
+    """Baseline and method each miss 40 of 200 speakers, 40 of them differently: the EER difference has
+    standard error 100 * sqrt(40) / 200 = 3.16 points, so the detectable change is 2.80 x 3.16 = 8.86
+    points, 44.3 % of the baseline's 20 % EER; comparisons.json and results.md state it."""
+    monkeypatch.chdir(tmp_path)
+    idx = np.arange(200)
+    utt2spk = _bad_speaker_scores(tmp_path / "base.score", idx < 40)
+    _bad_speaker_scores(tmp_path / "m.score", (idx >= 20) & (idx < 60))
+    (tmp_path / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in utt2spk.items()))
+    res = tmp_path / "results.json"
+    for system, method, extra in (("base", "baseline", []), ("m", "m", ["--baseline", "base"])):
+        assert report_cli.main(["--results", str(res), "--system", system, "--method", method, "--trials", "t",
+                                "--score-file", f"{system}.score", *extra,
+                                "--metrics", str(_metrics_of(f"{system}.score", tmp_path / f"{system}.json"))]) == 0
+    assert "detectable" not in (tmp_path / "results.md").read_text()  # no intervals yet: no column
+    assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk",
+                            "--resamples", "3000"]) == 0
+    (c,) = json.loads((tmp_path / "comparisons.json").read_text())["comparisons"]
+    assert c["diff_se"] == pytest.approx(3.162, rel=0.05) and c["power"] == 0.8
+    assert c["detectable_change"] == pytest.approx(8.86, rel=0.05)
+    assert c["detectable_rel_change"] == pytest.approx(44.3, rel=0.05)
+    assert not c["significant"] and c["test_speakers"] == 200
+    lines = (tmp_path / "results.md").read_text().splitlines()
+    header = [h.strip() for h in lines[2].strip("|").split("|")]
+    cells = dict(zip(header, [x.strip() for x in next(x for x in lines if x.startswith("| m |")).strip("|").split("|")]))
+    assert header.index("detectable change") == header.index("EER rel. change") + 1
+    assert cells["detectable change"] == f"{c['detectable_change']:.2f} ({c['detectable_rel_change']:.1f}%)"
+    base_cells = next(x for x in lines if x.startswith("| base |")).split("|")
+    assert base_cells[header.index("detectable change") + 1].strip() == ""
+    assert any("80 % power" in x for x in lines)

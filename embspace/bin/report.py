@@ -26,8 +26,9 @@ systems in DIR/det_<list>.png and each method with its baseline in DIR/det_<list
 ``--seed-run`` (repeatable) makes a row of per-seed results (embspace.report): its metrics are the
 means over seeds. ``--intervals`` computes, for every row with a baseline on its list, the 95 %
 bootstrap interval of the relative EER change over test speakers (and seeds)
-(embspace.scoring.bootstrap): the trial sides' speakers come from --utt2spk files; rows whose
-trials are not covered are left out with a note.
+(embspace.scoring.bootstrap) and the smallest change the evaluation detects (80 % power, 5 % level):
+the trial sides' speakers come from --utt2spk files; rows whose trials are not covered are left out
+with a note.
 
 With ``--task`` the row is a classification result: its metrics JSON holds accuracy and error_rate,
 in percent; ``--score-file`` (predictions) is optional.
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one seed's metrics JSON and score file (repeatable; instead of --metrics/--score-file)")
     b = p.add_argument_group("bootstrap intervals")
     b.add_argument("--intervals", action="store_true",
-                   help="with --from-results: intervals of every method row -> comparisons.json, results.md")
+                   help="with --from-results: intervals and detectable changes of every method row -> "
+                        "comparisons.json, results.md")
     b.add_argument("--utt2spk", nargs="+", default=[], help="utt2spk files naming the speaker of every trial side")
     b.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
     b.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the resampling (default: %(default)s)")

@@ -3,9 +3,11 @@
 Two sources of variation are combined:
 
 * **test speakers**: a paired bootstrap over the speakers of the trial list. A resample draws the
-  test speakers with replacement; a trial counts with weight ``c[enroll speaker] * c[test speaker]``
-  (``c``: how often each speaker was drawn), so trials whose sides were not drawn drop out and
-  repeated speakers repeat their trials. Both systems are scored on the same resample.
+  test speakers with replacement and builds the trial list of the drawn copies: a trial between two
+  speakers counts ``c[enroll speaker] * c[test speaker]`` times (``c``: how often each speaker was
+  drawn; every pair of copies), a trial within one speaker (every target trial) ``c[speaker]`` times
+  (each copy's own trials; two copies of one speaker are one person, not a trial pair of their own).
+  Trials whose sides were not drawn drop out. Both systems are scored on the same resample.
 * **seeds** (runs of the method trained or evaluated with different seeds): each resample also
   draws the seeds with replacement, paired between the two systems when both were run with the same
   seeds (a baseline with one run is used for every seed), and averages the EERs over the drawn seeds.
@@ -13,6 +15,13 @@ Two sources of variation are combined:
 The relative change of a resample is ``100 * (mean EER of the method - mean EER of the baseline) /
 mean EER of the baseline``; the interval is the 2.5th and 97.5th percentiles over resamples, and the
 change is ``significant`` when the interval excludes 0.
+
+The **smallest detectable change** says what the evaluation can resolve at all: the true EER change
+that a two-sided test at the 5 % level detects with 80 % power, ``(z(0.975) + z(0.80)) * SE = 2.80 * SE``,
+where ``SE`` is the bootstrap standard error of the EER difference (method - baseline, EER points).
+Under the null (no change) the relative change has standard error ``SE / EER of the baseline``, so
+the relative figure is ``100 * detectable change / EER of the baseline``. The half-width of the 95 %
+interval is about ``1.96 * SE``, i.e. 0.7 times the detectable change.
 
 The weighted EER of all resamples is computed at once (one sort per score list, cumulative sums of
 the weights in blocks of resamples): 1000 resamples of 10k trials take well under a second.
@@ -24,6 +33,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
@@ -34,6 +44,8 @@ from embspace.utils.errors import DataError
 BLOCK_ELEMENTS = 4_000_000
 #: speaker-pair groups x grid points of the counts below each grid threshold
 GRID_ELEMENTS = 4_000_000
+#: power at which the smallest detectable change is stated (with the interval's two-sided level)
+DETECTION_POWER = 0.8
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,21 @@ def trials_from_scores(ref: KeyedScores, utt2spk: Mapping[str, str], source: str
     return Trials(ref.labels.copy(), side[:n], side[n:], len(speakers))
 
 
+def restrict_to_speakers(trials: Trials, speakers: np.ndarray) -> tuple[np.ndarray, Trials]:
+    """The trials whose both sides are among ``speakers`` (indices into ``trials``' speakers), as the
+    trial list of an evaluation with only those speakers: returns the kept-trial mask and that list
+    (speakers renumbered in the order given)."""
+    speakers = np.asarray(speakers, dtype=np.int64)
+    if len(np.unique(speakers)) != len(speakers) or len(speakers) == 0 \
+            or speakers.min() < 0 or speakers.max() >= trials.num_speakers:
+        raise ValueError(f"need distinct speaker indices in [0, {trials.num_speakers}), got {len(speakers)}")
+    new_index = np.full(trials.num_speakers, -1, dtype=np.int64)
+    new_index[speakers] = np.arange(len(speakers))
+    e, t = new_index[trials.enroll_spk], new_index[trials.test_spk]
+    keep = (e >= 0) & (t >= 0)
+    return keep, Trials(trials.labels[keep], e[keep], t[keep], len(speakers))
+
+
 def align(ref: KeyedScores, other: KeyedScores, source: str | os.PathLike = "") -> np.ndarray:
     """``other``'s scores in the trial order of ``ref``; DataError unless both hold the same trials."""
     if len(ref.scores) == len(other.scores) and np.array_equal(ref.enroll, other.enroll) \
@@ -108,9 +135,24 @@ def speaker_counts(num_speakers: int, num_resamples: int, rng: np.random.Generat
     return rng.multinomial(num_speakers, np.full(num_speakers, 1.0 / num_speakers), size=num_resamples)
 
 
+def trial_weights(counts: np.ndarray, enroll_spk: np.ndarray, test_spk: np.ndarray) -> np.ndarray:
+    """How often each trial is in the resamples with speaker ``counts`` ``(resamples, speakers)``: once
+    per pair of drawn copies for two speakers, once per copy within one speaker. The speaker indices
+    are ``(trials,)`` (the same trials in every resample) or ``(resamples, trials)``."""
+    def pick(index: np.ndarray) -> np.ndarray:
+        index = np.asarray(index)
+        if index.ndim == 1:
+            index = np.broadcast_to(index, (len(counts), len(index)))
+        return np.take_along_axis(counts, index, axis=1)
+
+    ce, ct = pick(enroll_spk), pick(test_spk)
+    return np.where(np.asarray(enroll_spk) == np.asarray(test_spk), ce, ce * ct)
+
+
 def weighted_eers(scores: np.ndarray, trials: Trials, counts: np.ndarray) -> np.ndarray:
-    """EER (percent) of ``scores`` under each resample's trial weights; NaN where a resample kept no
-    target or no non-target trial. With all counts 1 it equals :func:`~embspace.scoring.metrics.compute_eer`.
+    """EER (percent) of ``scores`` under each resample's trial weights (:func:`trial_weights`); NaN where
+    a resample kept no target or no non-target trial. With all counts 1 it equals
+    :func:`~embspace.scoring.metrics.compute_eer`.
 
     Trials with the same speakers and label share a weight, so the weighted counts below a grid of
     thresholds are one matrix product (resamples x speaker pairs) @ (speaker pairs x grid); the EER
@@ -135,7 +177,7 @@ def weighted_eers(scores: np.ndarray, trials: Trials, counts: np.ndarray) -> np.
     out = np.empty(len(counts), dtype=np.float64)
     for start in range(0, len(counts), block):
         c = counts[start:start + block].astype(np.float64)
-        w = c[:, ge] * c[:, gt]  # (b, groups)
+        w = trial_weights(c, ge, gt)  # (b, groups)
         tgt_grid, non_grid = w[:, gy] @ below[gy], w[:, ~gy] @ below[~gy]
         out[start:start + len(c)] = _refine(c, tgt_grid, non_grid, grid, span, boundary, y, e, t)
     return out
@@ -163,7 +205,7 @@ def _refine(c: np.ndarray, tgt_grid: np.ndarray, non_grid: np.ndarray, grid: np.
     pos = lo[:, None] + np.arange(span)[None, :]  # trial positions lo .. lo + span - 1
     inside = pos < n
     p = np.minimum(pos, n - 1)
-    w = np.where(inside, c[rows[:, None], e[p]] * c[rows[:, None], t[p]], 0.0)
+    w = np.where(inside, trial_weights(c, e[p], t[p]), 0.0)
     wt = np.where(y[p], w, 0.0)
     zero = np.zeros((len(c), 1))
     tgt_below = tgt_grid[rows, j - 1][:, None] + np.concatenate([zero, np.cumsum(wt, axis=1)], axis=1)
@@ -195,20 +237,46 @@ def _eer_of_cums(tgt_below: np.ndarray, non_below: np.ndarray, n_tgt: np.ndarray
     return eer * 100.0
 
 
+def detectable_change(se: float, confidence: float = 0.95, power: float = DETECTION_POWER) -> float:
+    """Smallest true change that a two-sided test at level ``1 - confidence`` detects with probability
+    ``power``, for an estimate with standard error ``se``: ``(z(1 - alpha/2) + z(power)) * se``."""
+    if not 0.0 < confidence < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError(f"confidence and power must lie in (0, 1), got {confidence} and {power}")
+    z = NormalDist()
+    return (z.inv_cdf(0.5 + confidence / 2.0) + z.inv_cdf(power)) * se
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """Relative EER change of a method over its baseline, with its bootstrap interval."""
+    """Relative EER change of a method over its baseline, with its bootstrap interval and the
+    smallest change the evaluation can detect."""
 
     rel_change: float  # percent, from the mean EERs over seeds on the full trial list
     ci_low: float
     ci_high: float
     num_resamples: int  # resamples with a defined EER (both kinds of trial kept)
     seconds: float
+    baseline_eer: float = float("nan")  # percent, mean over the baseline's runs on the full trial list
+    diff_se: float = float("nan")  # bootstrap standard error of the EER difference, EER points
+    confidence: float = 0.95
+    power: float = DETECTION_POWER
 
     @property
     def significant(self) -> bool:
-        """The 95 % interval excludes 0."""
+        """The interval excludes 0."""
         return self.ci_low > 0.0 or self.ci_high < 0.0
+
+    @property
+    def detectable_change(self) -> float:
+        """Smallest detectable EER change, in EER points (see the module docstring)."""
+        return detectable_change(self.diff_se, self.confidence, self.power)
+
+    @property
+    def detectable_rel_change(self) -> float:
+        """Smallest detectable EER change relative to the baseline's EER, percent."""
+        if not self.baseline_eer > 0.0:
+            return float("nan")
+        return 100.0 * self.detectable_change / self.baseline_eer
 
 
 def _seed_draws(n_method: int, n_base: int, num_resamples: int, rng: np.random.Generator,
@@ -256,12 +324,16 @@ def compare(method_scores: Sequence[np.ndarray], baseline_scores: Sequence[np.nd
     rel = rel[np.isfinite(rel)]
     if len(rel) == 0:
         raise ValueError("no resample kept both target and non-target trials with a baseline EER above 0")
+    diff = mean_m - mean_b
+    diff = diff[np.isfinite(diff)]
+    diff_se = float(np.std(diff, ddof=1)) if len(diff) > 1 else float("nan")
     full_m = np.mean([compute_eer(s, trials.labels)[0] for s in method_scores])
     full_b = np.mean([compute_eer(s, trials.labels)[0] for s in baseline_scores])
     point = 100.0 * (full_m - full_b) / full_b if full_b > 0 else float("nan")
     tail = 100.0 * (1.0 - confidence) / 2.0
     lo, hi = np.percentile(rel, [tail, 100.0 - tail])
-    return Comparison(float(point), float(lo), float(hi), len(rel), time.perf_counter() - t0)
+    return Comparison(float(point), float(lo), float(hi), len(rel), time.perf_counter() - t0,
+                      baseline_eer=float(full_b), diff_se=diff_se, confidence=confidence)
 
 
 def compare_files(method_files: Sequence[str | os.PathLike], baseline_files: Sequence[str | os.PathLike],
