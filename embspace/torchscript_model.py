@@ -8,11 +8,13 @@ from audio computes the features the model expects.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -21,6 +23,14 @@ from embspace.utils.atomic import atomic_open
 from embspace.utils.errors import DataError
 
 META_FILE = "embspace.json"
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Without torch.jit's deprecation notices (TorchScript still works; it gets no new features)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit")
+        yield
 
 
 def is_torchscript(path: str | os.PathLike) -> bool:
@@ -43,13 +53,14 @@ def export_torchscript(model_path: str | os.PathLike, out_path: str | os.PathLik
     with torch.inference_mode():
         dim = int(encoder(torch.zeros(1, 200, encoder.feat_dim)).shape[-1])
     try:
-        scripted = torch.jit.script(encoder)
+        with _quiet():
+            scripted = torch.jit.script(encoder)
     except Exception as e:  # torch.jit.frontend.NotSupportedError, RuntimeError of the compiler
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"the encoder cannot be scripted ({first})", model_path) from None
     meta = {"feat_dim": int(encoder.feat_dim), "embed_dim": dim, "frontend": encoder.frontend,
             "model_type": str(type(encoder).__name__), "source": Path(model_path).name}
-    with atomic_open(out_path, "wb") as f:
+    with atomic_open(out_path, "wb") as f, _quiet():
         torch.jit.save(scripted, f, _extra_files={META_FILE: json.dumps(meta, sort_keys=True)})
     return meta
 
@@ -61,7 +72,8 @@ def load_scripted(path: str | os.PathLike, device: torch.device | str = "cpu") -
         raise DataError("TorchScript model not found", path)
     extra = {META_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location=torch.device(device), _extra_files=extra)
+        with _quiet():
+            module = torch.jit.load(str(path), map_location=torch.device(device), _extra_files=extra)
     except Exception as e:  # not a zip, a torch.save checkpoint, a damaged archive
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"cannot load TorchScript model ({type(e).__name__}: {first})", path) from None
