@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import embspace
+from embspace.cli.commands import GROUPS, TOP_LEVEL
 from embspace.extract import load_encoder
 from embspace.features.frontend import kaldi_frontend
 from embspace.models import build_model
@@ -45,6 +46,15 @@ ARCHS = {
 SHAPES = [(1, 15), (1, 301), (2, 57), (5, 200)]
 #: scripted and eager run the same kernels on CPU: equal in practice; this leaves room for op fusion
 ATOL = 1e-6
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny models, and a shared machine where spinning threads wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _random_stats_(model: torch.nn.Module) -> torch.nn.Module:
@@ -95,7 +105,7 @@ def test_scripted_file_runs_without_embspace(tmp_path) -> None:
     code = ("import sys, torch; m = torch.jit.load(sys.argv[1]); "
             "torch.save(m(torch.load(sys.argv[2])), sys.argv[3]); assert 'embspace' not in sys.modules")
     subprocess.run([sys.executable, "-c", code, tmp_path / "model.ts", tmp_path / "feats.pt", tmp_path / "out.pt"],
-                   check=True, cwd=tmp_path)
+                   check=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
     with torch.inference_mode():
         expected = load_encoder(model, torch.device("cpu"))(feats)
     torch.testing.assert_close(torch.load(tmp_path / "out.pt"), expected, rtol=0, atol=ATOL)
@@ -133,13 +143,13 @@ def test_load_model_embeds_arrays_with_a_ts_file(tmp_path) -> None:
 
 
 def test_command_is_registered(tmp_path) -> None:
+    assert GROUPS["model"][1]["export-torchscript"] == TOP_LEVEL["export-torchscript"] == "export_torchscript"
     model = _model_file(ARCHS["xvector"], tmp_path / "model.pt")
-    for words in (["export-torchscript"], ["model", "export-torchscript"]):
-        out = tmp_path / f"{len(words)}.ts"
-        r = subprocess.run([sys.executable, "-m", "embspace", *words, "--model", str(model), "--out", str(out)],
-                           capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-        assert r.returncode == 0, r.stderr
-        assert load_encoder(out, torch.device("cpu")).feat_dim == 24
+    r = subprocess.run([sys.executable, "-m", "embspace", "export-torchscript", "--model", str(model), "--out",
+                        str(tmp_path / "m.ts")], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert load_encoder(tmp_path / "m.ts", torch.device("cpu")).feat_dim == 24
 
 
 def test_bad_inputs_are_clear_errors_and_write_nothing(tmp_path, capsys) -> None:
