@@ -19,7 +19,7 @@ from embspace.models import build_model
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
 from tests.conftest import REPO, synth_voice
-from tests.wespeaker_fixtures import imported_model, run_main
+from tests.wespeaker_fixtures import imported_model, reference, run_main
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:.*torch\.jit.*deprecated:DeprecationWarning")
 
@@ -140,6 +140,10 @@ def test_load_model_embeds_arrays_with_a_ts_file(tmp_path) -> None:
     assert resampled.shape == (16,) and np.isfinite(resampled).all()
     with pytest.raises(ValueError, match=r"expected \(batch, frames, 16\) features, got \[1, 50, 24\]"):
         ts_model.encoder(torch.zeros(1, 50, 24))
+    for feats, ws_embs in reference("ecapa_glob_c1024"):  # WeSpeaker's own embeddings of the fixture
+        with torch.inference_mode():
+            got = ts_model.encoder(torch.from_numpy(feats)).numpy()
+        np.testing.assert_allclose(got, ws_embs, rtol=0, atol=2e-6)
 
 
 def test_command_is_registered(tmp_path) -> None:
