@@ -15,7 +15,8 @@ import embspace
 from embspace.cli.commands import GROUPS, TOP_LEVEL
 from embspace.extract import load_encoder
 from embspace.features.frontend import kaldi_frontend
-from embspace.models import build_model
+from embspace.models import MODELS, build_model
+from embspace.models.resnet import BLOCKS
 from embspace.training import checkpoint as ckpt
 from embspace.utils.errors import DataError
 from tests.conftest import REPO, synth_voice
@@ -75,6 +76,11 @@ def _model_file(cfg: dict, path, frontend: dict | None = None):
         state["frontend"] = frontend
     ckpt.save(state, path)
     return path
+
+
+def test_every_encoder_type_and_block_is_covered() -> None:
+    assert {cfg["type"] for cfg in ARCHS.values()} == set(MODELS)
+    assert {cfg.get("block", "basic") for cfg in ARCHS.values() if cfg["type"] == "resnet"} == set(BLOCKS)
 
 
 @pytest.mark.parametrize("name", sorted(ARCHS))
