@@ -1,7 +1,7 @@
 """Speaker embeddings of audio files or arrays with any embspace model file, imported model or ONNX export.
 
     import embspace
-    model = embspace.load_model("exp/ws_r34/avg_model.pt")     # or model.onnx
+    model = embspace.load_model("exp/ws_r34/avg_model.pt")     # or model.onnx, model.ts
     e = model.embed("a.wav")                                   # (D,) float32
     model.similarity("a.wav", "b.wav")                         # cosine in [-1, 1]
     model.enrol("alice", "alice1.wav", "alice2.wav"); model.identify("x.wav")   # ("alice", 0.83)
@@ -31,7 +31,7 @@ SILENCE_PEAK = 1e-5
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu",
                num_threads: int | None = None) -> "SpeakerModel":
-    """A :class:`SpeakerModel` from an embspace model file (``.pt``, trained or imported) or ``.onnx``."""
+    """A :class:`SpeakerModel` from an embspace model file (``.pt``, trained or imported), ``.onnx`` or ``.ts``."""
     if num_threads:
         torch.set_num_threads(num_threads)
     return SpeakerModel(path, device)

@@ -25,12 +25,18 @@ def load_encoder(model_path: str | os.PathLike, device: torch.device) -> torch.n
 
     The weights must match ``model_config`` exactly; the encoder carries ``feat_dim`` and the model's
     ``frontend`` (:mod:`embspace.features.frontend`) for features computed from audio. A ``.onnx`` file
-    (``embspace.bin.export_onnx``) gives an ONNX Runtime encoder (CUDA provider on a CUDA device).
+    (``embspace.bin.export_onnx``) gives an ONNX Runtime encoder (CUDA provider on a CUDA device), a
+    TorchScript file (``embspace.bin.export_torchscript``, ``.ts`` or recognised by its content) the
+    scripted encoder; both read the front-end back from the file.
     """
     if str(model_path).endswith(".onnx"):
         from embspace.onnx_model import OnnxEncoder
 
         return OnnxEncoder(model_path, device)
+    from embspace.torchscript_model import TorchScriptEncoder, is_torchscript
+
+    if str(model_path).endswith(".ts") or is_torchscript(model_path):
+        return TorchScriptEncoder(model_path, device)
     state = ckpt.load(model_path)
     if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
         hint = ""

@@ -39,7 +39,8 @@ def test_kaldi_frontend_equals_kaldi_native_fbank(speech) -> None:
     expected = np.stack([online.get_frame(i) for i in range(online.num_frames_ready)])
     got = Frontend(kaldi_frontend(80)).fbank(speech, 16000)
     assert got.shape == expected.shape == (1 + (len(speech) - 400) // 160, 80)
-    assert np.abs(got - expected).max() < 2e-3
+    diff = np.abs(got - expected)  # largest in single low-energy values of the lowest mel bins
+    assert diff.max() < 2e-3 and diff.mean() < 5e-5
 
 
 def test_embspace_frontend_equals_stored_features(speech) -> None:

@@ -30,7 +30,7 @@ from embspace.utils.errors import cli_main
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = cli_parser("extract", __doc__)
-    p.add_argument("--model", required=True, help="encoder model file, or 'ge2e'")
+    p.add_argument("--model", required=True, help="encoder model file (.pt, .onnx or .ts), or 'ge2e'")
     p.add_argument("--cuts", required=True, help="cut manifest (stored fbank; audio for ge2e or with --copies-config)")
     p.add_argument("--out-dir", required=True, help="writes xvector.<job>.ark/scp here")
     add_job_options(p, "the cuts")

@@ -1,6 +1,6 @@
 """The ``embspace`` command: ``embspace <command>`` for users (embed, similarity, enhance, align,
-import-model, export-onnx) and ``embspace <group> <command>`` for every recipe tool; each of those
-runs ``embspace.bin.<module>.main`` (``python -m embspace.bin.<module>`` is the same program).
+import-model, export-onnx, export-torchscript) and ``embspace <group> <command>`` for every recipe tool;
+each of those runs ``embspace.bin.<module>.main`` (``python -m embspace.bin.<module>`` is the same program).
 
     embspace --help                     # every command, grouped, with one line each
     embspace seed --help                # the commands of a group

@@ -22,7 +22,8 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
     "extract": ("embeddings", {"embeddings": "extract", "merge": "merge_embeddings"}),
     "score": ("scoring and metrics", {"cosine": "score", "metrics": "compute_metrics"}),
     "report": ("results tables and plots", {"results": "report"}),
-    "model": ("model files of other toolkits and ONNX", {"import": "import_model", "export-onnx": "export_onnx"}),
+    "model": ("model files of other toolkits, ONNX and TorchScript", {
+        "import": "import_model", "export-onnx": "export_onnx", "export-torchscript": "export_torchscript"}),
     "recipe": ("recipe steps", {"run-stage": "run_stage"}),
     "inside": ("INSIDE: synthetic identities by interpolation and TTS", {
         "identities": "inside_identities", "synthesize": "inside_synthesize", "command-jobs": "inside_command_jobs",
@@ -42,6 +43,7 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
 # commands at the top level: ``embspace <command>`` (embed and similarity are in embspace.cli.user)
 TOP_LEVEL: dict[str, str] = {
     "enhance": "seed_enhance", "align": "nessa_apply", "import-model": "import_model", "export-onnx": "export_onnx",
+    "export-torchscript": "export_torchscript",
 }
 
 

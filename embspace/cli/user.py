@@ -1,5 +1,5 @@
 """``embspace embed`` and ``embspace similarity``: speaker embeddings and similarity with a model
-file (.pt or .onnx).
+file (.pt, .onnx or .ts).
 
     embspace embed --model avg_model.pt --out-dir emb a.wav b.wav       # emb/xvector.ark + xvector.scp
     embspace embed --model model.onnx --out-dir emb data/test/wav.scp   # keys from the wav.scp
@@ -70,14 +70,14 @@ def _run(command: str, argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="embspace", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("embed", help=USER_COMMANDS["embed"])
-    e.add_argument("--model", required=True, help="embspace model file (.pt, trained or imported) or .onnx")
+    e.add_argument("--model", required=True, help="embspace model file (.pt, trained or imported), .onnx or .ts")
     e.add_argument("--out-dir", required=True, help="writes xvector.ark and xvector.scp here")
     e.add_argument("--channel", type=int, help="channel of multi-channel files (default: mono files only)")
     e.add_argument("--num-threads", type=int, default=1, help="CPU threads (default: %(default)s)")
     e.add_argument("inputs", nargs="+", help="wav files (keys: file names without extension) or one wav.scp")
     e.set_defaults(func=_embed)
     s = sub.add_parser("similarity", help=USER_COMMANDS["similarity"])
-    s.add_argument("--model", required=True, help="embspace model file (.pt) or .onnx")
+    s.add_argument("--model", required=True, help="embspace model file (.pt), .onnx or .ts")
     s.add_argument("--num-threads", type=int, default=1, help="CPU threads (default: %(default)s)")
     s.add_argument("a", help="first wav file")
     s.add_argument("b", help="second wav file")

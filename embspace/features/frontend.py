@@ -10,7 +10,8 @@ A front-end is a plain dict (it travels in the model file under ``"frontend"``):
 features of ``compute_fbank``); model files without a ``"frontend"`` get it. :func:`kaldi_frontend` is
 WeSpeaker's (Kaldi fbank with a Hamming window, ``snip_edges=True``, upper cut-off at Nyquist, samples
 scaled to the int16 range). Both end with per-utterance mean normalisation. Features are computed by
-lhotse's Fbank (Kaldi-compatible; within 2e-3 of kaldi-native-fbank), dither 0.
+lhotse's Fbank (Kaldi-compatible: on speech, log-mel values differ from kaldi-native-fbank's by 7e-6
+on average, single ones in the lowest mel bins by up to 3e-3), dither 0.
 """
 
 from __future__ import annotations

@@ -33,9 +33,9 @@ class Res2Conv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         chunks = torch.chunk(x, self.scale, dim=1)
         out = [chunks[0]]
-        y = None
-        for conv, chunk in zip(self.convs, chunks[1:]):
-            y = conv(chunk if y is None else chunk + y)
+        y = chunks[0]
+        for i, conv in enumerate(self.convs):  # TorchScript iterates a ModuleList only by itself / enumerate
+            y = conv(chunks[i + 1] if i == 0 else chunks[i + 1] + y)
             out.append(y)
         return torch.cat(out, dim=1)
 
@@ -108,7 +108,7 @@ class ECAPATDNN(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
-            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {tuple(feats.shape)}")
+            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {list(feats.shape)}")
         x = self.conv1(feats.transpose(1, 2))
         total = x
         outs = []

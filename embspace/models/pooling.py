@@ -10,8 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-_EPS = 1e-5
 STATS = ("biased", "unbiased")
+#: smallest variance of each statistics style (biased: clamp of the variance; unbiased: added to it in TSTP,
+#: clamp of ASP's attentive variance)
+VAR_FLOOR = {"biased": 1e-5, "unbiased": 1e-7}
 
 
 def _check_stats(stats: str) -> str:
@@ -20,11 +22,12 @@ def _check_stats(stats: str) -> str:
     return stats
 
 
-def _std(x: torch.Tensor, stats: str, keepdim: bool = False) -> torch.Tensor:
-    """Standard deviation over the last (time) axis in the chosen statistics style."""
+def _std(x: torch.Tensor, stats: str, floor: float, keepdim: bool = False) -> torch.Tensor:
+    """Standard deviation over the last (time) axis in the chosen statistics style (``floor``: its
+    ``VAR_FLOOR``, passed in so that TorchScript sees no module-level float)."""
     if stats == "unbiased":
-        return (x.var(dim=-1, keepdim=keepdim) + 1e-7).sqrt()
-    return x.var(dim=-1, keepdim=keepdim, unbiased=False).clamp(min=_EPS).sqrt()
+        return (x.var(dim=-1, keepdim=keepdim) + floor).sqrt()
+    return x.var(dim=-1, keepdim=keepdim, unbiased=False).clamp(min=floor).sqrt()
 
 
 class TSTP(nn.Module):
@@ -35,10 +38,11 @@ class TSTP(nn.Module):
         self.in_dim = in_dim
         self.out_dim = 2 * in_dim
         self.stats = _check_stats(stats)
+        self.var_floor = VAR_FLOOR[stats]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float()
-        return torch.cat([x.mean(dim=-1), _std(x, self.stats)], dim=-1)
+        return torch.cat([x.mean(dim=-1), _std(x, self.stats, self.var_floor)], dim=-1)
 
 
 class ASP(nn.Module):
@@ -56,6 +60,7 @@ class ASP(nn.Module):
         self.out_dim = 2 * in_dim
         self.global_context = global_context
         self.stats = _check_stats(stats)
+        self.var_floor = VAR_FLOOR[stats]
         att_in = 3 * in_dim if global_context else in_dim
         if attention == "relu_bn_tanh":
             hidden = [nn.ReLU(), nn.BatchNorm1d(attention_channels), nn.Tanh()]
@@ -74,14 +79,14 @@ class ASP(nn.Module):
         if self.global_context:
             frames = x.shape[-1]
             mean = x.mean(dim=-1, keepdim=True)
-            std = _std(x, self.stats, keepdim=True)
+            std = _std(x, self.stats, self.var_floor, keepdim=True)
             att_in = torch.cat([x, mean.expand(-1, -1, frames), std.expand(-1, -1, frames)], dim=1)
         else:
             att_in = x
         w = torch.softmax(self.attention(att_in).float(), dim=-1)
         mean = (w * x).sum(dim=-1)
         var = (w * x * x).sum(dim=-1) - mean * mean
-        std = var.clamp(min=1e-7 if self.stats == "unbiased" else _EPS).sqrt()
+        std = var.clamp(min=self.var_floor).sqrt()
         return torch.cat([mean, std], dim=-1)
 
 

@@ -117,6 +117,6 @@ class ResNet(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
-            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {tuple(feats.shape)}")
+            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {list(feats.shape)}")
         x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))  # (B, C, F', T')
         return self.embed(x.flatten(1, 2))

@@ -31,6 +31,7 @@ class XVector(nn.Module):
     ):
         super().__init__()
         self.feat_dim, self.embed_dim = feat_dim, embed_dim
+        self.min_frames = MIN_FRAMES  # an attribute: TorchScript cannot read module-level numbers
         layers: list[nn.Module] = []
         in_ch = feat_dim
         for i, (k, d) in enumerate(FRAME_LAYERS):
@@ -42,8 +43,8 @@ class XVector(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.dim() != 3 or feats.shape[-1] != self.feat_dim:
-            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {tuple(feats.shape)}")
-        if feats.shape[1] < MIN_FRAMES:
-            raise ValueError(f"x-vector needs at least {MIN_FRAMES} frames, got {feats.shape[1]}")
+            raise ValueError(f"expected (batch, frames, {self.feat_dim}) features, got {list(feats.shape)}")
+        if feats.shape[1] < self.min_frames:
+            raise ValueError(f"x-vector needs at least {self.min_frames} frames, got {feats.shape[1]}")
         x = self.frame(feats.transpose(1, 2))
         return self.embed(x)
