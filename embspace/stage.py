@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from embspace.utils.atomic import atomic_write_text
+from embspace.utils.errors import DataError
 
 #: options (with their value) left out of a fingerprint: they choose parallelism or a launcher, not a result
 VOLATILE_OPTIONS = ("--nj", "--cmd", "--max-jobs-run", "--num-threads")
@@ -116,11 +117,17 @@ def scp_targets(scp: Path) -> list[tuple[Path, bool]]:
 
     For a pipe command (``key sox a.flac -t wav - |``), the files named in the command are plain
     files (the command text itself is part of the scp's bytes). Locations that are not files are
-    skipped; relative paths are taken from the current directory, as Kaldi tools do.
+    skipped; relative paths are taken from the current directory, as Kaldi tools do. A line that is
+    not UTF-8 is a :class:`DataError` naming the scp and the line.
     """
     seen: dict[str, bool] = {}
-    with open(scp, encoding="utf-8", errors="replace") as f:
-        for line in f:
+    with open(scp, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not UTF-8 text ({e.reason}: byte 0x{raw[e.start]:02x} at column {e.start + 1})",
+                                scp, n) from None
             fields = line.split(None, 1)
             if len(fields) != 2:
                 continue

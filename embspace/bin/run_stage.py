@@ -23,7 +23,7 @@ import sys
 import time
 
 from embspace.stage import VOLATILE_OPTIONS, DigestCache, MissingInput, fingerprint, is_done, mark_done
-from embspace.utils.errors import cli_main
+from embspace.utils.errors import DataError, cli_main
 from embspace.utils.lock import LockBusy, exclusive_lock
 
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         with exclusive_lock(f"{args.marker}.lock", f"stage {name}"):
             return _run(args, command, name, cache)
-    except (MissingInput, LockBusy) as e:
+    except (MissingInput, LockBusy, DataError) as e:
         print(f"[{name}] error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
