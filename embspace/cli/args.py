@@ -9,9 +9,12 @@ split by :func:`name_value`/:func:`name_values`, lists by :func:`int_list`; ``--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from typing import Any
+from typing import Any, Iterator
+
+from embspace.utils.errors import UsageError
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -19,6 +22,15 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 def cli_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The parser of a CLI: its name and its module docstring, kept as written (examples)."""
     return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+@contextlib.contextmanager
+def usage_errors(p: argparse.ArgumentParser) -> Iterator[None]:
+    """Report a :class:`~embspace.utils.errors.UsageError` raised inside as ``p.error`` (exit status 2)."""
+    try:
+        yield
+    except UsageError as e:
+        p.error(str(e))
 
 
 def str2bool(value: str) -> bool:
