@@ -266,7 +266,7 @@ def test_filters_count_what_they_remove():
 
 
 def test_privacy_filter_removes_an_identity_close_to_a_test_speaker(tmp_path):
-    from embspace.bin.inside_make_data import read_reference_speakers
+    from embspace.inside.dataset import read_reference_speakers
     from embspace.embio import write_embeddings
 
     rng = np.random.default_rng(1)
