@@ -31,7 +31,11 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -226,3 +230,54 @@ def mark_done(marker: str | os.PathLike, fp: str, command: Sequence[str], elapse
         "elapsed_s": round(elapsed, 3),
     }
     atomic_write_text(marker, json.dumps(info, indent=1) + "\n")
+
+
+@dataclass
+class Stage:
+    """A recipe step under a completion marker: what ``embspace.bin.run_stage`` is told."""
+
+    marker: str
+    command: list[str]
+    inputs: Sequence[str] = ()
+    stat_inputs: Sequence[str] = ()
+    outputs: Sequence[str] = ()
+    volatile: Sequence[str] = VOLATILE_OPTIONS
+    reset: Sequence[str] = ()
+    force: bool = False
+    name: str = ""
+
+    def done(self, cache: DigestCache) -> bool:
+        """The marker records the current fingerprint and every output exists (the cache is saved)."""
+        fp = fingerprint(self.command, self.inputs, self.stat_inputs, cache, self.volatile)
+        cache.save()
+        return is_done(self.marker, fp, self.outputs)
+
+    def run(self, cache: DigestCache) -> int:
+        """Skip, or run the command and write the marker; the caller holds the stage's lock. The exit status."""
+        name = self.name or self.marker
+        fp = fingerprint(self.command, self.inputs, self.stat_inputs, cache, self.volatile)
+        cache.save()
+        if not self.force and is_done(self.marker, fp, self.outputs):  # done by the process that held the lock
+            print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
+            return 0
+        if self.reset and os.path.isfile(self.marker):
+            why = "forced to rerun" if self.force else "inputs or options changed since the last run"
+            for path in self.reset:
+                if os.path.isdir(path):
+                    print(f"[{name}] {why}; removing {path}", file=sys.stderr)
+                    shutil.rmtree(path)
+        # The old marker goes before the command starts: a run killed part-way (forced or not) must not
+        # be taken for done by the next call, even if its fingerprint happens to match again.
+        if os.path.lexists(self.marker):
+            os.unlink(self.marker)
+        start = time.time()
+        rc = subprocess.call(self.command)
+        if rc != 0:
+            print(f"[{name}] failed with exit code {rc}", file=sys.stderr)
+            return rc
+        missing = [o for o in self.outputs if not os.path.exists(o)]
+        if missing:
+            print(f"[{name}] finished but did not produce: {' '.join(missing)}", file=sys.stderr)
+            return 1
+        mark_done(self.marker, fp, self.command, time.time() - start)
+        return 0
