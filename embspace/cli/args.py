@@ -3,7 +3,9 @@
 One style for each kind of option: booleans take a value (``--use-gpu true``, as Kaldi recipes pass
 them; true/false, yes/no, 1/0) or stand alone for true (``--resample``); ``NAME=VALUE`` pairs are
 split by :func:`name_value`/:func:`name_values`, lists by :func:`int_list`; ``--job``/``--nj``,
-``--device``/``--use-gpu`` and the audio-check options have one definition each.
+``--device``/``--use-gpu`` and the audio-check options have one definition each. A YAML file of
+option defaults (``--config``) is read by :func:`parse_with_config`; errors that library code finds in
+options (:class:`~embspace.utils.errors.UsageError`) become usage errors in :func:`usage_errors`.
 """
 
 from __future__ import annotations
