@@ -31,11 +31,16 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from embspace.utils.atomic import atomic_write_text
+from embspace.utils.errors import DataError
 
 #: options (with their value) left out of a fingerprint: they choose parallelism or a launcher, not a result
 VOLATILE_OPTIONS = ("--nj", "--cmd", "--max-jobs-run", "--num-threads")
@@ -116,11 +121,17 @@ def scp_targets(scp: Path) -> list[tuple[Path, bool]]:
 
     For a pipe command (``key sox a.flac -t wav - |``), the files named in the command are plain
     files (the command text itself is part of the scp's bytes). Locations that are not files are
-    skipped; relative paths are taken from the current directory, as Kaldi tools do.
+    skipped; relative paths are taken from the current directory, as Kaldi tools do. A line that is
+    not UTF-8 is a :class:`DataError` naming the scp and the line.
     """
     seen: dict[str, bool] = {}
-    with open(scp, encoding="utf-8", errors="replace") as f:
-        for line in f:
+    with open(scp, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not UTF-8 text ({e.reason}: byte 0x{raw[e.start]:02x} at column {e.start + 1})",
+                                scp, n) from None
             fields = line.split(None, 1)
             if len(fields) != 2:
                 continue
@@ -219,3 +230,54 @@ def mark_done(marker: str | os.PathLike, fp: str, command: Sequence[str], elapse
         "elapsed_s": round(elapsed, 3),
     }
     atomic_write_text(marker, json.dumps(info, indent=1) + "\n")
+
+
+@dataclass
+class Stage:
+    """A recipe step under a completion marker: what ``embspace.bin.run_stage`` is told."""
+
+    marker: str
+    command: list[str]
+    inputs: Sequence[str] = ()
+    stat_inputs: Sequence[str] = ()
+    outputs: Sequence[str] = ()
+    volatile: Sequence[str] = VOLATILE_OPTIONS
+    reset: Sequence[str] = ()
+    force: bool = False
+    name: str = ""
+
+    def done(self, cache: DigestCache) -> bool:
+        """The marker records the current fingerprint and every output exists (the cache is saved)."""
+        fp = fingerprint(self.command, self.inputs, self.stat_inputs, cache, self.volatile)
+        cache.save()
+        return is_done(self.marker, fp, self.outputs)
+
+    def run(self, cache: DigestCache) -> int:
+        """Skip, or run the command and write the marker; the caller holds the stage's lock. The exit status."""
+        name = self.name or self.marker
+        fp = fingerprint(self.command, self.inputs, self.stat_inputs, cache, self.volatile)
+        cache.save()
+        if not self.force and is_done(self.marker, fp, self.outputs):  # done by the process that held the lock
+            print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
+            return 0
+        if self.reset and os.path.isfile(self.marker):
+            why = "forced to rerun" if self.force else "inputs or options changed since the last run"
+            for path in self.reset:
+                if os.path.isdir(path):
+                    print(f"[{name}] {why}; removing {path}", file=sys.stderr)
+                    shutil.rmtree(path)
+        # The old marker goes before the command starts: a run killed part-way (forced or not) must not
+        # be taken for done by the next call, even if its fingerprint happens to match again.
+        if os.path.lexists(self.marker):
+            os.unlink(self.marker)
+        start = time.time()
+        rc = subprocess.call(self.command)
+        if rc != 0:
+            print(f"[{name}] failed with exit code {rc}", file=sys.stderr)
+            return rc
+        missing = [o for o in self.outputs if not os.path.exists(o)]
+        if missing:
+            print(f"[{name}] finished but did not produce: {' '.join(missing)}", file=sys.stderr)
+            return 1
+        mark_done(self.marker, fp, self.command, time.time() - start)
+        return 0

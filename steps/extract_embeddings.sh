@@ -24,9 +24,9 @@ if [ $# -ne 4 ]; then
 fi
 model=$1; cuts=$2; data=$3; dir=$4
 # Built under a temporary name and swapped in whole by merge_embeddings (the old folder stays
-# complete until then); leftovers of killed runs go first.
+# complete until then); leftovers of killed runs go first (a running extraction's are kept).
 tmp="$(dirname "$dir")/.tmp.$(basename "$dir").$$"
-rm -rf "$(dirname "$dir")/.tmp.$(basename "$dir")."*
+python -m embspace.bin.clean_leftovers "$dir"
 mkdir -p "$tmp/log"
 launcher=$cmd
 [ "$use_gpu" = false ] || launcher=$gpu_cmd

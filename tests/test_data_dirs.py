@@ -114,6 +114,19 @@ def test_same_gender_trials_skipped_without_spk2gender(tmp_path, capsys):
     assert (tmp_path / "trials").is_file() and not (tmp_path / "sg").exists()
 
 
+def test_make_trials_without_wav_scp_names_no_option_it_lacks(tmp_path, capsys):
+    """The missing-table error of make_trials names the file, and no option make_trials does not have."""
+    from embspace.bin.make_trials import main
+
+    d = _dir(tmp_path / "d", UTTS)
+    (d / "wav.scp").unlink()
+    with pytest.raises(SystemExit) as e:
+        main(["--data-dir", str(d), "--out", str(tmp_path / "trials")])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and f"{d / 'wav.scp'}: file not found" in err and "--no-wav" not in err
+    assert not (tmp_path / "trials").exists()
+
+
 def test_import_with_segments_and_export_round_trip(tmp_path):
     import numpy as np
     import soundfile as sf

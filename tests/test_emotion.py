@@ -421,3 +421,32 @@ def test_report_has_the_cumulative_ablation(tmp_path):
     (tmp_path / "cp_erl" / "config.yaml").unlink()  # without the cp_erl row there is no cumulative table
     emotion_report.main(["--results", str(tmp_path / "results2.json"), *systems, "--out-md", str(tmp_path / "r2.md")])
     assert "Cumulative" not in (tmp_path / "r2.md").read_text()
+
+
+def test_prepare_then_style_check_write_lists_summary_and_report(tiny_emotion_data, tmp_path):
+    """emotion_prepare holds dev speakers out and writes the lists; emotion_style_check classifies the
+    styles of the evaluation speakers (dev speakers excluded) and writes JSON + Markdown."""
+    from embspace.bin import emotion_prepare, emotion_style_check
+
+    out = tmp_path / "emotion"
+    assert emotion_prepare.main(["--train-cuts", str(tiny_emotion_data["train_cuts"]), "--test-cuts",
+                                 str(tiny_emotion_data["test_cuts"]), "--dev-speakers", "2", "--enroll-per-spk", "1",
+                                 "--neutral-test-per-spk", "1", "--out-dir", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["dev_speakers"]) == 2 and summary["finetune"]["speakers"] == 2
+    assert {p.name for p in (out / "trials").iterdir()} == {f"{s}_{x}" for s in ("dev", "test")
+                                                           for x in ("nn", "angry", "sad", "merged")}
+    first = (out / "trials" / "test_merged").read_text().split("\n")[0].split()
+    assert len(first) == 3 and first[2] in ("target", "nontarget")
+    with pytest.raises(SystemExit) as e:  # 4 training speakers: 3 dev speakers would leave 1 for fine-tuning
+        emotion_prepare.main(["--train-cuts", str(tiny_emotion_data["train_cuts"]), "--test-cuts",
+                              str(tiny_emotion_data["test_cuts"]), "--dev-speakers", "3", "--out-dir", str(tmp_path / "x")])
+    assert e.value.code == 1 and not (tmp_path / "x").exists()
+
+    report = tmp_path / "style_check.json"
+    assert emotion_style_check.main(["--train-cuts", str(out / "finetune_cuts.jsonl.gz"), "--test-cuts",
+                                     str(out / "eval_cuts.jsonl.gz"), "--exclude-test-speakers",
+                                     str(out / "summary.json"), "--out", str(report)]) == 0
+    raw = json.loads(report.read_text())["classifier"]["raw"]
+    assert raw["classes"] == ["angry", "neutral", "sad"] and raw["chance"] == pytest.approx(1 / 3, abs=0.2)
+    assert report.with_suffix(".md").read_text().startswith("# Emotional styles: checks")

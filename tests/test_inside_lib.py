@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -266,7 +268,7 @@ def test_filters_count_what_they_remove():
 
 
 def test_privacy_filter_removes_an_identity_close_to_a_test_speaker(tmp_path):
-    from embspace.bin.inside_make_data import read_reference_speakers
+    from embspace.inside.dataset import read_reference_speakers
     from embspace.embio import write_embeddings
 
     rng = np.random.default_rng(1)
@@ -367,3 +369,53 @@ def test_equal_steps_trains_as_many_optimizer_steps_as_the_real_only_baseline(ti
     spk2id = speaker_map(union)  # without the rule: one pass over the union per epoch, twice the steps
     per_epoch = len(SpeakerBalancedSampler([spk2id[c.supervisions[0].speaker] for c in union], 4, 2))
     assert per_epoch == len(union) // 8 and 2 * per_epoch > baseline
+
+
+def _gender_set(root, speakers: dict[str, str], utts: int, rng, scp_dir=None) -> None:
+    """A Kaldi dir (utt2spk, spk2gender) and utterance embeddings whose first axis carries the gender."""
+    from embspace.embio import write_embeddings
+
+    root.mkdir(parents=True, exist_ok=True)
+    utt2spk = {f"{s}-{k}": s for s in sorted(speakers) for k in range(utts)}
+    (root / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in utt2spk.items()))
+    (root / "spk2gender").write_text("".join(f"{s} {g}\n" for s, g in sorted(speakers.items())))
+    vecs = []
+    for u, s in utt2spk.items():
+        v = 0.3 * rng.standard_normal(8)
+        v[0] += 1.0 if speakers[s] == "m" else -1.0
+        vecs.append((u, v.astype(np.float32)))
+    out = scp_dir or root
+    write_embeddings(out / "xvector.ark", out / "xvector.scp", vecs)
+
+
+def test_inside_gender_select_then_eval_writes_metrics_and_predictions(tmp_path):
+    """inside_gender: the subset leaves dev speakers of both genders; eval trains real-only and INSIDE
+    classifiers (L2 chosen on dev) and writes accuracy, error rate and predictions of each."""
+    from embspace.bin import inside_gender
+
+    rng = np.random.default_rng(0)
+    train = {f"r{i}": "mf"[i % 2] for i in range(8)}
+    _gender_set(tmp_path / "train", train, 4, rng)
+    _gender_set(tmp_path / "syn", {f"inside_{g}_{i}": g for g in "mf" for i in range(3)}, 4, rng)
+    _gender_set(tmp_path / "test", {f"t{i}": "mf"[i % 2] for i in range(4)}, 5, rng)
+    g = tmp_path / "train" / "spk2gender"
+    assert inside_gender.main(["select", "--spk2gender", str(g), "--per-gender", "2", "--out", str(tmp_path / "sub")]) == 0
+    subset = (tmp_path / "sub").read_text().split()
+    assert len(subset) == 4 and sorted(train[s] for s in subset) == ["f", "f", "m", "m"]
+    args = ["eval", "--spk2gender", str(g), "--speakers", str(tmp_path / "sub"),
+            "--train-scp", str(tmp_path / "train" / "xvector.scp"), "--train-utt2spk", str(tmp_path / "train" / "utt2spk"),
+            "--synthetic-scp", str(tmp_path / "syn" / "xvector.scp"), "--synthetic-data", str(tmp_path / "syn"),
+            "--test-scp", str(tmp_path / "test" / "xvector.scp"), "--test-data", str(tmp_path / "test")]
+    with pytest.raises(SystemExit) as e:
+        inside_gender.main(args)
+    assert e.value.code == 2  # eval needs --out-dir
+    assert inside_gender.main([*args, "--out-dir", str(tmp_path / "out")]) == 0
+    real = json.loads((tmp_path / "out" / "real.metrics.json").read_text())
+    inside = json.loads((tmp_path / "out" / "inside.metrics.json").read_text())
+    assert real["accuracy"] + real["error_rate"] == pytest.approx(100.0) and real["test_utterances"] == 20
+    assert (inside["synthetic_identities"], inside["train_utterances"]) == (6, 16 + 24)
+    lines = (tmp_path / "out" / "inside.predictions").read_text().splitlines()
+    assert len(lines) == 20 and all(x.split()[1] in "mf" and x.split()[2] in "mf" for x in lines)
+    with pytest.raises(SystemExit) as e:  # 4 speakers per gender: 4 in the subset leaves no dev speaker
+        inside_gender.main(["select", "--spk2gender", str(g), "--per-gender", "4", "--out", str(tmp_path / "s2")])
+    assert e.value.code == 1

@@ -1,5 +1,6 @@
 """The package's layers, read from the imports of its source (no module is imported): the backbone
-knows no method and no corpus, methods do not import each other, and no CLI imports another CLI."""
+knows no method and no corpus, methods do not import each other, no CLI imports another CLI and no
+library module imports a CLI; and the CLIs stay thin (options, then one call into library code)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,26 @@ def violations(root: Path = PKG) -> list[str]:
     for f in sorted(root.joinpath("bin").glob("*.py")):
         bad += _report(f, root, [m for m in _imports(f)
                                  if m.startswith("embspace.bin.") and not m.split(".")[2].startswith("_")])
+    for f in sorted(p for p in root.rglob("*.py") if p.relative_to(root).parts[0] not in ("bin", "cli")):
+        bad += _report(f, root, [m for m in _imports(f) if _under(m, ("embspace.bin",))])
     return bad
+
+
+#: the most lines one CLI module may have, and the largest share of the package's lines the CLIs may hold
+MAX_CLI_LINES = 170
+MAX_CLI_SHARE = 0.14
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_clis_stay_thin():
+    """Loops, tables, evaluation and report formatting live in library modules, not in ``bin/``."""
+    sizes = {f.name: _lines(f) for f in PKG.joinpath("bin").glob("*.py")}
+    assert {n: k for n, k in sizes.items() if k > MAX_CLI_LINES} == {}
+    total = sum(_lines(f) for f in PKG.rglob("*.py"))
+    assert sum(sizes.values()) <= MAX_CLI_SHARE * total, f"bin/ holds {sum(sizes.values())} of {total} lines"
 
 
 def test_layers_are_respected():
@@ -64,6 +84,7 @@ def test_layers_are_respected():
     ("training", "def f():\n    from embspace.corpus.mini import coloured_noise\n", "embspace.corpus.mini"),
     ("seed", "import embspace.nessa\n", "embspace.nessa"),
     ("bin", "from embspace.bin import report as report_cli\n", "embspace.bin.report"),
+    ("reporting", "from embspace.bin.report import build_parser\n", "embspace.bin.report"),
 ])
 def test_a_wrong_import_is_found(tmp_path, layer, src, bad):
     (tmp_path / layer).mkdir()

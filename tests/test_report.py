@@ -91,6 +91,23 @@ def test_report_cli_bad_scores_writes_nothing(tmp_path):
     assert not res.exists() and not (tmp_path / "det.png").exists()
 
 
+@pytest.mark.parametrize("opts, message", [
+    (["--extra", "seeds=1"], "--extra cannot set the reserved field 'seeds'"),
+    (["--extra", "=1"], "--extra expects KEY=VALUE, got '=1'"),
+    (["--seed-run", "x=m.json,s.score"], "--seed-run expects SEED=METRICS_JSON,SCORE_FILE, got 'x=m.json,s.score'"),
+])
+def test_report_cli_bad_row_options_are_usage_errors(tmp_path, capsys, opts, message):
+    """Badly formed --extra/--seed-run values exit 2 (usage) naming the value, and write nothing."""
+    m = tmp_path / "metrics.json"
+    m.write_text(json.dumps({"eer": 4.0, "mindcf_0.01": 0.4, "mindcf_0.05": 0.2}))
+    res = tmp_path / "results.json"
+    row = ["--metrics", str(m), "--score-file", "s"] if "--seed-run" not in opts else []
+    with pytest.raises(SystemExit) as e:
+        report_cli.main(["--results", str(res), "--system", "b", "--method", "baseline", "--trials", "t", *row, *opts])
+    assert e.value.code == 2 and f"report: error: {message}" in capsys.readouterr().err
+    assert not res.exists()
+
+
 def test_classification_rows_have_their_own_table(tmp_path):
     res = tmp_path / "results.json"
     add_row(res, _row("ecapa", 4.0, trials="mini_test"))

@@ -157,6 +157,17 @@ def test_a_declared_input_that_does_not_exist_is_an_error(tmp_path):
         assert "Traceback" not in p.stderr and not (tmp_path / "done" / "m").exists()
 
 
+def test_a_scp_input_that_is_not_utf8_is_an_error_naming_file_and_line(tmp_path):
+    """A bad byte in an scp line is a one-line error naming the scp and the line (under ``python -S``, as run)."""
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    (tmp_path / "wav.scp").write_bytes(b"u1 a.wav\nu2 b\xff.wav\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.run([sys.executable, "-S", "-m", "embspace.bin.run_stage", "--marker", "done/u", "--inputs",
+                        "wav.scp", "--", "true"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 1 and "wav.scp:2: not UTF-8 text" in p.stderr and "0xff" in p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "done" / "u").exists()
+
+
 def test_force_removes_the_marker_before_running(tmp_path):
     """A forced rerun killed part-way is rerun by the next plain call, never taken for done."""
     (tmp_path / "in.txt").write_text("a\n")

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     warnings = validate_data_dir(args.dir, need_text=args.require_text and not args.no_text,
                                  need_feats=args.require_feats and not args.no_feats, need_wav=not args.no_wav,
-                                 spk_sort=not args.no_spk_sort, printable=not args.non_print)
+                                 spk_sort=not args.no_spk_sort, printable=not args.non_print,
+                                 option_hints=True)
     for w in warnings:
         print(f"validate_data_dir: warning: {w}", file=sys.stderr)
     print(f"Successfully validated data-directory {args.dir}")

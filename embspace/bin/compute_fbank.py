@@ -13,12 +13,12 @@ Over launcher jobs (steps/compute_fbank.sh does this; the bytes are the same as 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
+from embspace.cli.args import cli_parser
 from embspace.data.manifests import load_cuts
 from embspace.features.fbank import compute_and_store, compute_job, finish_jobs, prepare_jobs
 from embspace.utils.errors import cli_main
@@ -26,7 +26,8 @@ from embspace.utils.errors import cli_main
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="compute_fbank", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Compute and store the features (in one process, or one launcher job's part of them)."""
+    p = cli_parser("compute_fbank", __doc__)
     p.add_argument("--manifest-dir", required=True, help="folder of the lhotse recordings/supervisions manifests")
     p.add_argument("--corpus", required=True, help="corpus name (manifest file name prefix)")
     p.add_argument("--split", required=True, help="split name (train, test...)")

@@ -14,23 +14,17 @@ interpolated in ``--bank-scp`` (default: the same embeddings, i.e. pairing space
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
-
-import numpy as np
 
 from embspace.cli.args import add_bool, cli_parser
-from embspace.data.tables import read_table
-from embspace.embio import mean_by_speaker, read_embeddings
-from embspace.inside.expand import read_speaker_list
-from embspace.inside.identities import DEFAULT_PREFIX, INTERPOLATIONS, make_identities, write_identities
-from embspace.inside.pairing import MODES, select_pairs
-from embspace.utils.atomic import atomic_write_text
-from embspace.utils.errors import DataError, cli_main
+from embspace.inside.identities import DEFAULT_PREFIX, INTERPOLATIONS
+from embspace.inside.identity_set import make_identity_set
+from embspace.inside.pairing import MODES
+from embspace.utils.errors import cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Command-line options."""
     p = cli_parser("inside_identities", __doc__)
     src = p.add_argument_group("source speakers")
     src.add_argument("--spk-scp", help="speaker embeddings (e.g. spk_xvector.scp), or utterance embeddings with --utt2spk")
@@ -63,68 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _speaker_embeddings(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
-    keys, emb = read_embeddings(args.spk_scp)
-    if args.utt2spk:
-        keys, emb, _ = mean_by_speaker(keys, emb, read_table(args.utt2spk), args.utt2spk, args.spk_scp)
-    return keys, emb
-
-
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Pair, interpolate, write identities.jsonl, conditioning.npy and pairs.log."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if not args.spk_scp:
-        build_parser().error("--spk-scp is required")
-    ids, emb = _speaker_embeddings(args)
-    genders = read_table(args.spk2gender)
-    for spk, g in genders.items():
-        if g not in ("m", "f"):
-            raise DataError(f"gender must be m or f, got '{g}'", args.spk2gender, key=spk)
-    real_ids = set(ids) | set(genders)
-    for f in args.real_ids:
-        real_ids |= set(read_table(f, min_fields=1))
-    if args.speakers:
-        keep = read_speaker_list(args.speakers)
-        unknown = [s for s in keep if s not in set(ids)]
-        if unknown:
-            raise DataError("listed speaker has no embedding in " + args.spk_scp, args.speakers, key=unknown[0])
-        index = {s: i for i, s in enumerate(ids)}
-        ids, emb = sorted(keep), emb[[index[s] for s in sorted(keep)]]
-    groups = [g for g in args.groups.split(",") if g]
-    if args.num_identities is not None:
-        num = args.num_identities
-    else:
-        paired = sum(1 for s in ids if genders.get(s) in groups)
-        num = int(round(args.identities_factor * paired))
-    pairs = select_pairs(ids, emb, genders, args.mode, num, args.k, args.max_children, args.gender_ratio, groups,
-                         args.seed, source=args.spk_scp)
-    if args.bank_scp:
-        bank_ids, bank = read_embeddings(args.bank_scp)
-    else:
-        bank_ids, bank = ids, emb
+        parser.error("--spk-scp is required")
     alpha: float | tuple[float, float] = args.alpha
     if args.alpha_range:
         try:
             lo, hi = (float(v) for v in args.alpha_range.split(","))
         except ValueError:
-            build_parser().error(f"--alpha-range expects LOW,HIGH, got {args.alpha_range!r}")
+            parser.error(f"--alpha-range expects LOW,HIGH, got {args.alpha_range!r}")
         alpha = (lo, hi)
-    idents, cond = make_identities(pairs, bank_ids, bank, args.mode, args.interp, alpha, args.seed, args.prefix,
-                                   args.rescale_norm, real_ids, genders, source=args.bank_scp or args.spk_scp)
-    out = Path(args.out_dir)
-    write_identities(out, idents, cond)
-    summary = {}
-    for g in sorted({i.group for i in idents}):
-        sub = [i for i in idents if i.group == g]
-        parents = {p for i in sub for p in (i.parent_a, i.parent_b)}
-        summary[g] = {"identities": len(sub), "parents": len(parents),
-                      "mean_parent_cos": round(float(np.mean([i.cos for i in sub])), 4),
-                      "mean_theta_deg": round(float(np.mean([i.theta_deg for i in sub])), 3)}
-    atomic_write_text(out / "pairs.log", json.dumps({"mode": args.mode, "k": args.k, "num_identities": len(idents),
-                                                     "groups": summary}, indent=1) + "\n")
-    print(f"inside_identities: {len(idents)} identities ({args.mode}, {args.interp}, alpha {alpha}) from "
-          f"{len(ids)} speakers; " + ", ".join(f"{g}: {v['identities']} (parent cos {v['mean_parent_cos']})"
-                                               for g, v in summary.items()) + f" -> {out}", file=sys.stderr)
+    make_identity_set(args, alpha)
     return 0
 
 

@@ -23,29 +23,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-import numpy as np
 import torch
 
 from embspace.cli.args import cli_parser
-from embspace.embio import read_embeddings
-from embspace.inside.embed_cache import synthetic_embeddings
-from embspace.inside.expand import combine_cuts
-from embspace.inside.filters import FilterOptions, apply_filters, reference_speakers
-from embspace.inside.identities import read_identities
-from embspace.inside.synthesis import metadata_entries
-from embspace.utils.atomic import atomic_write_text
-from embspace.utils.errors import DataError, cli_main
+from embspace.inside.dataset import make_training_data
+from embspace.inside.filters import FilterOptions
+from embspace.utils.errors import cli_main
 
 
 def _opt_float(text: str) -> float | None:
+    """A number, or None for 'none' (a filter switched off)."""
     return None if text.lower() in ("none", "") else float(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Command-line options."""
     p = cli_parser("inside_make_data", __doc__)
     p.add_argument("--identities", required=True, help="folder with identities.jsonl and conditioning.npy")
     p.add_argument("--synth-dir", required=True, help="synthesis folder (wav/, records/)")
@@ -79,76 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def read_reference_speakers(train_scp: str | None, test_scp: str | None) -> tuple[list[str], np.ndarray | None, list[str]]:
-    """The privacy filter's real speakers: the training speakers' means and, given, the test speakers'."""
-    sets = {name: read_embeddings(path) for name, path in (("train", train_scp), ("test", test_scp)) if path}
-    if not sets:
-        return [], None, []
-    return reference_speakers(sets)
-
-
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Check the option combinations, then filter, write and combine."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if bool(args.real_cuts) != bool(args.combined_cuts):
-        build_parser().error("--real-cuts and --combined-cuts go together")
-    idents, cond = read_identities(args.identities)
-    synth = Path(args.synth_dir)
-    entries = metadata_entries(idents, cond, synth)
-    opts = FilterOptions(args.min_dur, args.max_dur, args.min_self_sim, args.max_real_sim, args.min_utts)
-    emb, real_ids, real_means, real_sets = None, [], None, None
-    if opts.max_real_sim is not None:
-        if not args.real_spk_scp:
-            build_parser().error("--max-real-sim needs --real-spk-scp")
-        real_ids, real_means, real_sets = read_reference_speakers(args.real_spk_scp, args.test_spk_scp)
-    elif args.test_spk_scp:
-        build_parser().error("--test-spk-scp needs --max-real-sim")
-    if opts.min_self_sim is not None or opts.max_real_sim is not None or args.embeddings_out:
-        emb = synthetic_embeddings(entries, synth, args.encoder, args.nj)
-    keep, report = apply_filters([e["speaker"] for e in entries], [e["duration"] for e in entries], opts, emb,
-                                 real_ids, real_means, real_sets)
-    kept = [e for e, k in zip(entries, keep) if k]
-    if not kept:
-        raise DataError("every synthetic utterance was filtered out; loosen the filters", args.identities,
-                        key="filters")
-    from embspace.data.kaldi_dir import export_data_dir
-    from embspace.data.manifests import build_manifests, save_manifests
-
-    if args.embeddings_out:
-        from embspace.embio import write_embeddings
-
-        out = Path(args.embeddings_out)
-        write_embeddings(out / "xvector.ark", out / "xvector.scp",
-                         ((e["utt"], v) for e, v, k in zip(entries, emb, keep) if k))
-    recs, sups = build_manifests(kept, synth)
-    save_manifests(recs, sups, args.manifest_dir, args.corpus, "train")
-    export_data_dir(recs, sups, args.kaldi_dir)
-    print("inside_make_data: filters removed " + ", ".join(f"{k} {v}" for k, v in report["removed"].items())
-          + f"; kept {report['kept_identities']} identities, {report['kept_utterances']} utterances", file=sys.stderr)
-    from embspace.data.manifests import load_cuts
-    from embspace.features.fbank import load_feature_cuts, write_feature_cuts
-
-    cuts = load_cuts(args.manifest_dir, args.corpus, "train")  # audio cuts (on-the-fly features/augmentation)
-    syn_path = Path(args.manifest_dir) / f"{args.corpus}_supervisions_train.jsonl.gz"
-    if args.fbank_dir:
-        from embspace.features.fbank import compute_and_store
-
-        fb = Path(args.fbank_dir)
-        syn_path = fb / f"{args.corpus}_cuts_train.jsonl.gz"
-        cuts = compute_and_store(cuts, syn_path, fb / f"{args.corpus}_feats_train", args.num_mel_bins, args.nj)
-    if args.combined_cuts:
-        real = load_feature_cuts(args.real_cuts)
-        if any(c.has_features for c in real) != bool(args.fbank_dir):
-            raise DataError("real cuts with stored features combine with --fbank-dir, audio cuts without it",
-                            args.real_cuts)
-        combined, summary = combine_cuts(real, cuts, args.mix_ratio, args.seed, args.real_cuts, syn_path)
-        write_feature_cuts(combined, args.combined_cuts)
-        report["combined"] = {**summary, "mix_ratio": args.mix_ratio}
-        print(f"inside_make_data: {summary['real_utterances']} real + {summary['synthetic_utterances']} synthetic "
-              f"utterances ({summary['synthetic_speakers']} identities) -> {args.combined_cuts}", file=sys.stderr)
-    report["hours"] = round(sum(e["duration"] for e in kept) / 3600, 4)
-    atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
+        parser.error("--real-cuts and --combined-cuts go together")
+    if args.max_real_sim is not None and not args.real_spk_scp:
+        parser.error("--max-real-sim needs --real-spk-scp")
+    if args.max_real_sim is None and args.test_spk_scp:
+        parser.error("--test-spk-scp needs --max-real-sim")
+    make_training_data(args)
     return 0
 
 

@@ -14,40 +14,19 @@ Multi-utterance enrollment: ``profiles`` (``<speaker>-enroll<k> <utt>...``, utte
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from embspace.cli.args import cli_parser
 from embspace.data.kaldi_dir import validate_data_dir
-from embspace.data.tables import read_table, write_lines
-from embspace.data.trials import all_pairs, make_profiles
+from embspace.data.tables import read_table
+from embspace.data.trials import write_all_pairs, write_profiles, write_same_gender
 from embspace.utils.errors import cli_main
-
-
-def write_same_gender(d: Path, out: str, utts: list[str], utt2spk: dict[str, str], i: np.ndarray, j: np.ndarray,
-                      target: np.ndarray) -> None:
-    """The same-gender list, or (without ``spk2gender``) a message and the removal of a stale one."""
-    if not (d / "spk2gender").is_file():
-        note = ""
-        if os.path.lexists(out):
-            os.unlink(out)  # left from data with genders: it no longer belongs to this data
-            note = f"; removed the old {out}"
-        print(f"make_trials: skipping same-gender trials: {d / 'spk2gender'} does not exist (the data has no "
-              f"gender){note}", file=sys.stderr)
-        return
-    spk2gender = read_table(d / "spk2gender")
-    gender = np.array([spk2gender.get(utt2spk[u], "?") for u in utts])
-    keep = target | (gender[i] == gender[j])
-    label = np.where(target, "target", "nontarget")
-    write_lines(out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i[keep], j[keep], label[keep])))
-    print(f"make_trials: {int(keep.sum())} same-gender trials -> {out}", file=sys.stderr)
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
+    """Check the options and the data dir, then write the lists."""
     p = cli_parser("make_trials", __doc__)
     p.add_argument("--data-dir", required=True, help="Kaldi data dir of the test set (utt2spk, optionally spk2gender)")
     p.add_argument("--out", help="trial list of all pairs to write")
@@ -72,20 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     utt2spk = read_table(d / "utt2spk")
     utts = sorted(utt2spk)
     if args.out:
-        i, j, target = all_pairs(utts, utt2spk, args.max_trials, args.seed)
-        label = np.where(target, "target", "nontarget")
-        write_lines(args.out, (f"{utts[a]} {utts[b]} {t}" for a, b, t in zip(i, j, label)))
-        print(f"make_trials: {len(i)} trials ({int(target.sum())} target) -> {args.out}", file=sys.stderr)
+        i, j, target = write_all_pairs(args.out, utts, utt2spk, args.max_trials, args.seed)
         if args.same_gender_out:
             write_same_gender(d, args.same_gender_out, utts, utt2spk, i, j, target)
     if args.profiles_out:
-        profiles, test = make_profiles(utt2spk, args.utts_per_profile, args.profiles_per_speaker, args.seed, d / "utt2spk")
-        write_lines(args.profiles_out, (f"{name} {' '.join(u)}" for name, u in profiles.items()))
-        spk_of = {name: utt2spk[u[0]] for name, u in profiles.items()}
-        write_lines(args.profile_trials_out, (f"{name} {t} {'target' if spk_of[name] == utt2spk[t] else 'nontarget'}"
-                                              for name in profiles for t in test))
-        print(f"make_trials: {len(profiles)} profiles of {args.utts_per_profile} utterances, {len(profiles) * len(test)} "
-              f"profile trials -> {args.profiles_out}, {args.profile_trials_out}", file=sys.stderr)
+        write_profiles(args.profiles_out, args.profile_trials_out, utt2spk, args.utts_per_profile,
+                       args.profiles_per_speaker, args.seed, d / "utt2spk")
     return 0
 
 

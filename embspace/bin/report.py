@@ -37,28 +37,25 @@ in percent; ``--score-file`` (predictions) is optional.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import socket
-import subprocess
 import sys
-from pathlib import Path
 
-from embspace.report import CLS_REQUIRED, REQUIRED, add_row, load_rows, render_markdown
+from embspace.cli.args import cli_parser, name_values, usage_errors
+from embspace.report import add_row
+from embspace.reporting.det import det_curves, det_inputs_from_results, plot_curves, plot_every_list
+from embspace.reporting.intervals import run_intervals
+from embspace.reporting.markdown import markdown_page
+from embspace.reporting.rows import build_row
 from embspace.utils.atomic import atomic_write_text
-from embspace.utils.errors import DataError, cli_main
+from embspace.utils.errors import cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
 SEED_ROW_ARGS = ("results", "system", "method", "trials")
 CLS_ROW_ARGS = ("results", "system", "method", "trials", "metrics")
-#: fields of a compute_metrics JSON copied into the row besides the metrics (from score --info-json)
-SCORING_FIELDS = ("cohort_size", "top_n", "top_n_requested")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
-    p = argparse.ArgumentParser(prog="report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli_parser("report", __doc__)
     g = p.add_argument_group("results row")
     g.add_argument("--results", help="results JSON, e.g. exp/results.json (results.md goes beside it)")
     g.add_argument("--system", help="system name, unique per trials list")
@@ -97,267 +94,75 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _commit() -> str:
-    """The source checkout's commit (with '+changes' when its work tree differs), or 'unknown'."""
-    repo = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return sha + (" +changes" if dirty else "")
-
-
-def markdown_page(results: str, seeds: str) -> str:
-    """The tables of ``results`` under a header: the command that made them, commit, machine, seeds."""
-    rows = load_rows(results)
-    row_seeds = sorted({f"{k}={r[k]}" for r in rows for k in r if "seed" in k})
-    machine = f"{socket.gethostname()} ({platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
-    header = ["# Results", "",
-              f"Generated from `{results}` by `python -m embspace.bin.report --from-results {results} --markdown ...`;",
-              "do not edit by hand (rerun the recipe, then that command).", "",
-              f"- commit: {_commit()}", f"- machine: {machine}",
-              f"- seeds: {'; '.join(x for x in (seeds.strip(), ', '.join(row_seeds)) if x) or 'not given'}", "", ""]
-    tables = render_markdown(rows).split("\n", 2)[2]  # without its own "# Results" title
-    return "\n".join(header) + tables
-
-
-def _parse_extra(items: list[str], parser: argparse.ArgumentParser) -> dict[str, object]:
-    """``key=value`` pairs; values that parse as JSON (numbers, true, null...) are converted."""
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--extra expects KEY=VALUE, got {item!r}")
-        if key in REQUIRED or key in CLS_REQUIRED or key in ("baseline", "eer_rel_change", "error_rel_change", "seeds"):
-            parser.error(f"--extra cannot set the reserved field {key!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def _read_metrics(path: str, fields: tuple[str, ...] = ("eer", "mindcf_0.01", "mindcf_0.05")) -> dict[str, object]:
-    """The metrics ``fields`` from a JSON object (compute_metrics --json, or a classifier's result),
-    and the scoring settings it carries."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError("file not found", p)
-    try:
-        m = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"not valid JSON: {e}", p) from e
-    if not isinstance(m, dict):
-        raise DataError("expected a JSON object", p)
-    missing = [k for k in fields if k not in m]
-    if missing:
-        raise DataError(f"lacks {', '.join(missing)}", p)
-    return {k: m[k] for k in (*fields, *SCORING_FIELDS) if k in m}
-
-
-def _seed_runs(items: list[str], parser: argparse.ArgumentParser) -> list[dict[str, object]]:
-    """``SEED=METRICS,SCORES`` items -> per-seed results of a row."""
-    runs = []
-    for item in items:
-        seed, sep, rest = item.partition("=")
-        metrics, comma, scores = rest.partition(",")
-        try:
-            seed_value = int(seed)
-        except ValueError:
-            seed_value = None
-        if not sep or not comma or seed_value is None or not metrics or not scores:
-            parser.error(f"--seed-run expects SEED=METRICS_JSON,SCORE_FILE, got {item!r}")
-        runs.append({"seed": seed_value, **_read_metrics(metrics), "score_file": scores})
-    return runs
-
-
-def _read_utt2spk(paths: list[str]) -> dict[str, str]:
-    """Merged utt2spk tables (a side listed twice with two speakers is an error)."""
-    from embspace.data.tables import read_table
-
-    out: dict[str, str] = {}
-    for path in paths:
-        for utt, spk in read_table(path).items():
-            if out.setdefault(utt, spk) != spk:
-                raise DataError(f"'{utt}' is '{spk}' here but '{out[utt]}' in an earlier utt2spk", path)
-    return out
-
-
-def run_intervals(args: argparse.Namespace) -> None:
-    """Intervals of every method row -> comparisons.json + results.md (+ a forest plot)."""
-    from embspace.report import compute_comparisons, write_comparisons
-
-    if not Path(args.from_results).is_file():
-        raise DataError("file not found", args.from_results)
-    rows = load_rows(args.from_results)
-    comparisons, notes = compute_comparisons(rows, _read_utt2spk(args.utt2spk), args.resamples, args.bootstrap_seed)
-    for note in notes:
-        print(f"report: {note}", file=sys.stderr)
-    write_comparisons(args.from_results, comparisons)
-    if args.forest_png and comparisons:
-        from embspace.scoring.det import plot_forest
-
-        plot_forest([{"label": f"{c['system']} vs {c['baseline']} ({c['trials']})", "change": c["rel_change"],
-                      "low": c["ci_low"], "high": c["ci_high"], "significant": c["significant"]} for c in comparisons],
-                    args.forest_png, "EER change over the baseline")
-    n_sig = sum(c["significant"] for c in comparisons)
-    print(f"report: {len(comparisons)} intervals ({n_sig} significant) -> "
-          f"{Path(args.from_results).with_name('comparisons.json')}", file=sys.stderr)
-
-
-def _verification_rows(results: str) -> list[dict]:
-    """The rows of ``results`` with verification scores (classification rows, ``task``, have none)."""
-    return [r for r in load_rows(results) if "task" not in r]
-
-
-def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
-    """``{system: score file}`` of every verification row of ``results`` on ``trials``, in the table's order.
-
-    Every score file must exist (relative paths are taken from the current directory, the recipe dir).
-    """
-    rows = [r for r in _verification_rows(results) if r["trials"] == trials]
-    if not rows:
-        known = sorted({r["trials"] for r in _verification_rows(results)})
-        raise DataError(f"no row for trials '{trials}' (trial lists there: {', '.join(known) or 'none'})", results)
-    scores = {r["system"]: r["score_file"] for r in rows if r.get("score_file")}
-    for system, path in scores.items():
-        if not Path(path).is_file():
-            raise DataError(f"score file of system '{system}' not found: {path} (taken relative to the current "
-                            "directory, the recipe dir)", results, key=system)
-    return scores
-
-
-def plot_results_det(results: str, trials: str, png: str | Path, parser: argparse.ArgumentParser) -> None:
-    """One DET plot of every system of ``results`` on ``trials``, labelled by system."""
-    from embspace.scoring.det import plot_det
-
-    scores = det_inputs_from_results(results, trials)
-    plot_det(_curves([f"{s}={p}" for s, p in scores.items()], parser), png, trials)
-
-
-def plot_comparison_dets(results: str, trials: str, out_dir: Path, parser: argparse.ArgumentParser) -> list[Path]:
-    """``det_<trials>.png``: the baseline systems of the list (every system when none is a baseline);
-    ``det_<trials>__<system>.png``: each method row with its baseline. Returns the files written."""
-    from embspace.scoring.det import plot_det
-
-    scores = det_inputs_from_results(results, trials)
-    rows = [r for r in _verification_rows(results) if r["trials"] == trials and r["system"] in scores]
-    bases = [r["system"] for r in rows if r["method"] == "baseline"] or [r["system"] for r in rows]
-    curves = _curves([f"{s}={scores[s]}" for s in bases], parser)
-    written = [out_dir / f"det_{trials}.png"]
-    plot_det(curves, written[0], f"{trials}: baselines", legend_outside=True)
-    for r in rows:
-        base = r.get("baseline")
-        if r["method"] == "baseline" or base not in scores:
-            continue
-        name = f"{r['system']} (seed {r['seeds'][0]['seed']})" if r.get("seeds") else r["system"]
-        pair = {base: curves[base] if base in curves else _curves([f"{base}={scores[base]}"], parser)[base],
-                name: _curves([f"{r['system']}={scores[r['system']]}"], parser)[r["system"]]}
-        written.append(out_dir / f"det_{trials}__{r['system'].replace(os.sep, '_')}.png")
-        plot_det(pair, written[-1], f"{trials}: {r['system']} vs {base}", legend_outside=True)
-    return written
-
-
-def _curves(items: list[str], parser: argparse.ArgumentParser) -> dict[str, tuple]:
-    """DET curves of ``NAME=FILE`` score files, checked to hold both kinds of trial."""
-    from embspace.scoring.metrics import det_curve, read_scores
-
-    curves = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            parser.error(f"--scores expects NAME=FILE, got {item!r}")
-        if name in curves:
-            parser.error(f"--scores: name {name!r} given twice")
-        s, y = read_scores(path)
-        n_tgt = int(y.sum())
-        if n_tgt == 0 or n_tgt == len(y):
-            raise DataError(f"need both target and non-target trials, got {n_tgt} and {len(y) - n_tgt}", path)
-        curves[name] = det_curve(s, y)[:2]
-    return curves
-
-
-@cli_main
-def main(argv: list[str] | None = None) -> int:
-    """Validate everything, then write the row and/or the plot."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _other_modes(p: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
+    """Run --det-dir, --intervals or --markdown when asked (True), after checking what goes with them."""
     if args.det_dir:
         if not args.from_results or args.trials or args.det_png or args.scores:
-            parser.error("--det-dir goes with --from-results only")
-        lists = sorted({r["trials"] for r in _verification_rows(args.from_results) if r.get("score_file")})
-        if not lists:
-            raise DataError("no rows with score files", args.from_results)
-        written = [p for trials in lists for p in plot_comparison_dets(args.from_results, trials, Path(args.det_dir), parser)]
+            p.error("--det-dir goes with --from-results only")
+        written, lists = plot_every_list(args.from_results, args.det_dir)
         print(f"report: {len(written)} DET plots of {len(lists)} trial lists -> {args.det_dir}/det_*.png", file=sys.stderr)
-        return 0
-    if args.intervals:
+    elif args.intervals:
         if not args.from_results or not args.utt2spk or args.det_png or args.scores or args.results:
-            parser.error("--intervals goes with --from-results and --utt2spk (and --forest-png, --resamples, "
-                         "--bootstrap-seed)")
+            p.error("--intervals goes with --from-results and --utt2spk (and --forest-png, --resamples, "
+                    "--bootstrap-seed)")
         if args.resamples < 1:
-            parser.error("--resamples must be >= 1")
-        run_intervals(args)
-        return 0
-    if args.markdown:
+            p.error("--resamples must be >= 1")
+        run_intervals(args.from_results, args.utt2spk, args.resamples, args.bootstrap_seed, args.forest_png)
+    elif args.markdown:
         if not args.from_results or args.det_png or args.scores or any(getattr(args, a) for a in ROW_ARGS):
-            parser.error("--markdown goes with --from-results (and --seeds) only")
+            p.error("--markdown goes with --from-results (and --seeds) only")
         atomic_write_text(args.markdown, markdown_page(args.from_results, args.seeds))
         print(f"report: tables of {args.from_results} -> {args.markdown}", file=sys.stderr)
-        return 0
+    return bool(args.det_dir or args.intervals or args.markdown)
+
+
+def _check_row_and_plot(p: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Check the row and DET options (turning --from-results into --scores); the row options given."""
     if args.forest_png or args.utt2spk:
-        parser.error("--forest-png and --utt2spk go with --intervals")
+        p.error("--forest-png and --utt2spk go with --intervals")
     if args.from_results:
         extra_row = [a for a in ROW_ARGS if a != "trials" and getattr(args, a)]
         if not args.det_png or not args.trials or args.scores or extra_row:
-            parser.error("--from-results goes with --det-png and --trials only")
+            p.error("--from-results goes with --det-png and --trials only")
         scores = det_inputs_from_results(args.from_results, args.trials)
         args.scores = [f"{system}={path}" for system, path in scores.items()]
         args.title = args.title or args.trials
         args.trials = None
     given = [a for a in ROW_ARGS if getattr(args, a)] + (["seed_run"] if args.seed_run else [])
     if not given and not args.det_png:
-        parser.error("give the results row options, --det-png with --scores (or --from-results), or both")
+        p.error("give the results row options, --det-png with --scores (or --from-results), or both")
     if args.seed_run and (args.metrics or args.score_file or args.task):
-        parser.error("--seed-run replaces --metrics and --score-file (verification rows only)")
+        p.error("--seed-run replaces --metrics and --score-file (verification rows only)")
     row_args = CLS_ROW_ARGS if args.task else SEED_ROW_ARGS if args.seed_run else ROW_ARGS
-    if given and any(not getattr(args, a) for a in row_args):
-        missing = [a for a in row_args if not getattr(args, a)]
-        parser.error("a results row needs " + ", ".join("--" + a.replace("_", "-") for a in missing))
+    missing = [a for a in row_args if not getattr(args, a)]
+    if given and missing:
+        p.error("a results row needs " + ", ".join("--" + a.replace("_", "-") for a in missing))
     if args.det_png and not args.scores:
-        parser.error("--det-png needs --scores NAME=FILE ... or --from-results")
+        p.error("--det-png needs --scores NAME=FILE ... or --from-results")
     if args.scores and not args.det_png:
-        parser.error("--scores needs --det-png")
+        p.error("--scores needs --det-png")
     if given and args.method != "baseline" and not args.baseline:
-        parser.error(f"--method {args.method} needs --baseline SYSTEM")
+        p.error(f"--method {args.method} needs --baseline SYSTEM")
+    return given
 
-    row = None
-    if given and args.task:
-        row = {"system": args.system, "method": args.method, "baseline": args.baseline, "task": args.task,
-               "trials": args.trials, **_read_metrics(args.metrics, ("accuracy", "error_rate"))}
-        if args.score_file:
-            row["score_file"] = args.score_file
-        row.update(_parse_extra(args.extra, parser))
-    elif given and args.seed_run:
-        row = {"system": args.system, "method": args.method, "baseline": args.baseline,
-               "trials": args.trials, "seeds": _seed_runs(args.seed_run, parser)}
-        row.update(_parse_extra(args.extra, parser))
-    elif given:
-        row = {"system": args.system, "method": args.method, "baseline": args.baseline,
-               "trials": args.trials, **_read_metrics(args.metrics), "score_file": args.score_file}
-        row.update(_parse_extra(args.extra, parser))
-    curves = _curves(args.scores, parser) if args.det_png else {}
 
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    """Validate everything, then write the row and/or the plot."""
+    p = build_parser()
+    args = p.parse_args(argv)
+    if _other_modes(p, args):
+        return 0
+    given = _check_row_and_plot(p, args)
+    with usage_errors(p):
+        row = build_row(args.system, args.method, args.baseline, args.trials, args.metrics, args.score_file, args.task,
+                        args.seed_run, args.extra) if given else None
+    curves = det_curves(name_values(args.scores, p, "--scores", "NAME=FILE")) if args.det_png else {}
     if row is not None:
         add_row(args.results, row)
         print(f"report: {args.system} on {args.trials} -> {args.results}", file=sys.stderr)
     if curves:
-        from embspace.scoring.det import plot_det
-
-        plot_det(curves, args.det_png, args.title)
+        plot_curves(curves, args.det_png, args.title)
     return 0
 
 

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import time
 
-from embspace.stage import VOLATILE_OPTIONS, DigestCache, MissingInput, fingerprint, is_done, mark_done
-from embspace.utils.errors import cli_main
+from embspace.stage import VOLATILE_OPTIONS, DigestCache, MissingInput, Stage
+from embspace.utils.errors import DataError, cli_main
 from embspace.utils.lock import LockBusy, exclusive_lock
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
+    """Check the options, then skip the stage or run it under its lock."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv and ("-h" in argv or "--help" in argv):
         argv.append("--")  # the parser prints the help
@@ -56,55 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("no command after --")
     name = args.name or args.marker
+    stage = Stage(args.marker, command, args.inputs, args.stat_inputs, args.outputs, args.volatile, args.reset,
+                  args.force, name)
     try:
         cache = DigestCache(args.digest_cache or os.path.join(os.path.dirname(args.marker) or ".", ".digests.json"))
-        if not args.force and _done(args, command, cache):  # read-only: a skipped stage takes no lock
+        if not args.force and stage.done(cache):  # read-only: a skipped stage takes no lock
             print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
             return 0
         with exclusive_lock(f"{args.marker}.lock", f"stage {name}"):
-            return _run(args, command, name, cache)
-    except (MissingInput, LockBusy) as e:
+            return stage.run(cache)
+    except (MissingInput, LockBusy, DataError) as e:
         print(f"[{name}] error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"[{name}] error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
-
-
-def _done(args: argparse.Namespace, command: list[str], cache: DigestCache) -> bool:
-    fp = fingerprint(command, args.inputs, args.stat_inputs, cache, args.volatile)
-    cache.save()
-    return is_done(args.marker, fp, args.outputs)
-
-
-def _run(args: argparse.Namespace, command: list[str], name: str, cache: DigestCache) -> int:
-    """Skip, or run ``command`` and write the marker; the caller holds the stage's lock."""
-    fp = fingerprint(command, args.inputs, args.stat_inputs, cache, args.volatile)
-    cache.save()
-    if not args.force and is_done(args.marker, fp, args.outputs):  # done by the process that held the lock
-        print(f"[{name}] already done with the same inputs and options; skipping", file=sys.stderr)
-        return 0
-    if args.reset and os.path.isfile(args.marker):
-        why = "forced to rerun" if args.force else "inputs or options changed since the last run"
-        for path in args.reset:
-            if os.path.isdir(path):
-                print(f"[{name}] {why}; removing {path}", file=sys.stderr)
-                shutil.rmtree(path)
-    # The old marker goes before the command starts: a run killed part-way (forced or not) must not
-    # be taken for done by the next call, even if its fingerprint happens to match again.
-    if os.path.lexists(args.marker):
-        os.unlink(args.marker)
-    start = time.time()
-    rc = subprocess.call(command)
-    if rc != 0:
-        print(f"[{name}] failed with exit code {rc}", file=sys.stderr)
-        return rc
-    missing = [o for o in args.outputs if not os.path.exists(o)]
-    if missing:
-        print(f"[{name}] finished but did not produce: {' '.join(missing)}", file=sys.stderr)
-        return 1
-    mark_done(args.marker, fp, command, time.time() - start)
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,15 +3,21 @@
 One style for each kind of option: booleans take a value (``--use-gpu true``, as Kaldi recipes pass
 them; true/false, yes/no, 1/0) or stand alone for true (``--resample``); ``NAME=VALUE`` pairs are
 split by :func:`name_value`/:func:`name_values`, lists by :func:`int_list`; ``--job``/``--nj``,
-``--device``/``--use-gpu`` and the audio-check options have one definition each.
+``--device``/``--use-gpu`` and the audio-check options have one definition each. A YAML file of
+option defaults (``--config``) is read by :func:`parse_with_config`; errors that library code finds in
+options (:class:`~embspace.utils.errors.UsageError`) become usage errors in :func:`usage_errors`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
+
+from embspace.utils.errors import UsageError
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -19,6 +25,15 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 def cli_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The parser of a CLI: its name and its module docstring, kept as written (examples)."""
     return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+@contextlib.contextmanager
+def usage_errors(p: argparse.ArgumentParser) -> Iterator[None]:
+    """Report a :class:`~embspace.utils.errors.UsageError` raised inside as ``p.error`` (exit status 2)."""
+    try:
+        yield
+    except UsageError as e:
+        p.error(str(e))
 
 
 def str2bool(value: str) -> bool:
@@ -125,6 +140,40 @@ def audio_policy(args: argparse.Namespace):
 
     return AudioPolicy(sampling_rate=args.sampling_rate, resample=args.resample, channel=getattr(args, "channel", None),
                        bad_list=getattr(args, "bad_list", None))
+
+
+def parse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Options, with defaults from the YAML file of ``--config`` (keys: long option names); an unknown
+    key or a bad value is a DataError naming the file and the key. The command line wins."""
+    import yaml
+
+    from embspace.utils.errors import DataError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    config = next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
+    if "--config" in args and args.index("--config") + 1 < len(args):
+        config = args[args.index("--config") + 1]
+    if config:
+        path = Path(config)
+        if not path.is_file():
+            raise DataError("config not found", path)
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(cfg, dict):
+            raise DataError("expected a YAML mapping", path)
+        known = {a.dest: a for a in parser._actions}
+        converted = {}
+        for key, value in cfg.items():
+            action = known.get(str(key).replace("-", "_"))
+            if action is None or action.dest in ("help", "config"):
+                raise DataError("unknown option", path, key=str(key))
+            try:
+                converted[action.dest] = action.type(value) if action.type and isinstance(value, (str, list, dict)) else value
+            except (argparse.ArgumentTypeError, ValueError) as e:
+                raise DataError(f"bad value {value!r}: {e}", path, key=str(key)) from None
+            if action.choices and converted[action.dest] not in action.choices:
+                raise DataError(f"{value!r} is not one of {', '.join(map(str, action.choices))}", path, key=str(key))
+        parser.set_defaults(**converted)
+    return parser.parse_args(argv)
 
 
 def setup_logging() -> None:

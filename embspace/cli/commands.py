@@ -24,7 +24,7 @@ GROUPS: dict[str, tuple[str, dict[str, str]]] = {
     "report": ("results tables and plots", {"results": "report"}),
     "model": ("model files of other toolkits, ONNX and TorchScript", {
         "import": "import_model", "export-onnx": "export_onnx", "export-torchscript": "export_torchscript"}),
-    "recipe": ("recipe steps", {"run-stage": "run_stage"}),
+    "recipe": ("recipe steps", {"run-stage": "run_stage", "clean-leftovers": "clean_leftovers"}),
     "inside": ("INSIDE: synthetic identities by interpolation and TTS", {
         "identities": "inside_identities", "synthesize": "inside_synthesize", "command-jobs": "inside_command_jobs",
         "make-data": "inside_make_data", "train-condnet": "inside_train_condnet", "fidelity": "inside_fidelity",

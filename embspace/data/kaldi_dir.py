@@ -164,7 +164,7 @@ def _check_r2fc(d: Path, table: dict[str, str], recordings: dict | set, warnings
 
 def validate_data_dir(data_dir: str | os.PathLike, need_text: bool = False, need_feats: bool = False,
                       need_wav: bool = True, spk_sort: bool = True, printable: bool = True,
-                      check_bytes: bool = True) -> list[str]:
+                      check_bytes: bool = True, option_hints: bool = False) -> list[str]:
     """Check a Kaldi data dir as Kaldi's ``validate_data_dir.sh`` does; raise DataError naming file, line and key.
 
     Every table: UTF-8 without byte-order mark or CR, no blank line, a final newline, unique keys in
@@ -180,6 +180,8 @@ def validate_data_dir(data_dir: str | os.PathLike, need_text: bool = False, need
 
     ``check_bytes=False`` leaves out the byte-level checks (byte-order mark, CR, blank lines, final
     newline), which matter to Kaldi's tools but not to this package's readers (import uses it).
+    ``option_hints``: a missing table's error names the option that waives it (``--no-wav``: for
+    ``utils/validate_data_dir.py``, which has those options).
     """
     d = Path(data_dir)
     if not d.is_dir():
@@ -194,7 +196,8 @@ def validate_data_dir(data_dir: str | os.PathLike, need_text: bool = False, need
     for name, needed, flag in (("wav.scp", need_wav, "--no-wav"), ("text", need_text, "--no-text"),
                                ("feats.scp", need_feats, "--no-feats")):
         if needed and name not in dd.tables:
-            raise DataError(f"file not found (if this is by design, use {flag})", d / name)
+            hint = f"if this is by design, use {flag}" if option_hints else "this data dir needs it here"
+            raise DataError(f"file not found ({hint})", d / name)
     check_consistent(dd)
     for name in SORTED_TABLES:
         if (d / name).is_file():

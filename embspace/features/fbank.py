@@ -12,7 +12,8 @@ Layout of stored features, for ``compute_and_store(cuts, out/mini_cuts_train.jso
 A new version is computed beside the old one under a temporary name, renamed into
 ``mini_feats_train/`` when whole, then the manifest is renamed over the old one, and only then are
 older versions removed. A run killed anywhere leaves the old manifest with its own features, or the
-new manifest with its own; the next run removes what is left over. A second writer of the same
+new manifest with its own; the next run removes what is left over (temporary folders only once
+their writer's process is gone). A second writer of the same
 output fails at once (a lock file names the first).
 
 The same work split over launcher jobs (``$cmd JOB=1:N``, steps/compute_fbank.sh): :func:`prepare_jobs`
@@ -37,7 +38,7 @@ from lhotse.utils import fastcopy
 
 from embspace.data.manifests import write_manifest
 from embspace.data.pipes import load_audio, with_pipes_run
-from embspace.utils.atomic import make_tmp_dir
+from embspace.utils.atomic import clean_leftovers, make_tmp_dir
 from embspace.utils.errors import DataError
 from embspace.utils.lock import LockBusy, exclusive_lock
 
@@ -95,10 +96,12 @@ def _digest_files(folder: Path) -> str:
 
 
 def _remove_leftovers(storage_dir: Path, keep: str | None, versions_only: bool) -> None:
-    """Remove temporary folders of killed runs and every version but ``keep`` (the caller holds the
-    lock); with ``versions_only`` plain files (the flat layout of older manifests) stay."""
-    for tmp in storage_dir.parent.glob(f".tmp.{storage_dir.name}.*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Remove temporary folders of killed runs (:func:`~embspace.utils.atomic.clean_leftovers`: those
+    whose writer's process is gone), the launcher jobs' shared folder, and every version but ``keep``
+    (the caller holds the lock); with ``versions_only`` plain files (the flat layout of older
+    manifests) stay."""
+    clean_leftovers(storage_dir)
+    shutil.rmtree(jobs_dir(storage_dir), ignore_errors=True)  # no writer id: over once the lock is ours
     if storage_dir.is_dir():
         for entry in storage_dir.iterdir():
             if entry.name == keep or (versions_only and not entry.name.startswith(VERSION_PREFIX)):

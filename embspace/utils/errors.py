@@ -26,6 +26,11 @@ class DataError(Exception):
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 
+class UsageError(Exception):
+    """A badly formed or badly combined command-line option, found by library code: the CLI turns it
+    into a usage error (``prog: error: ...``, exit status 2) with :func:`embspace.cli.args.usage_errors`."""
+
+
 def _program_name(func: Callable) -> str:
     """``train`` for ``python -m embspace.bin.train`` (where ``__module__`` is ``__main__``), ``x`` for ``utils/x.py``."""
     module = func.__module__
