@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError
+from embspace.utils.provenance import machine, source_commit
 
 REQUIRED = ("system", "method", "trials", "eer", "mindcf_0.01", "mindcf_0.05", "score_file")
 NUMERIC = ("eer", "mindcf_0.01", "mindcf_0.05")
@@ -60,6 +61,15 @@ def load_rows(results_json: str | os.PathLike) -> list[dict[str, Any]]:
     for i, row in enumerate(data["rows"]):
         check_row(row, path, i)
     return data["rows"]
+
+
+def load_written_by(results_json: str | os.PathLike) -> list[dict[str, str]]:
+    """``[{"commit", "machine"}]``: who wrote rows into the file (``[]`` for files from before that was kept)."""
+    path = Path(results_json)
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [w for w in data.get("written_by", []) if isinstance(w, dict)] if isinstance(data, dict) else []
 
 
 def _check_seeds(row: dict, what: str, path: str | os.PathLike) -> None:
@@ -295,7 +305,10 @@ def add_rows(results_json: str | os.PathLike, new_rows: Sequence[Mapping[str, An
             index[key] = len(rows)
             rows.append(new)
     update_rel_change(rows)
-    atomic_write_text(path, json.dumps({"rows": rows}, indent=2) + "\n")
+    writers = load_written_by(path)
+    me = {"commit": source_commit(), "machine": machine()}
+    writers += [] if me in writers else [me]
+    atomic_write_text(path, json.dumps({"rows": rows, "written_by": writers}, indent=2) + "\n")
     atomic_write_text(path.with_suffix(".md"), render_markdown(rows, load_comparisons(path)))
     return rows
 

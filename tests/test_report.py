@@ -257,11 +257,42 @@ def test_markdown_page_of_results_names_commit_machine_and_seeds(tmp_path):
     assert report_cli.main(["--from-results", str(results), "--markdown", str(md), "--seeds", "corpus_seed=1"]) == 0
     text = md.read_text()
     head, table = text.split("\n| system", 1)
-    assert "- commit: " in head and "- machine: " in head and "- seeds: corpus_seed=1; eval_seeds=1,2,3" in head
+    written = json.loads(results.read_text())["written_by"]  # each commit and machine that added rows, once
+    assert len(written) == 1 and set(written[0]) == {"commit", "machine"} and "CPUs" in written[0]["machine"]
+    assert f"- written by: commit {written[0]['commit']} on {written[0]['machine']}" in head
+    assert "- seeds: corpus_seed=1; eval_seeds=1,2,3" in head
     assert "--from-results" in head and text.count("\n# ") == 0 and text.startswith("# Results\n")
     assert "| a | baseline |" in table and "12.35" in table and "| a_seed | seed | a |" in table
     with pytest.raises(SystemExit):
         report_cli.main(["--results", str(results), "--markdown", str(md)])
+
+
+def test_update_docs_fills_every_results_block_and_keeps_the_rest(tmp_path):
+    """--update-docs: the rows a block selects (names or patterns, in pattern order), regenerated on every run."""
+    results = tmp_path / "results.json"
+    for system, eer, base in (("b", 10.0, None), ("b_x", 8.0, "b"), ("b_y", 12.0, "b"), ("other", 1.0, None)):
+        for t in ("t1", "t2"):
+            add_row(results, {"system": system, "method": "m" if base else "baseline", "baseline": base, "trials": t,
+                              "eer": eer, "mindcf_0.01": 0.5, "mindcf_0.05": 0.4, "score_file": f"{system}.score",
+                              "norm": "none"})
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Doc\n\nbefore\n\n<!-- results systems=\"b,b_*\" trials=\"t2\" columns=\"norm\" -->\nstale\n"
+                   "<!-- /results -->\n\nbetween\n\n<!-- results systems=\"nothing*\" -->\n<!-- /results -->\nafter\n")
+    assert report_cli.main(["--from-results", str(results), "--update-docs", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("# Doc\n\nbefore\n\n<!-- results") and "\nbetween\n" in text and text.endswith("after\n")
+    assert "stale" not in text and "| other |" not in text and "| t1 |" not in text
+    table = [ln for ln in text.splitlines() if ln.startswith("| b")]
+    assert [ln.split(" | ")[0] for ln in table] == ["| b", "| b_x", "| b_y"]
+    assert "| b_x | b | t2 | 8.00 | -20.0% |" in text and "| none |" in text
+    assert "written by commit " in text and "(no row of this run matches systems=nothing*" in text
+    again = doc.read_text()
+    assert report_cli.main(["--from-results", str(results), "--update-docs", str(doc)]) == 0
+    assert doc.read_text() == again  # deterministic
+    (tmp_path / "plain.md").write_text("no blocks\n")
+    with pytest.raises(SystemExit) as e:
+        report_cli.main(["--from-results", str(results), "--update-docs", str(tmp_path / "plain.md")])
+    assert e.value.code == 1 and (tmp_path / "plain.md").read_text() == "no blocks\n"
 
 
 def _bad_speaker_scores(path, bad):

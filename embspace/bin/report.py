@@ -13,8 +13,8 @@ Examples:
     python -m embspace.bin.report --det-png det.png --scores ecapa=a.score resnet=b.score --title mini_test
     python -m embspace.bin.report --results exp/results.json --system gender_inside --method inside \
         --baseline gender_real --task gender --trials mini_test --metrics exp/x/gender_inside.metrics.json
-    python -m embspace.bin.report --from-results exp/results.json --markdown RESULTS.md \
-        --seeds "corpus_seed=1 config seed=42"     # a recipe's RESULTS.md, generated, never typed
+    python -m embspace.bin.report --from-results exp/results.json --markdown RESULTS.md --seeds "corpus_seed=1" \
+        --update-docs docs/inside.md   # a recipe's RESULTS.md and the results blocks of docs: generated, never typed
 
 A row copies the scoring settings compute_metrics --scoring-info put in the metrics JSON
 (cohort_size, top_n, top_n_requested). --from-results draws one curve per row of the results
@@ -43,9 +43,8 @@ from embspace.cli.args import cli_parser, name_values, usage_errors
 from embspace.report import add_row
 from embspace.reporting.det import det_curves, det_inputs_from_results, plot_curves, plot_every_list
 from embspace.reporting.intervals import run_intervals
-from embspace.reporting.markdown import markdown_page
+from embspace.reporting.markdown import write_pages
 from embspace.reporting.rows import build_row
-from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import cli_main
 
 ROW_ARGS = ("results", "system", "method", "trials", "metrics", "score_file")
@@ -89,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = p.add_argument_group("Markdown page")
     m.add_argument("--markdown", metavar="MD", help="with --from-results: write its tables to MD (e.g. a recipe's "
                    "RESULTS.md) under a header naming the commit, the machine and the seeds")
+    m.add_argument("--update-docs", nargs="+", default=[], metavar="DOC", help="with --from-results: regenerate the "
+                   "results blocks of these Markdown files (embspace.reporting.docs)")
     m.add_argument("--seeds", default="", help="the seeds of the run, as text for the header (seed fields of the "
                    "rows are listed too)")
     return p
@@ -108,12 +109,11 @@ def _other_modes(p: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
         if args.resamples < 1:
             p.error("--resamples must be >= 1")
         run_intervals(args.from_results, args.utt2spk, args.resamples, args.bootstrap_seed, args.forest_png)
-    elif args.markdown:
+    elif args.markdown or args.update_docs:
         if not args.from_results or args.det_png or args.scores or any(getattr(args, a) for a in ROW_ARGS):
-            p.error("--markdown goes with --from-results (and --seeds) only")
-        atomic_write_text(args.markdown, markdown_page(args.from_results, args.seeds))
-        print(f"report: tables of {args.from_results} -> {args.markdown}", file=sys.stderr)
-    return bool(args.det_dir or args.intervals or args.markdown)
+            p.error("--markdown and --update-docs go with --from-results (and --seeds) only")
+        write_pages(args.from_results, args.seeds, args.markdown, args.update_docs)
+    return bool(args.det_dir or args.intervals or args.markdown or args.update_docs)
 
 
 def _check_row_and_plot(p: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
