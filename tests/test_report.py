@@ -337,3 +337,19 @@ def test_intervals_state_the_smallest_detectable_change(tmp_path, monkeypatch):
     base_cells = next(x for x in lines if x.startswith("| base |")).split("|")
     assert base_cells[header.index("detectable change") + 1].strip() == ""
     assert any("80 % power" in x for x in lines)
+
+
+def test_interval_speakers_of_profiles_come_from_their_utterances(tmp_path):
+    """A profiles file among the --utt2spk tables maps each profile to its utterances' speaker."""
+    from embspace.reporting.intervals import read_utt2spk
+    from embspace.utils.errors import DataError
+
+    (tmp_path / "utt2spk").write_text("a-1 a\na-2 a\nb-1 b\n")
+    (tmp_path / "profiles").write_text("a-enroll1 a-1 a-2\nb-enroll1 b-1 b-1\n")
+    assert read_utt2spk([str(tmp_path / "utt2spk"), str(tmp_path / "profiles")]) == {
+        "a-1": "a", "a-2": "a", "b-1": "b", "a-enroll1": "a", "b-enroll1": "b"}
+    (tmp_path / "mixed").write_text("x a-1 b-1\n")
+    with pytest.raises(DataError, match="'x': its utterances have no single known speaker"):
+        read_utt2spk([str(tmp_path / "utt2spk"), str(tmp_path / "mixed")])
+    with pytest.raises(DataError, match="no single known speaker"):
+        read_utt2spk([str(tmp_path / "profiles")])  # profiles before the utt2spk that names their utterances

@@ -10,14 +10,21 @@ from embspace.utils.errors import DataError
 
 
 def read_utt2spk(paths: list[str]) -> dict[str, str]:
-    """Merged utt2spk tables (a side listed twice with two speakers is an error)."""
+    """Merged utt2spk tables (a side listed twice with two speakers is an error). A file whose lines
+    name several utterances is a profiles file (``<profile> <utt> <utt>...``, NESSA's enrollment
+    profiles): each profile is its utterances' speaker, from the tables given before it."""
     from embspace.data.tables import read_table
 
     out: dict[str, str] = {}
     for path in paths:
-        for utt, spk in read_table(path).items():
-            if out.setdefault(utt, spk) != spk:
-                raise DataError(f"'{utt}' is '{spk}' here but '{out[utt]}' in an earlier utt2spk", path)
+        for key, value in read_table(path).items():
+            values = [value] if isinstance(value, str) else value
+            speakers = {out.get(v, "?") for v in values} if len(values) > 1 else set(values)
+            if len(speakers) != 1 or "?" in speakers:
+                raise DataError(f"'{key}': its utterances have no single known speaker (give their utt2spk first)", path)
+            spk = speakers.pop()
+            if out.setdefault(key, spk) != spk:
+                raise DataError(f"'{key}' is '{spk}' here but '{out[key]}' in an earlier utt2spk", path)
     return out
 
 

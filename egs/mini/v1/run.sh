@@ -151,8 +151,8 @@ if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
   run_stage --name det --marker "$done_dir/6.det" --inputs "$exp_root/results.json" \
     --outputs "$exp_root/det_$(trials_name "${trial_lists[0]}").png" -- \
     python -m embspace.bin.report --det-dir "$exp_root" --from-results "$exp_root/results.json"
-  spk_tables=("$data/test/utt2spk")  # + the SEED and emotion test sets' own utterances, where they were made
-  for f in "$data/test_seed/utt2spk" "$data/emotion/test/utt2spk"; do [ ! -f "$f" ] || spk_tables+=("$f"); done
+  spk_tables=("$data/test/utt2spk")  # + the SEED and emotion test sets' own utterances and NESSA's profiles
+  for f in "$data/test_seed/utt2spk" "$data/emotion/test/utt2spk" "$data/test/profiles"; do [ ! -f "$f" ] || spk_tables+=("$f"); done
   run_stage --name intervals --marker "$done_dir/6.intervals" --inputs "$exp_root/results.json" "${spk_tables[@]}" \
     --outputs "$exp_root/comparisons.json" -- \
     python -m embspace.bin.report --intervals --from-results "$exp_root/results.json" --utt2spk "${spk_tables[@]}" \
