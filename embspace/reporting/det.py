@@ -33,16 +33,9 @@ def det_inputs_from_results(results: str, trials: str) -> dict[str, str]:
 
 def det_curves(scores: dict[str, str]) -> dict[str, tuple]:
     """DET curves of ``{name: score file}``, each file checked to hold both kinds of trial."""
-    from embspace.scoring.metrics import det_curve, read_scores
+    from embspace.scoring.det import score_file_curves
 
-    curves = {}
-    for name, path in scores.items():
-        s, y = read_scores(path)
-        n_tgt = int(y.sum())
-        if n_tgt == 0 or n_tgt == len(y):
-            raise DataError(f"need both target and non-target trials, got {n_tgt} and {len(y) - n_tgt}", path)
-        curves[name] = det_curve(s, y)[:2]
-    return curves
+    return score_file_curves(scores)
 
 
 def plot_curves(curves: dict[str, tuple], png: str | Path, title: str | None) -> None:
