@@ -154,6 +154,8 @@ if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
     model=${seed_model[$sys]}
     for variant in "${seed_variants[@]}"; do
       v=${variant%%=*}; sdir=$exp_root/${sys}_$v
+      base_rows=${corpus}_test_mismatch,${corpus}_test_vcmix  # the backbone lists' baseline rows come from stage 6,
+      [ "${seed_external[$sys]}" = false ] || base_rows="$(trials_name "${trial_lists[0]}"),$base_rows"  # a model file's from here
       log "Stage 25: score baseline and ${sys}_$v on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
       run_stage --name "$v-evaluate-$sys" --marker "$done_dir/$(variant_marker "$v" 25 "evaluate.$sys")" \
         --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
@@ -167,7 +169,7 @@ if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
           --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
           --sweep "$seed_sweep" --out-dir "$sdir/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \
           --results "$exp_root/results.json" --system "${sys}_$v" --baseline "$sys" \
-          --baseline-rows "${corpus}_test_mismatch,${corpus}_test_vcmix"
+          --baseline-rows "$base_rows"
     done
   done
 fi
