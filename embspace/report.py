@@ -195,6 +195,15 @@ def _detectable_cell(comparison: Mapping[str, Any] | None) -> str:
     return f"{comparison['detectable_change']:.2f}" + (f" ({rel:.1f}%)" if rel is not None else "")
 
 
+def gain_cell(v: Any, comparison: Mapping[str, Any] | None) -> str:
+    """NESSA's G, with its 95 % interval over test speakers when one was computed: ``0.67 [0.37, 0.87]``."""
+    if v is None:
+        return ""
+    if comparison is None or "gain_ci_low" not in comparison or comparison.get("gain_fraction") != v:
+        return _cell("gain_fraction", v)
+    return f"{v:.2f} [{comparison['gain_ci_low']:.2f}, {comparison['gain_ci_high']:.2f}]"
+
+
 def _change_cell(v: float, comparison: Mapping[str, Any] | None) -> str:
     """``-18.9% [-28.5, -9.1]``, ``n.s.`` appended when the interval contains 0."""
     if comparison is None:
@@ -248,6 +257,7 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], numeric: tuple[
         comparison = intervals.get((r["system"], r["trials"]))
         cells = [_change_cell(r[c], comparison) if c == "eer_rel_change" and c in r
                  else _detectable_cell(comparison) if c == DETECTABLE
+                 else gain_cell(r.get(c), comparison) if c == "gain_fraction"
                  else _cell(c, r.get(c), r) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -356,5 +366,24 @@ def compute_comparisons(rows: list[dict[str, Any]], utt2spk: Mapping[str, str], 
                     "detectable_rel_change": _rounded(comp.detectable_rel_change), "power": comp.power,
                     "seeds": [r["seed"] for r in row.get("seeds", [])], "resamples": comp.num_resamples,
                     "bootstrap_seed": seed, "test_speakers": num_speakers,
-                    "signature": comparison_signature(row, base)})
+                    "signature": comparison_signature(row, base), **_gain_interval(row, by_key, utt2spk, num_resamples, seed)})
     return out, notes
+
+
+def _gain_interval(row: Mapping[str, Any], by_key: Mapping[tuple[str, str], dict], utt2spk: Mapping[str, str],
+                   num_resamples: int, seed: int) -> dict[str, float]:
+    """NESSA rows (``gain_fraction``, ``enroll``/``runtime`` naming the old and new systems): G's interval."""
+    from embspace.scoring.bootstrap import gain_interval_files
+
+    if row.get("gain_fraction") is None or not {"enroll", "runtime"} <= set(row):
+        return {}
+    old = by_key.get((row["baseline"], row["trials"]))
+    new_name = ({row["enroll"], row["runtime"]} - {row["baseline"]} or {None}).pop()
+    new = by_key.get((new_name, row["trials"]))
+    if old is None or new is None or not (row.get("score_file") and old.get("score_file") and new.get("score_file")):
+        return {}
+    try:
+        out = gain_interval_files(row["score_file"], old["score_file"], new["score_file"], utt2spk, num_resamples, seed)
+    except ValueError:
+        return {}
+    return {**out, "gain_fraction": row["gain_fraction"], "gain_new_score_file": new["score_file"]}

@@ -353,3 +353,36 @@ def test_interval_speakers_of_profiles_come_from_their_utterances(tmp_path):
         read_utt2spk([str(tmp_path / "utt2spk"), str(tmp_path / "mixed")])
     with pytest.raises(DataError, match="no single known speaker"):
         read_utt2spk([str(tmp_path / "profiles")])  # profiles before the utt2spk that names their utterances
+
+
+def test_intervals_of_nessa_gain_fraction(tmp_path, monkeypatch):
+    """G = (EER(old) - EER(asym)) / (EER(old) - EER(new)) gets a speaker-bootstrap interval: exactly [1, 1]
+    when the asymmetric system is the new one, [0, 0] when it is the old one, around 0.5 half way."""
+    monkeypatch.chdir(tmp_path)
+    idx = np.arange(100)
+    utt2spk = _bad_speaker_scores(tmp_path / "old.score", idx < 40)  # EER 40 %
+    _bad_speaker_scores(tmp_path / "new.score", idx < 10)  # 10 %
+    _bad_speaker_scores(tmp_path / "half.score", idx < 25)  # 25 %: G = 0.5
+    (tmp_path / "asnew.score").write_text((tmp_path / "new.score").read_text())
+    (tmp_path / "asold.score").write_text((tmp_path / "old.score").read_text())
+    (tmp_path / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in utt2spk.items()))
+    res = tmp_path / "results.json"
+    for system, method, extra in (("old", "baseline", []), ("new", "baseline", []),
+                                  ("half", "nessa", ["--baseline", "old", "--extra", "enroll=old", "--extra", "runtime=new",
+                                                     "--extra", "gain_fraction=0.5"]),
+                                  ("asnew", "nessa", ["--baseline", "old", "--extra", "enroll=new", "--extra", "runtime=old",
+                                                      "--extra", "gain_fraction=1.0"]),
+                                  ("asold", "nessa", ["--baseline", "old", "--extra", "enroll=old", "--extra", "runtime=new",
+                                                      "--extra", "gain_fraction=0.0"])):
+        assert report_cli.main(["--results", str(res), "--system", system, "--method", method, "--trials", "t",
+                                "--score-file", f"{system}.score", *extra,
+                                "--metrics", str(_metrics_of(f"{system}.score", tmp_path / f"{system}.json"))]) == 0
+    assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk"]) == 0
+    comps = {c["system"]: c for c in json.loads((tmp_path / "comparisons.json").read_text())["comparisons"]}
+    assert (comps["asnew"]["gain_ci_low"], comps["asnew"]["gain_ci_high"]) == (1.0, 1.0)
+    assert (comps["asold"]["gain_ci_low"], comps["asold"]["gain_ci_high"]) == (0.0, 0.0)
+    half = comps["half"]
+    assert 0.2 < half["gain_ci_low"] < 0.5 < half["gain_ci_high"] < 0.8 and 0 < half["gain_p_at_least_0.6"] < 0.5
+    assert "new" not in comps  # a baseline row has no interval
+    md = (tmp_path / "results.md").read_text()
+    assert f"0.50 [{half['gain_ci_low']:.2f}, {half['gain_ci_high']:.2f}]" in md

@@ -21,8 +21,8 @@ import shlex
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from embspace.report import (_cell, _change_cell, _detectable_cell, current_comparisons, is_classification,
-                             load_comparisons, load_rows)
+from embspace.report import (_cell, _change_cell, _detectable_cell, current_comparisons, gain_cell,
+                             is_classification, load_comparisons, load_rows)
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError
 
@@ -30,6 +30,7 @@ BLOCK = re.compile(r"(<!-- results (?P<attrs>[^>]*?) -->\n)(?P<body>.*?)(<!-- /r
 ATTRS = {"systems", "trials", "columns"}
 BASE_COLUMNS = ("system", "baseline", "trials", "eer", "eer_rel_change", "detectable_change", "mindcf_0.01", "seeds")
 HEADERS = {"eer": "EER (%)", "eer_rel_change": "EER rel. change [95 %]", "detectable_change": "detectable change",
+           "gain_fraction": "G [95 %]",
            "mindcf_0.01": "minDCF 0.01", "seeds": "seeds"}
 
 
@@ -70,6 +71,8 @@ def render_block(rows: Sequence[Mapping[str, Any]], comparisons: Mapping[tuple[s
                 cells.append(_change_cell(r[c], comp) if c in r else "")
             elif c == "detectable_change":
                 cells.append(_detectable_cell(comp))
+            elif c == "gain_fraction":
+                cells.append(gain_cell(r.get(c), comp))
             else:
                 cells.append(_cell(c, r.get(c), r))
         lines.append("| " + " | ".join(cells) + " |")

@@ -345,3 +345,29 @@ def compare_files(method_files: Sequence[str | os.PathLike], baseline_files: Seq
     base = [ref.scores] + [align(ref, read_keyed_scores(f), f) for f in baseline_files[1:]]
     method = [align(ref, read_keyed_scores(f), f) for f in method_files]
     return compare(method, base, trials, num_resamples, seed), trials.num_speakers
+
+
+def gain_interval_files(asym_file: str | os.PathLike, old_file: str | os.PathLike, new_file: str | os.PathLike,
+                        utt2spk: Mapping[str, str], num_resamples: int = 1000, seed: int = 0,
+                        confidence: float = 0.95, threshold: float = 0.6) -> dict[str, float]:
+    """Bootstrap interval of NESSA's G = (EER(old) - EER(asym)) / (EER(old) - EER(new)) over test speakers.
+
+    The three systems are scored on the same trials (aligned to ``old_file``'s) and weighted by the
+    same speaker resamples; resamples where the two symmetric systems tie (G undefined) drop out.
+    Returns ``gain_ci_low``, ``gain_ci_high`` and ``gain_p_at_least`` (the share of resamples with
+    G >= ``threshold``)."""
+    ref = read_keyed_scores(old_file)
+    trials = trials_from_scores(ref, utt2spk, old_file)
+    asym = align(ref, read_keyed_scores(asym_file), asym_file)
+    new = align(ref, read_keyed_scores(new_file), new_file)
+    counts = speaker_counts(trials.num_speakers, num_resamples, np.random.default_rng(seed))
+    eer_old, eer_new, eer_asym = (weighted_eers(s, trials, counts) for s in (ref.scores, new, asym))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gain = (eer_old - eer_asym) / (eer_old - eer_new)
+    gain = gain[np.isfinite(gain)]
+    if len(gain) == 0:
+        raise ValueError("G is undefined in every resample (the two symmetric systems tie)")
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    lo, hi = np.percentile(gain, [tail, 100.0 - tail])
+    return {"gain_ci_low": round(float(lo), 4), "gain_ci_high": round(float(hi), 4),
+            f"gain_p_at_least_{threshold}": round(float(np.mean(gain >= threshold)), 4)}
