@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -363,7 +364,7 @@ def test_equal_steps_trains_as_many_optimizer_steps_as_the_real_only_baseline(ti
     (tmp_path / "conf.yaml").write_text(yaml.safe_dump(config))
     subprocess.run([sys.executable, str(REPO / "steps" / "make_train_config.py"), "--config", str(tmp_path / "conf.yaml"),
                     "--out", str(tmp_path / "inside.yaml"), "--batches-like", str(tiny_data["train_cuts"])],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO)))  # as path.sh does
     inside = _train_steps(tmp_path / "inside.yaml", tmp_path / "union_cuts.jsonl.gz", tmp_path / "inside")
     assert inside == baseline
     spk2id = speaker_map(union)  # without the rule: one pass over the union per epoch, twice the steps
