@@ -100,13 +100,17 @@ resolve_extractor() {
   esac
 }
 
+# feats_of CUTS: the stored-feature folder beside a cut manifest (<dir>/<corpus>_cuts_<split>.jsonl.gz ->
+# <dir>/<corpus>_feats_<split>, as steps/compute_fbank.sh writes them)
+feats_of() { local cuts=$1; echo "${cuts%_cuts_*}_feats_$(basename "${cuts##*_cuts_}" .jsonl.gz)"; }
+
 extract_stage() {
   local marker=$1 model=$2 cuts=$3 data_dir=$4 out=$5 inputs
   shift 5
   if [ "$model" = ge2e ]; then
     inputs=("$cuts" "$data_dir/wav.scp" "$data_dir/utt2spk")
   else
-    inputs=("$model" "$cuts" "${cuts%_cuts_*}_feats_$(basename "${cuts##*_cuts_}" .jsonl.gz)" "$data_dir/utt2spk")
+    inputs=("$model" "$cuts" "$(feats_of "$cuts")" "$data_dir/utt2spk")
   fi
   run_stage --name "$(basename "$marker")" --marker "$marker" --inputs "${inputs[@]}" "$@" \
     --outputs "$out/xvector.scp" -- \
@@ -149,7 +153,7 @@ train_stage() {
   local marker=$1 config=$2 cuts=$3 dir=$4 num_avg=$5 reset=$6
   shift 6
   run_stage --name "train-$(basename "$dir")" --marker "$marker" \
-    --inputs "$config" "$cuts" "${cuts%_cuts_*}_feats_$(basename "${cuts##*_cuts_}" .jsonl.gz)" \
+    --inputs "$config" "$cuts" "$(feats_of "$cuts")" \
     --outputs "$dir/models/avg_model.pt" --reset "$reset" -- \
     steps/train.sh --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" --num-avg "$num_avg" "$@" \
       --num-threads "$num_threads" "$config" "$cuts" "$dir"
