@@ -140,6 +140,30 @@ def update_rel_change(rows: list[dict[str, Any]]) -> None:
         metric, field = ("error_rate", "error_rel_change") if is_classification(r) else ("eer", "eer_rel_change")
         if base[metric] > 0:
             r[field] = round(100.0 * (r[metric] - base[metric]) / base[metric], 2)
+    for r in rows:
+        _update_seed_gain(r, by_key)
+
+
+def symmetric_rows(row: Mapping[str, Any], by_key: Mapping[tuple[str, str], dict]) -> tuple[dict | None, dict | None]:
+    """The rows of a NESSA row's old system (its baseline) and new system (the other of ``enroll``/``runtime``)
+    on its trial list; None where absent."""
+    new_name = ({row["enroll"], row["runtime"]} - {row.get("baseline")} or {None}).pop()
+    return by_key.get((row.get("baseline"), row["trials"])), by_key.get((new_name, row["trials"]))
+
+
+def _update_seed_gain(row: dict[str, Any], by_key: Mapping[tuple[str, str], dict]) -> None:
+    """``gain_fraction`` of a NESSA row with seeds (``enroll``/``runtime``), from its mean EER over seeds
+    and the EERs of the two symmetric systems on its list (rows without seeds carry the evaluation's G)."""
+    from embspace.nessa.scoring import gain_fraction
+
+    if not row.get("seeds") or row.get("method") != "nessa" or not {"enroll", "runtime"} <= set(row):
+        return
+    row.pop("gain_fraction", None)
+    old, new = symmetric_rows(row, by_key)
+    if old is not None and new is not None:
+        g = gain_fraction(old["eer"], new["eer"], row["eer"])
+        if g is not None:
+            row["gain_fraction"] = round(g, 4)
 
 
 def score_files(row: Mapping[str, Any]) -> list[str]:
@@ -377,13 +401,11 @@ def _gain_interval(row: Mapping[str, Any], by_key: Mapping[tuple[str, str], dict
 
     if row.get("gain_fraction") is None or not {"enroll", "runtime"} <= set(row):
         return {}
-    old = by_key.get((row["baseline"], row["trials"]))
-    new_name = ({row["enroll"], row["runtime"]} - {row["baseline"]} or {None}).pop()
-    new = by_key.get((new_name, row["trials"]))
-    if old is None or new is None or not (row.get("score_file") and old.get("score_file") and new.get("score_file")):
+    old, new = symmetric_rows(row, by_key)
+    if old is None or new is None or not (score_files(row) and old.get("score_file") and new.get("score_file")):
         return {}
     try:
-        out = gain_interval_files(row["score_file"], old["score_file"], new["score_file"], utt2spk, num_resamples, seed)
+        out = gain_interval_files(score_files(row), old["score_file"], new["score_file"], utt2spk, num_resamples, seed)
     except ValueError:
         return {}
     return {**out, "gain_fraction": row["gain_fraction"], "gain_new_score_file": new["score_file"]}

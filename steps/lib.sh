@@ -22,10 +22,10 @@
 #   extract_stage MARKER MODEL CUTS DATA_DIR OUT_DIR [INPUT...]
 #                          a guarded extraction (steps/extract_embeddings.sh through $train_cmd) reading the
 #                          model, the cuts and their stored features (GE2E: the audio) and utt2spk, plus INPUTs
-#   seed_row_stage MARKER ROW METHOD BASELINE PREFIX LIST
+#   seed_row_stage MARKER ROW METHOD BASELINE LIST METRICS [SCORE [KEY=VALUE...]]
 #                          with --seeds (seed_list): the row ROW of trial list LIST in $exp_root/results.json from
-#                          the per-seed systems $exp_root/PREFIX<N> (scores_none/LIST.{metrics.json,score});
-#                          nothing without seeds
+#                          one run per seed: METRICS and SCORE are paths in which %n stands for the seed
+#                          (SCORE '' or left out: METRICS with .metrics.json -> .score); nothing without seeds
 #   inside_rows_stage MARKER RESULTS "LIST..." SYSTEM METHOD BASELINE SCORE_DIR DATA_REPORT [KEY=VALUE...]
 #                          a guarded steps/inside/report.sh: SYSTEM's rows (one per trial list) from
 #                          SCORE_DIR/<list>.{metrics.json,score}, with its INSIDE data report ('' = none)
@@ -118,16 +118,19 @@ extract_stage() {
 }
 
 seed_row_stage() {
-  local marker=$1 row=$2 method=$3 baseline=$4 prefix=$5 list=$6 runs=() files=() n stem base=()
+  local marker=$1 row=$2 method=$3 baseline=$4 list=$5 metrics=$6 score=${7:-} runs=() files=() extra=() n m base=()
   [ ${#seed_list[@]} -gt 0 ] || return 0
+  [ -n "$score" ] || score=${metrics%.metrics.json}.score
   for n in "${seed_list[@]}"; do
-    stem=$exp_root/$prefix$n/scores_none/$list
-    runs+=(--seed-run "$n=$stem.metrics.json,$stem.score"); files+=("$stem.metrics.json")
+    m=${metrics//%n/$n}
+    runs+=(--seed-run "$n=$m,${score//%n/$n}"); files+=("$m" "${score//%n/$n}")
   done
+  shift $(($# < 7 ? $# : 7))
+  for n in "$@"; do extra+=(--extra "$n"); done
   [ -z "$baseline" ] || base=(--baseline "$baseline")
   run_stage --name "report-$row-$list" --marker "$marker" --inputs "${files[@]}" --outputs "$exp_root/results.json" -- \
     python -m embspace.bin.report --results "$exp_root/results.json" --system "$row" --method "$method" "${base[@]}" \
-      --trials "$list" "${runs[@]}" --extra norm=none
+      --trials "$list" "${runs[@]}" "${extra[@]}"
 }
 
 inside_rows_stage() {

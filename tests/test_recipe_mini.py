@@ -31,9 +31,9 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          "--seed-paper-config", "conf/seed_paper_tiny.yaml",
          # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, the cumulative rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
-         "--emotion-rows", "base,cp,cp_erl,all"]
+         "--emotion-rows", "base,cp,cp_erl,all", "--emotion-seed-rows", "base,cp"]
 BACKBONE_LISTS = ("mini_test", "mini_test_same_gender")
-SEEDS = ("--seeds", "1,2")  # the clean run also trains the encoder and the INSIDE system under two seeds
+SEEDS = ("--seeds", "1,2")  # the clean run also trains every compared system under two seeds
 
 pytestmark = pytest.mark.slow
 
@@ -323,3 +323,47 @@ def test_seeds_train_the_baseline_and_the_inside_system_per_seed(clean_run):
     assert any(not torch.equal(one["model"][k], two["model"][k]) for k in one["model"])
     comps = {(c["system"], c["trials"]): c for c in json.loads((tmp_path / "exp" / "comparisons.json").read_text())["comparisons"]}
     assert comps[("tiny_inside_seeds", "mini_test")]["signature"]["score_files"] == [r["score_file"] for r in rows[("tiny_inside_seeds", "mini_test")]["seeds"]]
+
+
+def _check_seed_runs(row: dict, score_file_of) -> None:
+    """A row of per-seed runs 1 and 2: each seed's score file where expected, its EER recomputed, the mean."""
+    assert [r["seed"] for r in row["seeds"]] == [1, 2]
+    for r in row["seeds"]:
+        assert Path(r["score_file"]) == score_file_of(r["seed"])
+        eer, tol = _eer_of_score_file(Path(r["score_file"]))
+        assert r["eer"] == pytest.approx(eer, abs=tol)
+    assert row["eer"] == pytest.approx(np.mean([r["eer"] for r in row["seeds"]]), abs=1e-5)
+
+
+def test_seeds_train_seed_nessa_and_emotion_systems_per_seed(clean_run):
+    """--seeds 1,2 in the method blocks: a SEED network, a NESSA mapper and the fine-tuned emotion rows
+    trained under each seed (the frozen extractors stay one run); rows of per-seed results; NESSA's G from
+    the mean over seeds; the emotion rows compared with the per-seed fine-tuning baseline."""
+    root, _ = clean_run
+    exp = root / "exp"
+    rows = _rows(root)
+    for sys in ("tiny", "ge2e"):
+        for v in ("seed", "seed_paper"):
+            for t in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+                row = rows[(f"{sys}_{v}_seeds", t)]
+                assert row["method"] == "seed" and row["baseline"] == sys
+                _check_seed_runs(row, lambda n: exp / f"{sys}_{v}_trainseed{n}" / "scores" / f"{t}.seed{n}.score")
+        for n in (1, 2):
+            assert json.loads((exp / f"{sys}_seed_trainseed{n}" / "selection.json").read_text())["train_seed"] == n
+    one, two = (torch.load(exp / f"tiny_seed_trainseed{n}" / "seed_model.pt", weights_only=True)["model"] for n in (1, 2))
+    assert any(not torch.equal(one[k], two[k]) for k in one)
+    for old in ("ge2e", "tiny_old"):
+        for e, t in ((old, "tiny"), ("tiny", old)):
+            row = rows[(f"{e}/{t}.nessa_seeds", "mini_test")]
+            assert row["method"] == "nessa" and row["baseline"] == old and (row["enroll"], row["runtime"]) == (e, t)
+            _check_seed_runs(row, lambda n: exp / "nessa" / f"{old}-tiny" / f"eval_trainseed{n}" / "mini_test" / f"{e}-{t}.nessa.score")
+            a, b = rows[(old, "mini_test")]["eer"], rows[("tiny", "mini_test")]["eer"]
+            assert row["gain_fraction"] == pytest.approx((a - row["eer"]) / (a - b), abs=1e-4)
+    for t in ("mini_emo_merged", "mini_emo_nn"):
+        for r, base in (("base", "tiny"), ("cp", "tiny_emo_base_seeds")):
+            row = rows[(f"tiny_emo_{r}_seeds", t)]
+            assert row["method"] == "emotion" and row["baseline"] == base
+            _check_seed_runs(row, lambda n: exp / "emotion" / f"trainseed{n}" / r / "scores" / f"test_{t.split('_')[-1]}.score")
+    comps = {(c["system"], c["trials"]): c for c in json.loads((exp / "comparisons.json").read_text())["comparisons"]}
+    assert comps[("tiny_emo_cp_seeds", "mini_emo_merged")]["seeds"] == [1, 2]
+    assert "gain_ci_low" in comps[("tiny_old/tiny.nessa_seeds", "mini_test")]

@@ -386,3 +386,29 @@ def test_intervals_of_nessa_gain_fraction(tmp_path, monkeypatch):
     assert "new" not in comps  # a baseline row has no interval
     md = (tmp_path / "results.md").read_text()
     assert f"0.50 [{half['gain_ci_low']:.2f}, {half['gain_ci_high']:.2f}]" in md
+
+
+def test_nessa_row_with_seeds_gets_g_from_its_mean_and_an_interval_over_seeds(tmp_path, monkeypatch):
+    """A NESSA row of per-seed runs (one mapper per training seed): G from the mean EER over seeds, and
+    its interval draws the seeds too. Runs as good as the new system (G 1) and as the old one (G 0)
+    average to G 0.5; a resample that draws one of them twice gives 1 or 0, about a quarter of the time each."""
+    monkeypatch.chdir(tmp_path)
+    idx = np.arange(100)
+    utt2spk = _bad_speaker_scores(tmp_path / "old.score", idx < 40)
+    _bad_speaker_scores(tmp_path / "new.score", idx < 10)
+    (tmp_path / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in utt2spk.items()))
+    res = tmp_path / "results.json"
+    for system in ("old", "new"):
+        assert report_cli.main(["--results", str(res), "--system", system, "--method", "baseline", "--trials", "t",
+                                "--score-file", f"{system}.score",
+                                "--metrics", str(_metrics_of(f"{system}.score", tmp_path / f"{system}.json"))]) == 0
+    runs = [f"1={tmp_path / 'new.json'},new.score", f"2={tmp_path / 'old.json'},old.score"]
+    assert report_cli.main(["--results", str(res), "--system", "old/new.nessa_seeds", "--method", "nessa", "--trials", "t",
+                            "--baseline", "old", "--extra", "enroll=old", "--extra", "runtime=new",
+                            *[x for r in runs for x in ("--seed-run", r)]]) == 0
+    row = {r["system"]: r for r in json.loads(res.read_text())["rows"]}["old/new.nessa_seeds"]
+    assert row["gain_fraction"] == 0.5 and row["eer"] == pytest.approx(25.0)
+    assert report_cli.main(["--intervals", "--from-results", str(res), "--utt2spk", "utt2spk"]) == 0
+    comp = {c["system"]: c for c in json.loads((tmp_path / "comparisons.json").read_text())["comparisons"]}["old/new.nessa_seeds"]
+    assert (comp["gain_ci_low"], comp["gain_ci_high"]) == (0.0, 1.0)
+    assert 0.18 < comp["gain_p_at_least_0.6"] < 0.32

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from embspace.cli.args import cli_parser, name_path
 from embspace.nessa import PROFILE_MODES
@@ -51,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "each mapper in the mode chosen on the dev list by nessa_train --dev-profiles, named "
                         "<system>.<mode>")
     p.add_argument("--out-dir", required=True, help="score and metrics files go here")
-    p.add_argument("--results", required=True, help="results JSON to add the rows to (results.md beside it)")
+    p.add_argument("--results", help="results JSON to add the rows to (results.md beside it); without it: "
+                   "score and metrics files only")
     return p
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.old[0] == args.new[0]:
         p.error("--old and --new need different names")
     rows = evaluate_pair(args)
-    print(f"nessa_evaluate: {len(rows)} rows -> {args.results}", file=sys.stderr)
+    print(f"nessa_evaluate: {len(rows)} rows -> {args.results or Path(args.out_dir) / 'rows.json'}", file=sys.stderr)
     return 0
 
 

@@ -169,9 +169,10 @@ def print_table(rows: list[dict]) -> None:
 
 def evaluate_pair(args: argparse.Namespace) -> list[dict]:
     """Read and check everything the options of ``nessa_evaluate`` name, score every system, then
-    write scores, metrics, ``rows.json`` and the results rows, and print the table. Returns the rows."""
+    write scores, metrics, ``rows.json`` and the results rows (with ``--results``), and print the table.
+    Returns the rows."""
     (old, old_scp), (new, new_scp) = args.old, args.new
-    existing = load_rows(args.results)  # a damaged results file fails now, before anything is written
+    existing = load_rows(args.results) if args.results else []  # a damaged results file fails now, before anything is written
     emb = {"x": read_embeddings(old_scp), "y": read_embeddings(new_scp)}
     path = {"x": old_scp, "y": new_scp}
     means = {"x": _mean(args.old_mean, emb["x"][1].shape[1], old), "y": _mean(args.new_mean, emb["y"][1].shape[1], new)}
@@ -183,6 +184,7 @@ def evaluate_pair(args: argparse.Namespace) -> list[dict]:
         write_scores(f"{stem}.score", trial_list, scores)
         atomic_write_text(f"{stem}.metrics.json", json.dumps(m, indent=2) + "\n")
     atomic_write_text(out_dir / "rows.json", json.dumps({"rows": rows}, indent=2) + "\n")
-    add_rows(args.results, rows_to_report(rows, existing, out_dir))
+    if args.results:
+        add_rows(args.results, rows_to_report(rows, existing, out_dir))
     print_table(rows)
     return rows

@@ -336,32 +336,41 @@ def compare(method_scores: Sequence[np.ndarray], baseline_scores: Sequence[np.nd
                       baseline_eer=float(full_b), diff_se=diff_se, confidence=confidence)
 
 
+def _aligned_to(ref_file: str | os.PathLike, others: Sequence[str | os.PathLike],
+                utt2spk: Mapping[str, str]) -> tuple[Trials, np.ndarray, list[np.ndarray]]:
+    """The trials of ``ref_file``, its scores, and the scores of every other file aligned to its trials."""
+    ref = read_keyed_scores(ref_file)
+    return (trials_from_scores(ref, utt2spk, ref_file), ref.scores,
+            [align(ref, read_keyed_scores(f), f) for f in others])
+
+
 def compare_files(method_files: Sequence[str | os.PathLike], baseline_files: Sequence[str | os.PathLike],
                   utt2spk: Mapping[str, str], num_resamples: int = 1000, seed: int = 0) -> tuple[Comparison, int]:
     """:func:`compare` on score files (one per seed and system); the trials of every file are aligned
     to the first baseline file's. Returns the comparison and the number of test speakers."""
-    ref = read_keyed_scores(baseline_files[0])
-    trials = trials_from_scores(ref, utt2spk, baseline_files[0])
-    base = [ref.scores] + [align(ref, read_keyed_scores(f), f) for f in baseline_files[1:]]
-    method = [align(ref, read_keyed_scores(f), f) for f in method_files]
-    return compare(method, base, trials, num_resamples, seed), trials.num_speakers
+    trials, first, rest = _aligned_to(baseline_files[0], [*baseline_files[1:], *method_files], utt2spk)
+    nb = len(baseline_files)
+    return compare(rest[nb - 1:], [first, *rest[:nb - 1]], trials, num_resamples, seed), trials.num_speakers
 
 
-def gain_interval_files(asym_file: str | os.PathLike, old_file: str | os.PathLike, new_file: str | os.PathLike,
-                        utt2spk: Mapping[str, str], num_resamples: int = 1000, seed: int = 0,
-                        confidence: float = 0.95, threshold: float = 0.6) -> dict[str, float]:
+def gain_interval_files(asym_files: str | os.PathLike | Sequence[str | os.PathLike], old_file: str | os.PathLike,
+                        new_file: str | os.PathLike, utt2spk: Mapping[str, str], num_resamples: int = 1000,
+                        seed: int = 0, confidence: float = 0.95, threshold: float = 0.6) -> dict[str, float]:
     """Bootstrap interval of NESSA's G = (EER(old) - EER(asym)) / (EER(old) - EER(new)) over test speakers.
 
-    The three systems are scored on the same trials (aligned to ``old_file``'s) and weighted by the
-    same speaker resamples; resamples where the two symmetric systems tie (G undefined) drop out.
-    Returns ``gain_ci_low``, ``gain_ci_high`` and ``gain_p_at_least`` (the share of resamples with
-    G >= ``threshold``)."""
-    ref = read_keyed_scores(old_file)
-    trials = trials_from_scores(ref, utt2spk, old_file)
-    asym = align(ref, read_keyed_scores(asym_file), asym_file)
-    new = align(ref, read_keyed_scores(new_file), new_file)
-    counts = speaker_counts(trials.num_speakers, num_resamples, np.random.default_rng(seed))
-    eer_old, eer_new, eer_asym = (weighted_eers(s, trials, counts) for s in (ref.scores, new, asym))
+    The systems are scored on the same trials (aligned to ``old_file``'s) and weighted by the same
+    speaker resamples; ``asym_files`` may hold one run per mapper training seed, drawn with
+    replacement per resample and averaged (the symmetric systems are one run each). Resamples
+    where the two symmetric systems tie (G undefined) drop out. Returns ``gain_ci_low``,
+    ``gain_ci_high`` and ``gain_p_at_least`` (the share of resamples with G >= ``threshold``)."""
+    asym_list = [asym_files] if isinstance(asym_files, (str, os.PathLike)) else list(asym_files)
+    trials, old, (new, *asym) = _aligned_to(old_file, [new_file, *asym_list], utt2spk)
+    rng = np.random.default_rng(seed)
+    counts = speaker_counts(trials.num_speakers, num_resamples, rng)
+    eer_old, eer_new = (weighted_eers(s, trials, counts) for s in (old, new))
+    runs = np.stack([weighted_eers(s, trials, counts) for s in asym])  # (seeds, resamples)
+    pick = rng.integers(0, len(asym), size=(num_resamples, len(asym)))
+    eer_asym = runs[pick, np.arange(num_resamples)[:, None]].mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         gain = (eer_old - eer_asym) / (eer_old - eer_new)
     gain = gain[np.isfinite(gain)]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Emotion-invariant fine-tuning (guarded steps): one config per ablation row derived from <ft-config>
 # (steps/emotion/make_emotion_configs.py: base = no component, cp / erl / em = one, all = the three), then
-# each row trained from <init-model> on <finetune-cuts> as one $cuda_cmd job -> <exp-dir>/<row>/models.
-# Usage: steps/emotion/finetune_rows.sh [--cmd "$cuda_cmd"] [--nproc 1] [--device auto] [--num-threads 0]
+# each row trained from <init-model> on <finetune-cuts> as one $cuda_cmd job -> <exp-dir>/<row>/models
+# (--seed N: with training seed N instead of the config's).
+# Usage: steps/emotion/finetune_rows.sh [--cmd "$cuda_cmd"] [--nproc 1] [--device auto] [--num-threads 0] [--seed ""]
 #          [--inputs "files the cuts read"] [--stat-inputs "audio trees"] [--marker-prefix exp/.done/5]
 #          [--force false] <ft-config> <init-model> <summary.json> <rows> <finetune-cuts> <exp-dir>
 set -euo pipefail
@@ -10,6 +11,7 @@ cmd=${cuda_cmd:-"$(dirname "$0")/../../utils/run.py"}
 nproc=1
 device=auto
 num_threads=0
+seed=
 inputs=
 stat_inputs=
 marker_prefix=exp/.done/emotion
@@ -29,6 +31,6 @@ for row in "${row_list[@]}"; do
   run_stage --name "emotion-train-$row" --marker "$marker_prefix.emotion_train.$row" \
     --inputs "$dir/configs/$row.yaml" "$init" "$cuts" "${extra[@]}" "${stat[@]}" \
     --outputs "$dir/$row/models/avg_model.pt" --reset "$dir/$row/models" -- \
-    steps/train.sh --cmd "$cmd" --nproc "$nproc" --device "$device" --num-avg 1 --num-threads "$num_threads" \
+    steps/train.sh --cmd "$cmd" --nproc "$nproc" --device "$device" --num-avg 1 --num-threads "$num_threads" ${seed:+--seed "$seed"} \
       "$dir/configs/$row.yaml" "$cuts" "$dir/$row"
 done

@@ -2,14 +2,16 @@
 # NESSA mappers between an old model A and a new model B (guarded steps, each one job of --cmd): the NESSA
 # mapper (--mapper-config; not --config, which parse_options.sh sources), the speaker-logit-space
 # baseline on centroids, and, when both were trained with a classifier (checkpoint_latest.pt + spk2id.json), the logit space of their classifier rows
-# -> <out-dir>/{nessa,logit,logit_classifier}/mapper.pt. The mappers train on CPU.
+# -> <out-dir>/{nessa,logit,logit_classifier}/mapper.pt; with --seeds "1 2 3" also the NESSA mapper once per
+# training seed -> <out-dir>/nessa_trainseed<N>/mapper.pt. The mappers train on CPU.
 # Usage: steps/nessa/train_mappers.sh --mapper-config conf/nessa.yaml [--cmd "$train_cmd"] [--done-dir exp/.done]
-#          [--force false] <old-exp-dir> <new-exp-dir> <train-set> <nessa-dir> <out-dir>
+#          [--seeds ""] [--force false] <old-exp-dir> <new-exp-dir> <train-set> <nessa-dir> <out-dir>
 # <x-exp-dir>/embeddings/<train-set>/xvector.scp: the embeddings; <nessa-dir>: steps/nessa/make_lists.sh's.
 set -euo pipefail
 mapper_config=
 cmd=${train_cmd:-"$(dirname "$0")/../../utils/run.py"}
 done_dir=exp/.done
+seeds=
 force=false
 . "$(dirname "$0")/../../utils/parse_options.sh"
 . "$(dirname "$0")/../lib.sh"
@@ -24,6 +26,13 @@ run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new"
   --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/nessa/mapper.pt" --reset "$dir/nessa" -- \
   steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/nessa.log" \
     python -m embspace.bin.nessa_train --config "$mapper_config" "${common[@]}" --exp-dir "$dir/nessa"
+for n in $seeds; do
+  run_stage --name "nessa-train-$old-$new-seed$n" --marker "$done_dir/32.nessa.$old-$new.seed$n" \
+    --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/nessa_trainseed$n/mapper.pt" \
+    --reset "$dir/nessa_trainseed$n" -- \
+    steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/nessa_trainseed$n.log" \
+      python -m embspace.bin.nessa_train --config "$mapper_config" "${common[@]}" --seed "$n" --exp-dir "$dir/nessa_trainseed$n"
+done
 run_stage --name "nessa-logit-$old-$new" --marker "$done_dir/32.logit.$old-$new" \
   --inputs "$xs" "$ys" "${list_files[@]}" --outputs "$dir/logit/mapper.pt" -- \
   steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/logit.log" \

@@ -122,17 +122,18 @@ if in_range 6; then
   steps/report_rows.sh --force "$force" --marker-prefix "$done_dir/6.report" "$exp_root" \
     "${list_names[*]}" "$system" ge2e
   for name in "${list_names[@]}"; do  # with --seeds: one row of per-seed results
-    seed_row_stage "$done_dir/6.report.$system.seeds.$name" "${system}_seeds" baseline "" "${system}_trainseed" "$name"
+    seed_row_stage "$done_dir/6.report.$system.seeds.$name" "${system}_seeds" baseline "" "$name" \
+      "$exp_root/${system}_trainseed%n/scores_none/$name.metrics.json" "" norm=none
   done
 fi
 
 # ------------------------------------------------------------------ the methods: one sub-recipe each
 set_trial_lists 2>/dev/null || true
 common=(--stage "$stage" --stop-stage "$stop_stage" --force "$force" --data "$data" --exp-root "$exp_root"
-        --train-config "$train_config" --corpus "$corpus" --nj "$nj" --device "$device")
+        --train-config "$train_config" --corpus "$corpus" --nj "$nj" --device "$device" --seeds "$seeds")
 train_opts=(--nproc "$nproc" --num-threads "$num_threads")
 if in_range 10 19; then
-  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" --seeds "$seeds" \
+  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" \
     "${inside_opts[@]}" "${kokoro_opts[@]}"
 fi
 if in_range 20 29; then

@@ -13,8 +13,9 @@ device=auto             # training device: auto|cpu|cuda
 num_threads=2           # torch threads per training process
 num_avg=3               # average the last N epoch models
 top_n=100               # AS-norm cohort size (train speaker means)
-seeds=                  # training seeds as an axis (e.g. 1,2,3): the encoder, and the INSIDE system, also trained
-                        # under each -> $exp_root/<system>[_inside]_trainseed<N>, rows <system>[_inside]_seeds; empty: none
+seeds=                  # training seeds as an axis (e.g. 1,2,3): every compared system is also trained under each:
+                        # encoder and INSIDE system (<system>[_inside]_trainseed<N>), SEED networks, NESSA mappers,
+                        # emotion fine-tuning rows (frozen extractors stay one run); rows <name>_seeds; empty: none
 
 # system, exp (its folder), done_dir (stage markers), fbank, the backbone's cuts and stored features,
 # seed_list (the --seeds as an array)

@@ -30,6 +30,7 @@ emotion_ft_config=conf/emotion_ft.yaml  # emotion: fine-tuning config; one per a
 emotion_rows=base,cp,erl,em,cp_erl,all  # emotion: ablation rows (base = without the components; all = the three; base,cp,cp_erl,all = the cumulative ablation)
 emotion_dev_speakers=16 # emotion: training speakers held out of fine-tuning for the dev lists
 emotion_enroll=3        # emotion: neutral enrollment (and neutral test) utterances per speaker in the trial lists
+emotion_seed_rows=base,cp,cp_erl,all  # emotion: rows also fine-tuned under each of --seeds (base first; rows <system>_emo_<row>_seeds)
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--emotion-... VALUE] ... (stages 40-46; see the head of this file)"
 . utils/parse_options.sh
 
@@ -108,21 +109,36 @@ if [ "$stop_stage" -ge 44 ] && [ "${emo_rows[0]}" != base ]; then
   echo "$0: --emotion-rows must start with base (the fine-tuning baseline the other rows are compared with)" >&2
   exit 1
 fi
-if [ "$stage" -le 44 ] && [ "$stop_stage" -ge 44 ]; then
-  log "Stage 44: fine-tune $system on neutral + emotional speech: rows ${emo_rows[*]} -> $emo/<row>"
-  steps/emotion/finetune_rows.sh --force "$force" --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" \
-    --num-threads "$num_threads" --inputs "${emo_feats[*]}" --stat-inputs "$data/corpus/wav $data/corpus_emotion/wav" \
-    --marker-prefix "$done_dir/44" "$emotion_ft_config" "$exp/models/avg_model.pt" "$emo_data/summary.json" \
-    "$emotion_rows" "$emo_data/finetune_cuts.jsonl.gz" "$emo"
+IFS=, read -r -a emo_seed_rows <<< "$emotion_seed_rows"
+if [ ${#seed_list[@]} -gt 0 ] && [ "$stop_stage" -ge 44 ] && [ "${emo_seed_rows[0]}" != base ]; then
+  die "--emotion-seed-rows must start with base (the per-seed baseline of the other per-seed rows)"
 fi
-
-if [ "$stage" -le 45 ] && [ "$stop_stage" -ge 45 ]; then
-  log "Stage 45: embeddings and scores of every fine-tuned encoder on the emotional lists"
-  for row in "${emo_rows[@]}"; do
+# FUNCTION on every set of fine-tuned rows: rows, folder, marker suffix, training seed ('': the config's)
+for_each_emo_run() {
+  local n
+  "$1" "$emotion_rows" "$emo" "" ""
+  for n in "${seed_list[@]}"; do "$1" "$emotion_seed_rows" "$emo/trainseed$n" ".seed$n" "$n"; done
+}
+finetune_run() {
+  log "Stage 44: fine-tune $system on neutral + emotional speech${4:+ (training seed $4)}: rows $1 -> $2/<row>"
+  steps/emotion/finetune_rows.sh --force "$force" --cmd "$cuda_cmd" --nproc "$nproc" --device "$device" \
+    --num-threads "$num_threads" --seed "$4" --inputs "${emo_feats[*]}" --stat-inputs "$data/corpus/wav $data/corpus_emotion/wav" \
+    --marker-prefix "$done_dir/44$3" "$emotion_ft_config" "$exp/models/avg_model.pt" "$emo_data/summary.json" \
+    "$1" "$emo_data/finetune_cuts.jsonl.gz" "$2"
+}
+eval_run() {
+  local row rows
+  IFS=, read -r -a rows <<< "$1"
+  for row in "${rows[@]}"; do
     steps/emotion/eval_model.sh --force "$force" --cmd "$train_cmd" --nj "$nj" --inputs "${emo_feats[*]}" \
-      "emotion-eval-$row" "$done_dir/45.emotion_eval.$row" "$emo/$row/models/avg_model.pt" \
-      "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "$emo/$row"
+      "emotion-eval-$row$3" "$done_dir/45.emotion_eval.$row$3" "$2/$row/models/avg_model.pt" \
+      "$emo_data/eval_cuts.jsonl.gz" "$emo_data/trials" "$2/$row"
   done
+}
+if in_range 44; then for_each_emo_run finetune_run; fi
+if in_range 45; then
+  log "Stage 45: embeddings and scores of every fine-tuned encoder on the emotional lists"
+  for_each_emo_run eval_run
 fi
 
 if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
@@ -137,4 +153,11 @@ if [ "$stage" -le 46 ] && [ "$stop_stage" -ge 46 ]; then
     --inputs "${score_dirs[@]}" "$emo/style_check.md" --outputs "$emo/report.md" "$exp_root/results.json" -- \
     python -m embspace.bin.emotion_report --results "$exp_root/results.json" --corpus "$corpus" "${sys_args[@]}" \
       --style-check "$emo/style_check.md" --out-md "$emo/report.md"  # DET curves: the det step below
+  for row in "${emo_seed_rows[@]}"; do  # with --seeds: one row per fine-tuning row and list, one run per seed
+    row_base=${system}_emo_base_seeds; [ "$row" != base ] || row_base=$system
+    for list in merged nn; do
+      seed_row_stage "$done_dir/46.emotion_report.$row.seeds.$list" "${system}_emo_${row}_seeds" emotion "$row_base" \
+        "${corpus}_emo_$list" "$emo/trainseed%n/$row/scores/test_$list.metrics.json"
+    done
+  done
 fi

@@ -152,21 +152,24 @@ if [ "$stage" -le 12 ] && [ "$stop_stage" -ge 12 ]; then
   expand_variant gender gender "$exp_root/inside/gender_speakers.txt" nn "$(awk "BEGIN{print ($inside_gender_speakers-1)/2}")" slerp 0.5
 fi
 
+# NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score (a guarded step;
+# train_seed=N: training seed N; train_marker: another marker than stage 13's)
+train_eval() {
+  local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
+  [ -z "${train_seed:-}" ] || equal+=(--seed "$train_seed")  # the training seed of a per-seed system
+  run_stage --name "inside-train-$1" --marker "${train_marker:-$done_dir/13.inside.train.$1}" \
+    --inputs "$2" "$3" "${@:5}" "$train_cuts" "$train_feats" \
+      "$test_cuts" "$test_feats" "$data/train/utt2spk" \
+      "$data/test/utt2spk" "${inside_trials[@]#*=}" \
+    --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
+    --reset "$exp_root/$1/models" -- \
+    steps/inside/train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
+      --num-threads "$num_threads" --norms none "${equal[@]}" "$2" "$3" "$exp_root/$1" \
+      "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
+      "${inside_trials[@]}"
+}
+
 if [ "$stage" -le 13 ] && [ "$stop_stage" -ge 13 ]; then
-  train_eval() {  # NAME CONFIG CUTS EQUAL_STEPS [SYNTHETIC FEATS]: train, embed the real train and test sets, score
-    local equal=(); [ "$4" = false ] || equal=(--equal-steps "$4")
-    [ -z "${train_seed:-}" ] || equal+=(--seed "$train_seed")  # the training seed of a per-seed system
-    run_stage --name "inside-train-$1" --marker "$done_dir/13.inside.train.$1" \
-      --inputs "$2" "$3" "${@:5}" "$train_cuts" "$train_feats" \
-        "$test_cuts" "$test_feats" "$data/train/utt2spk" \
-        "$data/test/utt2spk" "${inside_trials[@]#*=}" \
-      --outputs "$exp_root/$1/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" \
-      --reset "$exp_root/$1/models" -- \
-      steps/inside/train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-        --num-threads "$num_threads" --norms none "${equal[@]}" "$2" "$3" "$exp_root/$1" \
-        "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
-        "${inside_trials[@]}"
-  }
   set -- ${inside_variants[0]}
   main_name=$(inside_name "$@")
   log "Stage 13: train ${system}_inside ($train_config) on real + INSIDE $main_name; score"
@@ -237,7 +240,7 @@ if [ "$stage" -le 15 ] && [ "$stop_stage" -ge 15 ]; then
     steps/inside/report.sh --results "$results" --gender-dir "$exp/inside/gender" --gender-trials "${corpus}_test"
   for t in "${inside_trials[@]}"; do  # with --seeds: per-seed INSIDE systems against the per-seed baselines
     seed_row_stage "$done_dir/15.inside.report.$system.seeds.${t%%=*}" "${system}_inside_seeds" inside "${system}_seeds" \
-      "${system}_inside_trainseed" "${t%%=*}"
+      "${t%%=*}" "$exp_root/${system}_inside_trainseed%n/scores_none/${t%%=*}.metrics.json" "" norm=none
   done
   run_stage --name inside-map --marker "$done_dir/15.inside.map.$system" \
     --inputs "$inside_emb/train/spk_xvector.scp" "$data/train/spk2gender" \
@@ -285,16 +288,17 @@ if [ "$stage" -le 17 ] && [ "$stop_stage" -ge 17 ] && [ "$inside_kokoro" = true 
   ksys=${system}_inside_kokoro
   kdir=$exp_root/$ksys
   log "Stage 17: train $ksys ($train_config) on real + Kokoro INSIDE data (equal steps: $inside_equal_steps); score; report rows"
-  kequal=(); [ "$inside_equal_steps" = false ] || kequal=(--equal-steps "$inside_equal_steps")
-  run_stage --name "kokoro-train-$ksys" --marker "$done_dir/17.kokoro.train.$ksys" \
-    --inputs "$train_config" "$kdata/cuts_train.jsonl.gz" "$data/fbank/inside_${system}_kokoro_feats_train" \
-      "$train_cuts" "$train_feats" "$test_cuts" \
-      "$test_feats" "$data/train/utt2spk" "$data/test/utt2spk" "${inside_trials[@]#*=}" \
-    --outputs "$kdir/scores_none/$(trials_name "${trial_lists[0]}").metrics.json" --reset "$kdir/models" -- \
-    steps/inside/train_eval.sh --cmd "$train_cmd" --nj "$nj" --nproc "$nproc" --device "$device" --num-avg "$num_avg" \
-      --num-threads "$num_threads" --norms none "${kequal[@]}" "$train_config" "$kdata/cuts_train.jsonl.gz" "$kdir" \
-      "$train_cuts" "$data/train" "$test_cuts" "$data/test" \
-      "${inside_trials[@]}"
+  train_marker=$done_dir/17.kokoro.train.$ksys train_eval "$ksys" "$train_config" "$kdata/cuts_train.jsonl.gz" \
+    "$inside_equal_steps" "$data/fbank/inside_${system}_kokoro_feats_train"
+  for n in "${seed_list[@]}"; do
+    log "Stage 17: train $ksys with training seed $n -> $exp_root/${ksys}_trainseed$n"
+    train_seed=$n train_marker=$done_dir/17.kokoro.train.${ksys}_trainseed$n train_eval "${ksys}_trainseed$n" "$train_config" \
+      "$kdata/cuts_train.jsonl.gz" "$inside_equal_steps" "$data/fbank/inside_${system}_kokoro_feats_train"
+  done
+  for t in "${inside_trials[@]}"; do  # with --seeds: per-seed Kokoro INSIDE systems against the per-seed baselines
+    seed_row_stage "$done_dir/17.kokoro.report.$system.seeds.${t%%=*}" "${ksys}_seeds" inside "${system}_seeds" \
+      "${t%%=*}" "$exp_root/${ksys}_trainseed%n/scores_none/${t%%=*}.metrics.json" "" norm=none tts=kokoro
+  done
   for norm in none asnorm; do
     sfx=; [ "$norm" = none ] || sfx=_$norm
     for t in "${inside_trials[@]}"; do

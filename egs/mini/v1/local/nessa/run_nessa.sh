@@ -81,7 +81,7 @@ if in_range 32; then
   for pair in $nessa_pairs; do
     old=${pair%%:*}; new=${pair#*:}
     log "Stage 32: NESSA mapper $old -> $new ($nessa_config) and the logit-space baseline -> $exp_root/nessa/$old-$new"
-    steps/nessa/train_mappers.sh "${nessa_steps[@]}" --cmd "$train_cmd" --mapper-config "$nessa_config" \
+    steps/nessa/train_mappers.sh "${nessa_steps[@]}" --seeds "${seed_list[*]}" --cmd "$train_cmd" --mapper-config "$nessa_config" \
       "$exp_root/$old" "$exp_root/$new" train "$data/nessa" "$exp_root/nessa/$old-$new"
   done
 fi
@@ -92,7 +92,13 @@ if in_range 33; then
     old=${pair%%:*}; new=${pair#*:}
     log "Stage 33: NESSA evaluation $old/$new on ${list_names[0]} and profiles -> $exp_root/results.json"
     steps/nessa/evaluate.sh "${nessa_steps[@]}" --results "$exp_root/results.json" --profile-modes "$nessa_profile_modes" \
-      "$exp_root/$old" "$exp_root/$new" train test "${named_lists[0]}" "${corpus}_test_profiles=$data/test/trials_profiles" \
-      "$data/test/profiles" "$exp_root/nessa/$old-$new"
+      --seeds "${seed_list[*]}" "$exp_root/$old" "$exp_root/$new" train test "${named_lists[0]}" \
+      "${corpus}_test_profiles=$data/test/trials_profiles" "$data/test/profiles" "$exp_root/nessa/$old-$new"
+    for dir in "$old:$new" "$new:$old"; do  # with --seeds: both directions' NESSA rows, one run per mapper training seed
+      enroll=${dir%%:*}; runtime=${dir#*:}
+      stem=$exp_root/nessa/$old-$new/eval_trainseed%n/${list_names[0]}/$enroll-$runtime.nessa
+      seed_row_stage "$done_dir/33.nessa.report.$enroll-$runtime.seeds" "$enroll/$runtime.nessa_seeds" nessa "$old" \
+        "${list_names[0]}" "$stem.metrics.json" "" enroll="$enroll" runtime="$runtime" scoring=nessa
+    done
   done
 fi

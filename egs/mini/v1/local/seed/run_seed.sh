@@ -114,62 +114,78 @@ if [ "$stage" -le 22 ] && [ "$stop_stage" -ge 22 ]; then
   done
 fi
 
-if [ "$stage" -le 23 ] && [ "$stop_stage" -ge 23 ]; then
+# one SEED system: NAME VARIANT CONFIG SDIR MARKER_SUFFIX [SEED]: its training (23), enhancement (24) and
+# evaluation (25); with SEED (--seeds) the training seed, and the one diffusion-noise seed of its evaluation
+seed_train_stage() {
+  local sys=$1 v=$2 config=$3 sdir=$4 sfx=$5 model=${seed_model[$1]} inputs seed_opt=()
+  [ -z "${6:-}" ] || seed_opt=(--seed "$6")
+  log "Stage 23: train SEED ($config${6:+, training seed $6}) for $sys -> $sdir (epoch chosen on held-out training speakers)"
+  inputs=("$config" "$exp_root/$sys/embeddings/train/xvector.scp" "$exp_root/${sys}_seed/copies/xvector.scp" "$data/train/utt2spk")
+  [ "$model" = ge2e ] || inputs+=("$model")
+  run_stage --name "$v-train-$sys$sfx" --marker "$done_dir/$(variant_marker "$v" 23 "train.$sys")$sfx" --inputs "${inputs[@]}" \
+    --outputs "$sdir/seed_model.pt" --reset "$sdir/models" -- \
+    steps/job.sh --cmd "$cuda_cmd" --gpus "$(gpus_for_device)" "$sdir/log/train.log" \
+    python -m embspace.bin.seed_train --config "$config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
+      --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
+      --extractor "$model" --exp-dir "$sdir" --device "$device" --num-threads 1 "${seed_opt[@]}"  # small matrices: one thread is fastest
+}
+seed_enhance_stage() {
+  local sys=$1 v=$2 sdir=$4 sfx=$5
+  log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $sdir/embeddings"
+  run_stage --name "$v-enhance-$sys$sfx" --marker "$done_dir/$(variant_marker "$v" 24 "enhance.$sys")$sfx" \
+    --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
+      "$data/"{train,test,test_seed}/utt2spk --outputs "$sdir/embeddings/test_seed/xvector.scp" -- \
+    steps/seed/enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "${seed_model[$sys]}" \
+      --data-root "$data" "$sdir/seed_model.pt" "$exp_root/$sys/embeddings" \
+      "$sdir/embeddings" train test test_seed
+}
+seed_eval_stage() {
+  local sys=$1 v=$2 sdir=$4 sfx=$5 main_list base_rows opts
+  main_list=$(trials_name "${trial_lists[0]}")
+  log "Stage 25: score $sys and $(basename "$sdir") on $main_list, ${corpus}_test_mismatch, ${corpus}_test_vcmix"
+  if [ -z "${6:-}" ]; then  # the main system: rows (the backbone lists' baseline rows come from stage 6, a model file's from here)
+    base_rows=${corpus}_test_mismatch,${corpus}_test_vcmix
+    [ "${seed_external[$sys]}" = false ] || base_rows="$main_list,$base_rows"
+    opts=(--eval-seeds "$seed_eval_seeds" --sweep "$seed_sweep" --baseline-out-dir "$exp_root/$sys/scores_none"
+          --results "$exp_root/results.json" --system "${sys}_$v" --baseline "$sys" --baseline-rows "$base_rows")
+  else  # a per-seed system: score files only (seed_row_stage makes the row)
+    opts=(--eval-seeds "$6" --sweep "" --baseline-out-dir "$sdir/scores_baseline")
+  fi
+  run_stage --name "$v-evaluate-$sys$sfx" --marker "$done_dir/$(variant_marker "$v" 25 "evaluate.$sys")$sfx" \
+    --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
+      "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
+      "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
+    --outputs "$sdir/scores/${corpus}_test_mismatch.metrics.json" -- \
+    python -m embspace.bin.seed_evaluate --model "$sdir/seed_model.pt" --extractor "${seed_model[$sys]}" \
+      --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
+      --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$main_list=${trial_lists[0]}" \
+      --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
+      --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --out-dir "$sdir/scores" "${opts[@]}"
+}
+# FUNCTION on every SEED system of stages 23-25: extractor, variant, config, folder, marker suffix, seed
+for_each_seed_system() {
+  local sys variant v n
   for sys in "${seed_systems[@]}"; do
-    model=${seed_model[$sys]}
     for variant in "${seed_variants[@]}"; do
-      v=${variant%%=*}; config=${variant#*=}; sdir=$exp_root/${sys}_$v
-      log "Stage 23: train SEED ($config) for $sys -> $sdir (epoch chosen on held-out training speakers)"
-      inputs=("$config" "$exp_root/$sys/embeddings/train/xvector.scp" "$exp_root/${sys}_seed/copies/xvector.scp" "$data/train/utt2spk")
-      [ "$model" = ge2e ] || inputs+=("$model")
-      run_stage --name "$v-train-$sys" --marker "$done_dir/$(variant_marker "$v" 23 "train.$sys")" --inputs "${inputs[@]}" \
-        --outputs "$sdir/seed_model.pt" --reset "$sdir/models" -- \
-        steps/job.sh --cmd "$cuda_cmd" --gpus "$(gpus_for_device)" "$sdir/log/train.log" \
-        python -m embspace.bin.seed_train --config "$config" --clean-scp "$exp_root/$sys/embeddings/train/xvector.scp" \
-          --copies-scp "$exp_root/${sys}_seed/copies/xvector.scp" --utt2spk "$data/train/utt2spk" \
-          --extractor "$model" --exp-dir "$sdir" --device "$device" --num-threads 1  # small matrices: one thread is fastest
+      v=${variant%%=*}
+      "$1" "$sys" "$v" "${variant#*=}" "$exp_root/${sys}_$v" "" ""
+      for n in "${seed_list[@]}"; do "$1" "$sys" "$v" "${variant#*=}" "$exp_root/${sys}_${v}_trainseed$n" ".seed$n" "$n"; done
     done
   done
-fi
+}
 
-if [ "$stage" -le 24 ] && [ "$stop_stage" -ge 24 ]; then
-  for sys in "${seed_systems[@]}"; do
-    model=${seed_model[$sys]}
-    for variant in "${seed_variants[@]}"; do
-      v=${variant%%=*}; sdir=$exp_root/${sys}_$v
-      log "Stage 24: enhance the $sys embeddings of train, test, test_seed -> $sdir/embeddings"
-      run_stage --name "$v-enhance-$sys" --marker "$done_dir/$(variant_marker "$v" 24 "enhance.$sys")" \
-        --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/"{train,test,test_seed}/xvector.scp \
-          "$data/"{train,test,test_seed}/utt2spk --outputs "$sdir/embeddings/test_seed/xvector.scp" -- \
-        steps/seed/enhance.sh --cmd "$train_cmd" --nj "$seed_enhance_nj" --use-gpu "$use_gpu" --extractor "$model" \
-          --data-root "$data" "$sdir/seed_model.pt" "$exp_root/$sys/embeddings" \
-          "$sdir/embeddings" train test test_seed
-    done
-  done
-fi
-
-if [ "$stage" -le 25 ] && [ "$stop_stage" -ge 25 ]; then
+if in_range 23; then for_each_seed_system seed_train_stage; fi
+if in_range 24; then for_each_seed_system seed_enhance_stage; fi
+if in_range 25; then
   set_trial_lists
-  for sys in "${seed_systems[@]}"; do
-    model=${seed_model[$sys]}
+  for_each_seed_system seed_eval_stage
+  for sys in "${seed_systems[@]}"; do  # with --seeds: one row per SEED system and list, one run per training seed
     for variant in "${seed_variants[@]}"; do
-      v=${variant%%=*}; sdir=$exp_root/${sys}_$v
-      base_rows=${corpus}_test_mismatch,${corpus}_test_vcmix  # the backbone lists' baseline rows come from stage 6,
-      [ "${seed_external[$sys]}" = false ] || base_rows="$(trials_name "${trial_lists[0]}"),$base_rows"  # a model file's from here
-      log "Stage 25: score baseline and ${sys}_$v on $(trials_name "${trial_lists[0]}"), ${corpus}_test_mismatch, ${corpus}_test_vcmix -> $exp_root/results.json"
-      run_stage --name "$v-evaluate-$sys" --marker "$done_dir/$(variant_marker "$v" 25 "evaluate.$sys")" \
-        --inputs "$sdir/seed_model.pt" "$exp_root/$sys/embeddings/train/xvector.scp" \
-          "$exp_root/$sys/embeddings/test/xvector.scp" "$exp_root/$sys/embeddings/test_seed/xvector.scp" \
-          "${trial_lists[0]}" "$data/test_seed/trials_mismatch" "$data/test_seed/trials_vcmix" \
-        --outputs "$sdir/scores/sweep.md" -- \
-        python -m embspace.bin.seed_evaluate --model "$sdir/seed_model.pt" --extractor "$model" \
-          --train-dir "$exp_root/$sys/embeddings/train" --test-scp "$exp_root/$sys/embeddings/test/xvector.scp" \
-          --test-scp "$exp_root/$sys/embeddings/test_seed/xvector.scp" --trials "$(trials_name "${trial_lists[0]}")=${trial_lists[0]}" \
-          --trials "${corpus}_test_mismatch=$data/test_seed/trials_mismatch" \
-          --trials "${corpus}_test_vcmix=$data/test_seed/trials_vcmix" --eval-seeds "$seed_eval_seeds" \
-          --sweep "$seed_sweep" --out-dir "$sdir/scores" --baseline-out-dir "$exp_root/$sys/scores_none" \
-          --results "$exp_root/results.json" --system "${sys}_$v" --baseline "$sys" \
-          --baseline-rows "$base_rows"
+      v=${variant%%=*}
+      for list in "$(trials_name "${trial_lists[0]}")" "${corpus}_test_mismatch" "${corpus}_test_vcmix"; do
+        seed_row_stage "$done_dir/25.$v.report.$sys.seeds.$list" "${sys}_${v}_seeds" seed "$sys" "$list" \
+          "$exp_root/${sys}_${v}_trainseed%n/scores/$list.metrics.json" "$exp_root/${sys}_${v}_trainseed%n/scores/$list.seed%n.score"
+      done
     done
   done
 fi
