@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing is not imported at run time: every no-op recipe stage would pay for it
 if TYPE_CHECKING:
     import os
 

@@ -228,12 +228,20 @@ def gain_cell(v: Any, comparison: Mapping[str, Any] | None) -> str:
     return f"{v:.2f} [{comparison['gain_ci_low']:.2f}, {comparison['gain_ci_high']:.2f}]"
 
 
+def training_runs(row: Mapping[str, Any]) -> int:
+    """How many times a row's system was trained: its per-seed runs, or 1 (a row without seeds, or whose
+    seeds are evaluation seeds of one trained model: ``eval_seeds``)."""
+    return 1 if "eval_seeds" in row else max(1, len(row.get("seeds") or []))
+
+
 def _change_cell(v: float, comparison: Mapping[str, Any] | None) -> str:
-    """``-18.9% [-28.5, -9.1]``, ``n.s.`` appended when the interval contains 0."""
+    """``-18.9% [-28.5, -9.1]``, ``n.s.`` appended when the interval contains 0, ``(1 run)`` when the
+    method was trained once (its interval covers the test speakers, not a retraining)."""
     if comparison is None:
         return f"{v:+.1f}%"
     cell = f"{v:+.1f}% [{comparison['ci_low']:+.1f}, {comparison['ci_high']:+.1f}]"
-    return cell if comparison["significant"] else cell + " n.s."
+    cell = cell if comparison["significant"] else cell + " n.s."
+    return cell + " (1 run)" if comparison.get("training_runs", 1) == 1 else cell
 
 
 def _cell(key: str, v: Any, row: Mapping[str, Any] | None = None) -> str:
@@ -300,7 +308,9 @@ def render_markdown(rows: list[dict[str, Any]], comparisons: list[dict[str, Any]
     if intervals:
         c = next(iter(intervals.values()))
         lines += ["", f"EER rel. change: [95 % interval] from {c.get('resamples', '?')} bootstrap resamples of the "
-                  "test speakers (and of the seeds, for rows with several); n.s.: the interval contains 0. "
+                  "test speakers (and of the seeds, for rows with several); n.s.: the interval contains 0; "
+                  "(1 run): the method was trained once, so the interval says nothing about retraining it "
+                  "(run with --seeds for that). "
                   "Detectable change: the smallest EER change (EER points, and relative to the baseline's EER) "
                   "this evaluation detects with 80 % power at the 5 % level, 2.80 x the bootstrap standard "
                   "error of the EER difference. "
@@ -388,7 +398,8 @@ def compute_comparisons(rows: list[dict[str, Any]], utt2spk: Mapping[str, str], 
                     "ci_high": round(comp.ci_high, 3), "significant": comp.significant,
                     "diff_se": _rounded(comp.diff_se), "detectable_change": _rounded(comp.detectable_change),
                     "detectable_rel_change": _rounded(comp.detectable_rel_change), "power": comp.power,
-                    "seeds": [r["seed"] for r in row.get("seeds", [])], "resamples": comp.num_resamples,
+                    "seeds": [r["seed"] for r in row.get("seeds", [])], "training_runs": training_runs(row),
+                    "resamples": comp.num_resamples,
                     "bootstrap_seed": seed, "test_speakers": num_speakers,
                     "signature": comparison_signature(row, base), **_gain_interval(row, by_key, utt2spk, num_resamples, seed)})
     return out, notes

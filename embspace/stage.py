@@ -32,12 +32,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
+import stat as statmod
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence  # not typing, dataclasses: every no-op stage pays their import
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from embspace.utils.atomic import atomic_write_text
 from embspace.utils.errors import DataError
@@ -74,9 +73,9 @@ class DigestCache:
             except (OSError, ValueError):
                 self.entries = {}
 
-    def digest(self, path: Path) -> str:
-        """SHA-256 of ``path``'s bytes, from the cache when its stat signature is unchanged."""
-        st = path.stat()
+    def digest(self, path: Path, st: os.stat_result | None = None) -> str:
+        """SHA-256 of ``path``'s bytes, from the cache when its stat signature (``st``, if already taken) is unchanged."""
+        st = st or path.stat()
         sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         key = str(path.resolve())
         hit = self.entries.get(key)
@@ -96,10 +95,23 @@ class DigestCache:
         self.dirty = False
 
 
-def _files_below(folder: Path) -> list[Path]:
-    """Files of a folder input; temporary files and lock files are not content."""
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not p.name.startswith(".tmp") and not p.name.endswith(".lock"))
+def _files_below(folder: Path) -> list[tuple[str, os.stat_result]]:
+    """``(relative path, stat)`` of the files of a folder input, in path order (one ``stat`` per file; symlinked
+    folders are not entered); temporary files and lock files are not content."""
+    out = []
+    for top, _, names in os.walk(folder):
+        rel_top = os.path.relpath(top, folder)
+        for name in names:
+            if name.startswith(".tmp") or name.endswith(".lock"):
+                continue
+            try:
+                st = os.stat(os.path.join(top, name))
+            except FileNotFoundError:  # a dangling link, or removed meanwhile
+                continue
+            if statmod.S_ISREG(st.st_mode):
+                out.append((name if rel_top == "." else os.path.join(rel_top, name), st))
+    out.sort(key=lambda item: item[0].split(os.sep))  # the order of the paths' parts
+    return out
 
 
 class MissingInput(Exception):
@@ -165,8 +177,8 @@ def strip_volatile(command: Sequence[str], volatile: Sequence[str] = VOLATILE_OP
 
 def _content_records(inp: Path, cache: DigestCache) -> Iterator[str]:
     if inp.is_dir():
-        for sub in _files_below(inp):
-            yield f"{sub.relative_to(inp)}={cache.digest(sub)}"
+        for rel, st in _files_below(inp):
+            yield f"{rel}={cache.digest(inp / rel, st)}"
     elif inp.is_file():
         yield cache.digest(inp)
         if inp.suffix == ".scp":
@@ -176,19 +188,19 @@ def _content_records(inp: Path, cache: DigestCache) -> Iterator[str]:
         raise MissingInput(f"declared input does not exist: {inp}")
 
 
-def _stat_signature(path: Path) -> str:
-    st = path.stat()
+def _stat_signature(path: Path, st: os.stat_result | None = None) -> str:
+    st = st or path.stat()
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def _stat_records(inp: Path) -> Iterator[str]:
     if not inp.exists():
         raise MissingInput(f"declared input does not exist: {inp}")
-    files = _files_below(inp) if inp.is_dir() else [inp]
+    files = _files_below(inp) if inp.is_dir() else [(inp.name, inp.stat())]
     if not files:
         yield "<empty>"
-    for f in files:
-        yield f"{f.relative_to(inp) if inp.is_dir() else f.name}:{_stat_signature(f)}"
+    for name, st in files:
+        yield f"{name}:{_stat_signature(inp, st)}"
 
 
 def fingerprint(command: Sequence[str], inputs: Sequence[str | os.PathLike] = (),
@@ -232,19 +244,14 @@ def mark_done(marker: str | os.PathLike, fp: str, command: Sequence[str], elapse
     atomic_write_text(marker, json.dumps(info, indent=1) + "\n")
 
 
-@dataclass
 class Stage:
     """A recipe step under a completion marker: what ``embspace.bin.run_stage`` is told."""
 
-    marker: str
-    command: list[str]
-    inputs: Sequence[str] = ()
-    stat_inputs: Sequence[str] = ()
-    outputs: Sequence[str] = ()
-    volatile: Sequence[str] = VOLATILE_OPTIONS
-    reset: Sequence[str] = ()
-    force: bool = False
-    name: str = ""
+    def __init__(self, marker: str, command: list[str], inputs: Sequence[str] = (), stat_inputs: Sequence[str] = (),
+                 outputs: Sequence[str] = (), volatile: Sequence[str] = VOLATILE_OPTIONS, reset: Sequence[str] = (),
+                 force: bool = False, name: str = "") -> None:
+        self.marker, self.command, self.inputs, self.stat_inputs = marker, command, inputs, stat_inputs
+        self.outputs, self.volatile, self.reset, self.force, self.name = outputs, volatile, reset, force, name
 
     def done(self, cache: DigestCache) -> bool:
         """The marker records the current fingerprint and every output exists (the cache is saved)."""
@@ -270,6 +277,8 @@ class Stage:
         # be taken for done by the next call, even if its fingerprint happens to match again.
         if os.path.lexists(self.marker):
             os.unlink(self.marker)
+        import subprocess  # here, not at the top: a stage that is skipped never needs it
+
         start = time.time()
         rc = subprocess.call(self.command)
         if rc != 0:

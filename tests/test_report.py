@@ -218,7 +218,9 @@ def test_seed_rows_intervals_forest_and_comparison_dets(tmp_path, monkeypatch):
     good_line = next(line for line in md.splitlines() if line.startswith("| good |"))
     same_line = next(line for line in md.splitlines() if line.startswith("| same |"))
     assert "[" in good_line and "n.s." not in good_line and "n.s." in same_line
-    assert _png_shows(tmp_path / "exp" / "forest.png") == ["good vs b (t)", "same vs b (t)"]
+    assert "(1 run)" in same_line and "(1 run)" not in good_line  # a single training run says so
+    assert (comps["good"]["training_runs"], comps["same"]["training_runs"]) == (2, 1)
+    assert _png_shows(tmp_path / "exp" / "forest.png") == ["good vs b (t; 2 seeds)", "same vs b (t; 1 run)"]
     # a changed baseline makes the stored intervals stale: results.md drops them
     assert report_cli.main(common + ["--system", "b", "--method", "baseline", "--score-file", "same.score",
                                      "--metrics", str(tmp_path / "s.json")]) == 0

@@ -40,7 +40,9 @@ def run_intervals(results: str, utt2spk: list[str], resamples: int, seed: int, f
     if forest_png and comparisons:
         from embspace.scoring.det import plot_forest
 
-        plot_forest([{"label": f"{c['system']} vs {c['baseline']} ({c['trials']})", "change": c["rel_change"],
+        plot_forest([{"label": f"{c['system']} vs {c['baseline']} ({c['trials']}; "
+                               + (f"{c['training_runs']} seeds)" if c.get("training_runs", 1) > 1 else "1 run)"),
+                      "change": c["rel_change"],
                       "low": c["ci_low"], "high": c["ci_high"], "significant": c["significant"]} for c in comparisons],
                     forest_png, "EER change over the baseline")
     n_sig = sum(c["significant"] for c in comparisons)

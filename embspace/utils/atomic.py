@@ -8,8 +8,12 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+
+TYPE_CHECKING = False  # typing is not imported at run time: every no-op recipe stage would pay for it
+if TYPE_CHECKING:
+    from typing import IO
 
 from embspace.utils.errors import DataError
 

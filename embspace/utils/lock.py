@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class LockBusy(Exception):
@@ -47,7 +46,7 @@ def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
         except BlockingIOError:
             raise LockBusy(f"{what} is being written by another process ({_holder(path)}); "
                            f"wait for it to finish or stop it (lock file {path})") from None
-        info = (f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+        info = (f"pid {os.getpid()} on {os.uname().nodename}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: "
                 f"{' '.join(sys.argv)[:300]}\n")
         os.ftruncate(fd, 0)
         os.pwrite(fd, info.encode(), 0)

@@ -6,6 +6,8 @@
 # term and emotion-aware masking (embspace/emotion), and an ablation on neutral / emotional trial lists.
 # Stages: 40 emotional corpus, 41 its manifests + fbank, 42 fine-tuning cuts + trial lists, 43 the
 # neutral-only encoder + style checks, 44 fine-tuning per row, 45 evaluation, 46 report (method "emotion").
+# With --seeds 1,2,3 the rows of --emotion-seed-rows are also fine-tuned under each seed N
+# (-> $exp_root/emotion/trainseed<N>/<row>), rows <system>_emo_<row>_seeds against <system>_emo_base_seeds.
 #
 # What it needs from the corpus:
 #   the mini corpus itself: stage 40 renders the same speakers in angry, happy, sad and surprised styles

@@ -5,7 +5,8 @@
 # and B-enrolled/A-runtime with raw cosine (equal dimensions), the speaker-logit-space baseline and
 # NESSA mappers; single-utterance and multi-utterance-profile trials; G per configuration.
 # Stages: 30 old encoders + their embeddings, 31 dev split + profiles, 32 mappers, 33 evaluation
-# (rows: method "nessa").
+# (rows: method "nessa"). With --seeds 1,2,3 each NESSA mapper is also trained under each seed N
+# (-> $exp_root/nessa/<old>-<new>/nessa_trainseed<N>; the encoders stay one run), rows <enroll>/<runtime>.nessa_seeds.
 #
 # What it needs from the corpus:
 #   speaker labels only ($data/train/utt2spk, $data/test/utt2spk and spk2utt of stage 1), the backbone

@@ -6,7 +6,9 @@
 # of it, 22 embeddings of augmented training copies, 23 SEED training, 24 enhancement, 25 evaluation
 # (rows: method "seed", with mean and std over --seed-eval-seeds). With --seed-paper true (default) stages 23-25
 # also train, apply and evaluate SEED in the published configuration (--seed-paper-config) on the same
-# training copies -> $exp_root/<sys>_seed_paper, rows <sys>_seed_paper (baseline <sys>).
+# training copies -> $exp_root/<sys>_seed_paper, rows <sys>_seed_paper (baseline <sys>). With --seeds 1,2,3 every
+# SEED system is also trained under each seed N and evaluated with noise seed N -> $exp_root/<sys>_seed[_paper]_trainseed<N>,
+# rows <sys>_seed[_paper]_seeds (the frozen extractor <sys> stays one run).
 #
 # What it needs from the corpus:
 #   the mini corpus itself: stage 20 re-renders test utterances under noise, babble and reverberation and
