@@ -295,6 +295,9 @@ def test_update_docs_fills_every_results_block_and_keeps_the_rest(tmp_path):
     with pytest.raises(SystemExit) as e:
         report_cli.main(["--from-results", str(results), "--update-docs", str(tmp_path / "plain.md")])
     assert e.value.code == 1 and (tmp_path / "plain.md").read_text() == "no blocks\n"
+    # among files that have blocks (docs/*.md), one without is left as it is
+    assert report_cli.main(["--from-results", str(results), "--update-docs", str(tmp_path / "plain.md"), str(doc)]) == 0
+    assert (tmp_path / "plain.md").read_text() == "no blocks\n" and doc.read_text() == again
 
 
 def _bad_speaker_scores(path, bad):

@@ -80,7 +80,8 @@ def render_block(rows: Sequence[Mapping[str, Any]], comparisons: Mapping[tuple[s
 
 
 def update_document(path: str | Path, results: str | Path, provenance: str) -> int:
-    """Regenerate every results block of the Markdown file ``path``; returns how many there were."""
+    """Regenerate every results block of the Markdown file ``path``; returns how many there were (0: the file
+    is left as it is)."""
     text = Path(path).read_text(encoding="utf-8")
     rows = load_rows(results)
     intervals = current_comparisons(rows, load_comparisons(results))
@@ -100,8 +101,6 @@ def update_document(path: str | Path, results: str | Path, provenance: str) -> i
         return m.group(1) + "\n".join(body + ["", provenance, ""]) + m.group(4)
 
     new = BLOCK.sub(fill, text)
-    if count == 0:
-        raise DataError("no results block (<!-- results systems=... --> ... <!-- /results -->)", path)
     if new != text:
         atomic_write_text(path, new)
     return count

@@ -6,6 +6,7 @@ import sys
 
 from embspace.report import load_comparisons, load_rows, load_written_by, render_markdown
 from embspace.utils.atomic import atomic_write_text
+from embspace.utils.errors import DataError
 from embspace.utils.provenance import machine, source_commit
 
 
@@ -45,6 +46,12 @@ def write_pages(results: str, seeds: str, markdown: str | None, docs: list[str])
     rows = load_rows(results)
     provenance = (f"Generated from `{results}` by `python -m embspace.bin.report --from-results ... --update-docs ...`; "
                   f"written by {written_by(results)}; seeds: {run_seeds(rows, seeds)}.")
-    for doc in docs:
+    total = 0
+    for doc in docs:  # a file without a block (docs/*.md) is left as it is; none with a block is an error
         n = update_document(doc, results, provenance)
-        print(f"report: {n} results block(s) of {doc} from {results}", file=sys.stderr)
+        total += n
+        print(f"report: {n} results block(s) of {doc} from {results}" if n else f"report: {doc}: no results block",
+              file=sys.stderr)
+    if docs and total == 0:
+        raise DataError("no results block (<!-- results systems=... --> ... <!-- /results -->) in "
+                        + ", ".join(docs), docs[0])
