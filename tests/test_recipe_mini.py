@@ -34,9 +34,9 @@ SMALL = ["--num-speakers", "16", "--num-test-speakers", "6", "--utts-per-speaker
          "--seed-paper-config", "conf/seed_paper_tiny.yaml",
          # block 40-49 (emotion): one utterance per emotion, 2 dev speakers, a tiny fine-tuning, the cumulative rows
          "--emotion-utts", "1", "--emotion-dev-speakers", "2", "--emotion-ft-config", "conf/emotion_tiny.yaml",
-         "--emotion-rows", "base,cp,cp_erl,all", "--emotion-seed-rows", "base,cp"]
+         "--emotion-rows", "base,cp,cp_erl,all"]
 BACKBONE_LISTS = ("mini_test", "mini_test_same_gender")
-SEEDS = ("--seeds", "1,2")  # the clean run also trains every compared system under two seeds
+SEEDS = ("--seeds", "1,2", "--seeds-blocks", "inside")  # the clean run: encoder and INSIDE system under two seeds too
 
 pytestmark = pytest.mark.slow
 
@@ -328,6 +328,8 @@ def test_seeds_train_the_baseline_and_the_inside_system_per_seed(clean_run):
                 eers.append(r["eer"])
             assert row["eer"] == pytest.approx(np.mean(eers), abs=1e-5)
         assert inside["eer_rel_change"] == pytest.approx(100 * (inside["eer"] - base["eer"]) / base["eer"], abs=0.01)
+    assert not [k for k in rows if k[0].endswith("_seeds") and "inside" not in k[0] and k[0] != "tiny_seeds"], \
+        "--seeds-blocks inside: the other blocks train no per-seed systems"
     one, two = (torch.load(tmp_path / "exp" / f"tiny_inside_trainseed{n}" / "models" / "avg_model.pt", weights_only=True)
                 for n in (1, 2))
     assert any(not torch.equal(one["model"][k], two["model"][k]) for k in one["model"])
@@ -346,29 +348,35 @@ def _check_seed_runs(row: dict, score_file_of) -> None:
 
 
 def test_seeds_train_seed_nessa_and_emotion_systems_per_seed(clean_run):
-    """--seeds 1,2 in the method blocks: a SEED network, a NESSA mapper and the fine-tuned emotion rows
-    trained under each seed (the frozen extractors stay one run); rows of per-seed results; NESSA's G from
-    the mean over seeds; the emotion rows compared with the per-seed fine-tuning baseline."""
+    """--seeds 1,2 in the other method blocks (one extractor, one pair, two rows, to keep it short): a SEED
+    network, a NESSA mapper and the fine-tuned emotion rows trained under each seed (the frozen extractors
+    stay one run); rows of per-seed results; NESSA's G from the mean over seeds; the emotion rows compared
+    with the per-seed fine-tuning baseline."""
     root, _ = clean_run
     exp = root / "exp"
-    rows = _rows(root)
-    for sys in ("tiny", "ge2e"):
-        for v in ("seed", "seed_paper"):
-            for t in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
-                row = rows[(f"{sys}_{v}_seeds", t)]
-                assert row["method"] == "seed" and row["baseline"] == sys
-                _check_seed_runs(row, lambda n: exp / f"{sys}_{v}_trainseed{n}" / "scores" / f"{t}.seed{n}.score")
-        for n in (1, 2):
-            assert json.loads((exp / f"{sys}_seed_trainseed{n}" / "selection.json").read_text())["train_seed"] == n
+    with _restored_afterwards(root):
+        _run(root, "--stage", "23", "--seeds", "1,2", "--seeds-blocks", "seed,nessa,emotion", "--seed-extractors", "system",
+             "--seed-paper", "false", "--nessa-pairs", "tiny_old:tiny", "--emotion-seed-rows", "base,cp")
+        _check_block_seed_rows(exp)
+
+
+def _check_block_seed_rows(exp: Path) -> None:
+    rows = _rows(exp.parent)
+    for t in ("mini_test", "mini_test_mismatch", "mini_test_vcmix"):
+        row = rows[("tiny_seed_seeds", t)]
+        assert row["method"] == "seed" and row["baseline"] == "tiny"
+        _check_seed_runs(row, lambda n: exp / f"tiny_seed_trainseed{n}" / "scores" / f"{t}.seed{n}.score")
+    for n in (1, 2):
+        assert json.loads((exp / f"tiny_seed_trainseed{n}" / "selection.json").read_text())["train_seed"] == n
+    assert ("ge2e_seed_seeds", "mini_test") not in rows and ("tiny_seed_paper_seeds", "mini_test") not in rows
     one, two = (torch.load(exp / f"tiny_seed_trainseed{n}" / "seed_model.pt", weights_only=True)["model"] for n in (1, 2))
     assert any(not torch.equal(one[k], two[k]) for k in one)
-    for old in ("ge2e", "tiny_old"):
-        for e, t in ((old, "tiny"), ("tiny", old)):
-            row = rows[(f"{e}/{t}.nessa_seeds", "mini_test")]
-            assert row["method"] == "nessa" and row["baseline"] == old and (row["enroll"], row["runtime"]) == (e, t)
-            _check_seed_runs(row, lambda n: exp / "nessa" / f"{old}-tiny" / f"eval_trainseed{n}" / "mini_test" / f"{e}-{t}.nessa.score")
-            a, b = rows[(old, "mini_test")]["eer"], rows[("tiny", "mini_test")]["eer"]
-            assert row["gain_fraction"] == pytest.approx((a - row["eer"]) / (a - b), abs=1e-4)
+    for e, t in (("tiny_old", "tiny"), ("tiny", "tiny_old")):
+        row = rows[(f"{e}/{t}.nessa_seeds", "mini_test")]
+        assert row["method"] == "nessa" and row["baseline"] == "tiny_old" and (row["enroll"], row["runtime"]) == (e, t)
+        _check_seed_runs(row, lambda n: exp / "nessa" / "tiny_old-tiny" / f"eval_trainseed{n}" / "mini_test" / f"{e}-{t}.nessa.score")
+        a, b = rows[("tiny_old", "mini_test")]["eer"], rows[("tiny", "mini_test")]["eer"]
+        assert row["gain_fraction"] == pytest.approx((a - row["eer"]) / (a - b), abs=1e-4)
     for t in ("mini_emo_merged", "mini_emo_nn"):
         for r, base in (("base", "tiny"), ("cp", "tiny_emo_base_seeds")):
             row = rows[(f"tiny_emo_{r}_seeds", t)]

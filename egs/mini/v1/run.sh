@@ -35,6 +35,7 @@ num_test_speakers=40    # corpus: test speakers (disjoint from train)
 utts_per_speaker=20     # corpus: utterances per speaker
 corpus_seed=1           # corpus: the seed every corpus choice is drawn from
 second_language_fraction=0.0  # corpus: probability that an utterance is in German
+seeds_blocks=inside,seed,nessa,emotion  # with --seeds: the method blocks whose systems are trained per seed too
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--nj N] [--train-config conf/X.yaml] ...
 Method options (--inside-*, --kokoro-*, --seed-*, --nessa-*, --emotion-*): local/<method>/run_<method>.sh --help"
 . utils/parse_options.sh
@@ -130,20 +131,24 @@ fi
 # ------------------------------------------------------------------ the methods: one sub-recipe each
 set_trial_lists 2>/dev/null || true
 common=(--stage "$stage" --stop-stage "$stop_stage" --force "$force" --data "$data" --exp-root "$exp_root"
-        --train-config "$train_config" --corpus "$corpus" --nj "$nj" --device "$device" --seeds "$seeds")
+        --train-config "$train_config" --corpus "$corpus" --nj "$nj" --device "$device")
+for block in ${seeds_blocks//,/ }; do
+  case $block in inside|seed|nessa|emotion) ;; *) die "--seeds-blocks: unknown block '$block' (inside, seed, nessa, emotion)" ;; esac
+done
+block_seeds() { case ",$seeds_blocks," in *",$1,"*) echo "$seeds" ;; *) echo "" ;; esac; }  # --seeds of block $1
 train_opts=(--nproc "$nproc" --num-threads "$num_threads")
 if in_range 10 19; then
-  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" \
+  local/inside/run_inside.sh "${common[@]}" "${train_opts[@]}" --seeds "$(block_seeds inside)" --trials "$trials" --num-avg "$num_avg" --top-n "$top_n" \
     "${inside_opts[@]}" "${kokoro_opts[@]}"
 fi
 if in_range 20 29; then
-  local/seed/run_seed.sh "${common[@]}" --trials "$trials" --use-gpu "$use_gpu" "${seed_opts[@]}"
+  local/seed/run_seed.sh "${common[@]}" --seeds "$(block_seeds seed)" --trials "$trials" --use-gpu "$use_gpu" "${seed_opts[@]}"
 fi
 if in_range 30 39; then
-  local/nessa/run_nessa.sh "${common[@]}" "${train_opts[@]}" --trials "$trials" --use-gpu "$use_gpu" "${nessa_opts[@]}"
+  local/nessa/run_nessa.sh "${common[@]}" "${train_opts[@]}" --seeds "$(block_seeds nessa)" --trials "$trials" --use-gpu "$use_gpu" "${nessa_opts[@]}"
 fi
 if in_range 40 49; then
-  local/emotion/run_emotion.sh "${common[@]}" "${train_opts[@]}" "${emotion_opts[@]}"
+  local/emotion/run_emotion.sh "${common[@]}" "${train_opts[@]}" --seeds "$(block_seeds emotion)" "${emotion_opts[@]}"
 fi
 
 if [ -f "$exp_root/results.json" ] && [ "$stop_stage" -ge 6 ]; then
