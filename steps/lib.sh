@@ -118,12 +118,12 @@ extract_stage() {
 }
 
 seed_row_stage() {
-  local marker=$1 row=$2 method=$3 baseline=$4 list=$5 metrics=$6 score=${7:-} runs=() files=() extra=() n m base=()
+  local marker=$1 row=$2 method=$3 baseline=$4 list=$5 metrics=$6 score=${7:-} runs=() files=() extra=() n m s base=()
   [ ${#seed_list[@]} -gt 0 ] || return 0
   [ -n "$score" ] || score=${metrics%.metrics.json}.score
   for n in "${seed_list[@]}"; do
-    m=${metrics//%n/$n}
-    runs+=(--seed-run "$n=$m,${score//%n/$n}"); files+=("$m" "${score//%n/$n}")
+    m=${metrics//%n/$n}; s=${score//%n/$n}
+    runs+=(--seed-run "$n=$m,$s"); files+=("$m" "$s")
   done
   shift $(($# < 7 ? $# : 7))
   for n in "$@"; do extra+=(--extra "$n"); done

@@ -353,18 +353,17 @@ def compare_files(method_files: Sequence[str | os.PathLike], baseline_files: Seq
     return compare(rest[nb - 1:], [first, *rest[:nb - 1]], trials, num_resamples, seed), trials.num_speakers
 
 
-def gain_interval_files(asym_files: str | os.PathLike | Sequence[str | os.PathLike], old_file: str | os.PathLike,
+def gain_interval_files(asym_files: Sequence[str | os.PathLike], old_file: str | os.PathLike,
                         new_file: str | os.PathLike, utt2spk: Mapping[str, str], num_resamples: int = 1000,
                         seed: int = 0, confidence: float = 0.95, threshold: float = 0.6) -> dict[str, float]:
     """Bootstrap interval of NESSA's G = (EER(old) - EER(asym)) / (EER(old) - EER(new)) over test speakers.
 
     The systems are scored on the same trials (aligned to ``old_file``'s) and weighted by the same
-    speaker resamples; ``asym_files`` may hold one run per mapper training seed, drawn with
+    speaker resamples; ``asym_files`` holds one run, or one per mapper training seed, drawn with
     replacement per resample and averaged (the symmetric systems are one run each). Resamples
     where the two symmetric systems tie (G undefined) drop out. Returns ``gain_ci_low``,
     ``gain_ci_high`` and ``gain_p_at_least`` (the share of resamples with G >= ``threshold``)."""
-    asym_list = [asym_files] if isinstance(asym_files, (str, os.PathLike)) else list(asym_files)
-    trials, old, (new, *asym) = _aligned_to(old_file, [new_file, *asym_list], utt2spk)
+    trials, old, (new, *asym) = _aligned_to(old_file, [new_file, *asym_files], utt2spk)
     rng = np.random.default_rng(seed)
     counts = speaker_counts(trials.num_speakers, num_resamples, rng)
     eer_old, eer_new = (weighted_eers(s, trials, counts) for s in (old, new))

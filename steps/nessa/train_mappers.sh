@@ -22,16 +22,12 @@ xs=$a/embeddings/$set_name/xvector.scp; ys=$b/embeddings/$set_name/xvector.scp
 list_files=("$lists/train/utt2spk" "$lists/dev/trials" "$lists/dev/profiles" "$lists/dev/trials_profiles")
 common=(--x-scp "$xs" --y-scp "$ys" --x-name "$old" --y-name "$new" --utt2spk "$lists/train/utt2spk"
         --dev-trials "$lists/dev/trials" --dev-profiles "$lists/dev/profiles" --dev-profile-trials "$lists/dev/trials_profiles")
-run_stage --name "nessa-train-$old-$new" --marker "$done_dir/32.nessa.$old-$new" \
-  --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/nessa/mapper.pt" --reset "$dir/nessa" -- \
-  steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/nessa.log" \
-    python -m embspace.bin.nessa_train --config "$mapper_config" "${common[@]}" --exp-dir "$dir/nessa"
-for n in $seeds; do
-  run_stage --name "nessa-train-$old-$new-seed$n" --marker "$done_dir/32.nessa.$old-$new.seed$n" \
-    --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/nessa_trainseed$n/mapper.pt" \
-    --reset "$dir/nessa_trainseed$n" -- \
-    steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/nessa_trainseed$n.log" \
-      python -m embspace.bin.nessa_train --config "$mapper_config" "${common[@]}" --seed "$n" --exp-dir "$dir/nessa_trainseed$n"
+for n in "" $seeds; do  # the NESSA mapper with the config's seed, then once per --seeds seed
+  sub=nessa${n:+_trainseed$n}
+  run_stage --name "nessa-train-$old-$new${n:+-seed$n}" --marker "$done_dir/32.nessa.$old-$new${n:+.seed$n}" \
+    --inputs "$mapper_config" "$xs" "$ys" "${list_files[@]}" --outputs "$dir/$sub/mapper.pt" --reset "$dir/$sub" -- \
+    steps/job.sh --cmd "$cmd" --gpus 0 "$dir/log/$sub.log" \
+      python -m embspace.bin.nessa_train --config "$mapper_config" "${common[@]}" ${n:+--seed "$n"} --exp-dir "$dir/$sub"
 done
 run_stage --name "nessa-logit-$old-$new" --marker "$done_dir/32.logit.$old-$new" \
   --inputs "$xs" "$ys" "${list_files[@]}" --outputs "$dir/logit/mapper.pt" -- \
